@@ -1,0 +1,594 @@
+"""Standalone families: state, activity, messages snapshots, steps, reasoning
+spans and encrypted values, subagents, passthrough.
+
+Owns the reconstructed state (RFC 6902 deltas applied atomically, in place),
+activities, step and span bookkeeping, subagent invocations and the
+snapshot consistency checks. Knows nothing of I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from agui_conformance.jsonpatch import PatchError, apply_patch
+from agui_conformance.machine import items
+from agui_conformance.machine.context import (
+    ACTIVITY,
+    ROLE_KIND,
+    Activity,
+    Context,
+    owner_of,
+    text,
+)
+from agui_conformance.machine.jsontext import clone, loads_or_none
+from agui_conformance.machine.tables import ItemState
+
+PATCH_OPS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
+_PREFIXED = re.compile(r"[./:]")
+
+
+def _known_ops(patch: list[Any]) -> list[dict[str, Any]]:
+    """Consumers drop unknown ops and apply the rest (the schema reports them)."""
+    return [op for op in patch if isinstance(op, dict) and op.get("op") in PATCH_OPS]
+
+
+# ---------------------------------------------------------------- state
+
+
+def state_snapshot(ctx: Context, event: dict[str, Any], index: int) -> None:
+    if "snapshot" not in event:
+        return
+    ctx.state = clone(event["snapshot"])
+    ctx.state_known = True
+    if ctx.run is not None:
+        ctx.run.snapshot_seen = True
+
+
+def state_delta(ctx: Context, event: dict[str, Any], index: int) -> None:
+    patch = event.get("delta")
+    if not isinstance(patch, list) or not ctx.state_known:
+        return  # malformed (schema) or baseline unknown: no request, no snapshot yet
+    ops = _known_ops(patch)
+    try:
+        ctx.state = apply_patch(ctx.state, ops)
+    except PatchError as err:
+        pointer = f"/delta/{err.op_index}" if err.op_index is not None else "/delta"
+        if err.test_failed:
+            ctx.hit(
+                "state-patch-test-failed",
+                index,
+                f"STATE_DELTA's test operation failed ({err.reason}); the patch is skipped.",
+                pointer,
+            )
+        elif not any(r.snapshot_seen for r in ctx.runs) and ctx.request is not None:
+            ctx.hit(
+                "state-delta-input-baseline",
+                index,
+                f"STATE_DELTA does not apply to the state the client sent ({err.reason}); "
+                "before the first STATE_SNAPSHOT deltas amend RunAgentInput.state.",
+                pointer,
+            )
+        else:
+            ctx.hit(
+                "state-delta-not-applicable",
+                index,
+                f"STATE_DELTA does not apply to the current state ({err.reason}); consumers "
+                "skip it and keep the previous state.",
+                pointer,
+            )
+
+
+# ---------------------------------------------------------------- activity
+
+
+def activity_snapshot(ctx: Context, event: dict[str, Any], index: int) -> None:
+    mid = text(event.get("messageId"))
+    content = event.get("content")
+    if mid is None or not isinstance(content, dict):
+        return
+    items._claim_message_id(ctx, ACTIVITY, mid, index, "ACTIVITY_SNAPSHOT")
+    tag = owner_of(event)
+    existing = ctx.activities.get(mid)
+    if existing is not None and event.get("replace") is False:
+        if tag is not None and tag != existing.owner:
+            owner = f"`{existing.owner}`" if existing.owner else "the parent agent"
+            ctx.hit(
+                "activity-owner-mismatch",
+                index,
+                f"ACTIVITY_SNAPSHOT (replace: false) for `{mid}` is attributed to `{tag}`, "
+                f"but the activity belongs to {owner}.",
+                "/subagentRunId",
+            )
+        return  # replace:false keeps the existing content
+    ctx.activities[mid] = Activity(clone(content), tag, text(event.get("activityType")))
+
+
+def activity_delta(ctx: Context, event: dict[str, Any], index: int) -> None:
+    mid = text(event.get("messageId"))
+    patch = event.get("patch")
+    if mid is None:
+        return
+    act = ctx.activities.get(mid)
+    if act is None:
+        ctx.hit(
+            "activity-delta-without-snapshot",
+            index,
+            f"ACTIVITY_DELTA patches activity `{mid}`, which no ACTIVITY_SNAPSHOT in this "
+            "stream created.",
+            "/messageId",
+        )
+        return
+    tag = owner_of(event)
+    if tag is not None and tag != act.owner:
+        owner = f"`{act.owner}`" if act.owner else "the parent agent"
+        ctx.hit(
+            "activity-owner-mismatch",
+            index,
+            f"ACTIVITY_DELTA for `{mid}` is attributed to `{tag}`, but the activity "
+            f"belongs to {owner}.",
+            "/subagentRunId",
+        )
+    new_type = text(event.get("activityType"))
+    if new_type is not None and act.activity_type is not None and new_type != act.activity_type:
+        ctx.hit(
+            "activity-retyped",
+            index,
+            f"ACTIVITY_DELTA retypes activity `{mid}` from `{act.activity_type}` to `{new_type}`.",
+            "/activityType",
+        )
+        act.activity_type = new_type
+    if not isinstance(patch, list):
+        return
+    ops = _known_ops(patch)
+    # Apply to a copy: a result that is not an object must leave the content as it was.
+    candidate = act.content
+    try:
+        result = apply_patch(candidate, ops)
+    except PatchError as err:
+        if not err.test_failed:
+            ctx.hit(
+                "activity-delta-not-applicable",
+                index,
+                f"ACTIVITY_DELTA does not apply to activity `{mid}` ({err.reason}).",
+                f"/patch/{err.op_index}" if err.op_index is not None else "/patch",
+            )
+        return
+    if not isinstance(result, dict):
+        ctx.hit(
+            "activity-content-not-object",
+            index,
+            f"ACTIVITY_DELTA would make activity `{mid}`'s content a "
+            f"{type(result).__name__}; activity content is always an object.",
+            "/patch",
+        )
+        return
+    act.content = result
+
+
+# ---------------------------------------------------------------- messages snapshot
+
+
+def messages_snapshot(ctx: Context, event: dict[str, Any], index: int) -> None:
+    messages = event.get("messages")
+    if not isinstance(messages, list):
+        return
+    ids: dict[str, int] = {}
+    call_ids: dict[str, int] = {}
+    snapshot_calls: dict[str, Any] = {}
+    for pos, msg in enumerate(messages):
+        if not isinstance(msg, dict):
+            continue
+        mid = text(msg.get("id"))
+        role = text(msg.get("role"))
+        if mid is not None:
+            if mid in ids:
+                ctx.hit(
+                    "messages-snapshot-duplicate-id",
+                    index,
+                    f"MESSAGES_SNAPSHOT lists message `{mid}` twice (entries {ids[mid]} and {pos}).",
+                    f"/messages/{pos}/id",
+                )
+            else:
+                ids[mid] = pos
+            kind = ROLE_KIND.get(role or "")
+            if kind is not None:
+                seen = ctx.message_kinds.get(mid)
+                if seen is not None and seen != kind:
+                    ctx.hit(
+                        "message-id-reused",
+                        index,
+                        f"MESSAGES_SNAPSHOT restates `{mid}` as a {kind}, but that id names a {seen}.",
+                        f"/messages/{pos}/id",
+                    )
+                else:
+                    ctx.message_kinds[mid] = kind
+        _encrypted_type_check(ctx, msg, index, f"/messages/{pos}")
+        calls = msg.get("toolCalls")
+        if isinstance(calls, list):
+            for cpos, call in enumerate(calls):
+                if not isinstance(call, dict):
+                    continue
+                _encrypted_type_check(ctx, call, index, f"/messages/{pos}/toolCalls/{cpos}")
+                cid = text(call.get("id"))
+                if cid is None:
+                    continue
+                if cid in call_ids:
+                    ctx.hit(
+                        "snapshot-duplicate-tool-call-id",
+                        index,
+                        f"MESSAGES_SNAPSHOT lists tool call `{cid}` twice.",
+                        f"/messages/{pos}/toolCalls/{cpos}/id",
+                    )
+                else:
+                    call_ids[cid] = pos
+                    snapshot_calls[cid] = call
+                fn = call.get("function")
+                if isinstance(fn, dict) and isinstance(fn.get("name"), str):
+                    ctx.known_calls.setdefault(cid, fn["name"])
+        if role == "tool":
+            _snapshot_tool_message(ctx, msg, index, pos)
+        _file_providers(ctx, msg.get("content"), index, f"/messages/{pos}/content")
+    _snapshot_vs_input(ctx, ids, index)
+    _snapshot_vs_stream(ctx, ids, snapshot_calls, call_ids, index)
+
+
+def _snapshot_tool_message(ctx: Context, msg: dict[str, Any], index: int, pos: int) -> None:
+    """TOOL-013: no fabricated tool message for a frontend call of this run."""
+    req = ctx.request
+    call_id = text(msg.get("toolCallId"))
+    if req is None or call_id is None or ctx.run is None:
+        return
+    if call_id in req.answered_calls or text(msg.get("id")) in req.message_kinds:
+        return  # the client's own answer, restated
+    call = next((c for c in ctx.run.calls if c.id == call_id), None)
+    if call is not None and call.name in req.frontend_tools:
+        ctx.hit(
+            "frontend-tool-answered",
+            index,
+            f"MESSAGES_SNAPSHOT carries a tool message answering frontend tool call "
+            f"`{call_id}` ({call.name}); only the client answers frontend tools.",
+            f"/messages/{pos}",
+        )
+
+
+def _snapshot_vs_input(ctx: Context, ids: dict[str, int], index: int) -> None:
+    """MSGS-001: omitting an input message deletes it at the consumer."""
+    req = ctx.request
+    if req is None:
+        return
+    dropped = [
+        mid
+        for mid, kind in req.message_kinds.items()
+        if kind not in (ACTIVITY, "reasoning") and mid not in ids
+    ]
+    if dropped:
+        shown = ", ".join(f"`{m}`" for m in dropped[:5])
+        more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
+        ctx.hit(
+            "messages-snapshot-drops-input",
+            index,
+            f"MESSAGES_SNAPSHOT omits {len(dropped)} message(s) the client sent ({shown}{more}); "
+            "the client will delete them.",
+            "/messages",
+        )
+
+
+def _snapshot_vs_stream(
+    ctx: Context,
+    ids: dict[str, int],
+    calls: dict[str, Any],
+    call_pos: dict[str, int],
+    index: int,
+) -> None:
+    """Advisory: what this run streamed shows up, unchanged, in its snapshot."""
+    run = ctx.run
+    if run is None:
+        return
+    missing = [mid for mid in run.streamed_messages if mid not in ids]
+    for call in run.calls:
+        if call.id not in calls:
+            missing.append(call.id)
+            continue
+        fn = calls[call.id].get("function")
+        snap_args = fn.get("arguments") if isinstance(fn, dict) else None
+        if not isinstance(snap_args, str):
+            continue
+        streamed = "".join(call.args)
+        if streamed == snap_args:
+            continue
+        ok_a, a = loads_or_none(streamed)
+        ok_b, b = loads_or_none(snap_args)
+        if ok_a and ok_b and a == b:
+            continue
+        if not streamed and not snap_args.strip():
+            continue
+        detail = (
+            "no TOOL_CALL_ARGS were streamed"
+            if not streamed
+            else f"streamed {streamed[:60]!r}"
+        )
+        ctx.hit(
+            "snapshot-tool-args-differ",
+            index,
+            f"Tool call `{call.id}`: {detail}, but the snapshot reports arguments "
+            f"{snap_args[:60]!r}.",
+            f"/messages/{call_pos[call.id]}/toolCalls",
+        )
+    if missing:
+        shown = ", ".join(f"`{m}`" for m in missing[:5])
+        ctx.hit(
+            "snapshot-missing-streamed-id",
+            index,
+            f"MESSAGES_SNAPSHOT omits {len(missing)} id(s) streamed earlier in this run ({shown}).",
+            "/messages",
+        )
+
+
+def _encrypted_type_check(ctx: Context, obj: dict[str, Any], index: int, pointer: str) -> None:
+    """REAS-010: encryptedValueType never travels without encryptedValue."""
+    if "encryptedValueType" in obj and "encryptedValue" not in obj:
+        ctx.hit(
+            "encrypted-value-type-without-value",
+            index,
+            "encryptedValueType is sent without the encryptedValue it describes.",
+            pointer + "/encryptedValueType",
+        )
+
+
+def _file_providers(ctx: Context, parts: Any, index: int, pointer: str) -> None:
+    """INPUT-005: a file source's provider is a lowercase vendor id."""
+    if not isinstance(parts, list):
+        return
+    for pos, part in enumerate(parts):
+        if not isinstance(part, dict):
+            continue
+        source = part.get("source")
+        if not isinstance(source, dict) or source.get("type") != "file":
+            continue
+        provider = source.get("provider")
+        if isinstance(provider, str) and provider != provider.lower():
+            ctx.hit(
+                "file-provider-not-lowercase",
+                index,
+                f"File source provider `{provider}` is not a lowercase vendor id "
+                f"(use `{provider.lower()}`).",
+                f"{pointer}/{pos}/source/provider",
+            )
+
+
+def tool_result_parts(ctx: Context, event: dict[str, Any], index: int) -> None:
+    _file_providers(ctx, event.get("content"), index, "/content")
+
+
+# ---------------------------------------------------------------- steps
+
+
+def step_started(ctx: Context, event: dict[str, Any], index: int) -> None:
+    name = text(event.get("stepName"))
+    if name is None or ctx.run is None:
+        return
+    key = (owner_of(event), name)
+    if key in ctx.run.open_steps:
+        ctx.hit(
+            "step-already-open",
+            index,
+            f"STEP_STARTED `{name}` while that step is open (since event {ctx.run.open_steps[key]}).",
+            "/stepName",
+        )
+        return
+    ctx.run.open_steps[key] = index
+
+
+def step_finished(ctx: Context, event: dict[str, Any], index: int) -> None:
+    name = text(event.get("stepName"))
+    if name is None or ctx.run is None:
+        return
+    tag = owner_of(event)
+    if ctx.run.open_steps.pop((tag, name), None) is None:
+        owner = f" for subagent `{tag}`" if tag else ""
+        others = [o for (o, n) in ctx.run.open_steps if n == name]
+        extra = (
+            " (a step of that name is open for another owner: steps are per owner)"
+            if others
+            else ""
+        )
+        ctx.hit(
+            "step-not-open",
+            index,
+            f"STEP_FINISHED `{name}`{owner} closes no open step{extra}.",
+            "/stepName",
+        )
+
+
+# ---------------------------------------------------------------- reasoning spans, encrypted values
+
+
+def reasoning_start(ctx: Context, event: dict[str, Any], index: int) -> None:
+    mid = text(event.get("messageId"))
+    if mid is None or ctx.run is None:
+        return
+    ctx.span_ids.add(mid)
+    if mid in ctx.run.open_spans:
+        ctx.hit(
+            "reasoning-span-already-open",
+            index,
+            f"REASONING_START `{mid}` while that span is open (since event {ctx.run.open_spans[mid]}).",
+            "/messageId",
+        )
+        return
+    ctx.run.open_spans[mid] = index
+
+
+def reasoning_end(ctx: Context, event: dict[str, Any], index: int) -> None:
+    mid = text(event.get("messageId"))
+    if mid is None or ctx.run is None:
+        return
+    if ctx.run.open_spans.pop(mid, None) is None:
+        ctx.hit(
+            "reasoning-span-not-open",
+            index,
+            f"REASONING_END `{mid}` closes no open reasoning span.",
+            "/messageId",
+        )
+
+
+def encrypted_value(ctx: Context, event: dict[str, Any], index: int) -> None:
+    subtype = text(event.get("subtype"))
+    entity = text(event.get("entityId"))
+    if subtype in ("message", "tool-call") and entity is not None:
+        ctx.encrypted_refs.append((index, subtype, entity))
+    etype = text(event.get("encryptedValueType"))
+    if etype is not None and not _PREFIXED.search(etype):
+        ctx.hit(
+            "encrypted-value-type-unprefixed",
+            index,
+            f"encryptedValueType `{etype}` has no provider prefix.",
+            "/encryptedValueType",
+        )
+
+
+def check_encrypted_refs(ctx: Context) -> None:
+    """REAS-007, judged at the end: the entity may be streamed after the value."""
+    for index, subtype, entity in ctx.encrypted_refs:
+        if subtype == "tool-call":
+            known = entity in ctx.known_calls or ("tool", entity) in ctx.items
+            what = "tool call"
+        else:
+            kind = ctx.message_kinds.get(entity)
+            known = (kind is not None and kind != ACTIVITY) or entity in ctx.span_ids
+            what = "message" if kind != ACTIVITY else "message (it is an activity)"
+        if not known:
+            ctx.hit(
+                "encrypted-value-unknown-entity",
+                index,
+                f"REASONING_ENCRYPTED_VALUE names {what} `{entity}`, which the consumer does "
+                "not know.",
+                "/entityId",
+            )
+
+
+# ---------------------------------------------------------------- subagents
+
+
+def note_attribution(ctx: Context, event: dict[str, Any], index: int) -> None:
+    """Remember the first event attributed to an unannounced invocation."""
+    tag = owner_of(event)
+    run = ctx.run
+    if tag is None or run is None or tag in run.announced_subagents:
+        return
+    run.tagged_first.setdefault(tag, index)
+
+
+def subagent_started(ctx: Context, event: dict[str, Any], index: int) -> None:
+    sid = text(event.get("subagentRunId"))
+    run = ctx.run
+    if sid is None or run is None:
+        return
+    if sid in run.active_subagents:
+        ctx.hit(
+            "subagent-already-active",
+            index,
+            f"SUBAGENT_STARTED `{sid}` while that invocation is active "
+            f"(since event {run.active_subagents[sid]}).",
+            "/subagentRunId",
+        )
+        return
+    if sid in run.finished_subagents:
+        ctx.hit(
+            "subagent-id-reused",
+            index,
+            f"SUBAGENT_STARTED reuses `{sid}`, the id of an invocation already finished in this run.",
+            "/subagentRunId",
+        )
+    elif sid in run.tagged_first:
+        ctx.hit(
+            "subagent-announced-late",
+            index,
+            f"SUBAGENT_STARTED `{sid}` comes after event {run.tagged_first[sid]}, which is "
+            "already attributed to it.",
+            "/subagentRunId",
+        )
+    parent = text(event.get("parentSubagentRunId"))
+    if parent is not None and parent not in run.announced_subagents:
+        ctx.hit(
+            "subagent-parent-unknown",
+            index,
+            f"SUBAGENT_STARTED `{sid}` names parent invocation `{parent}`, which was not "
+            "announced in this run.",
+            "/parentSubagentRunId",
+        )
+    run.active_subagents[sid] = index
+    run.announced_subagents.add(sid)
+    run.tagged_first.pop(sid, None)
+    ctx.ended_subagents.discard(sid)
+
+
+def subagent_ended(ctx: Context, event: dict[str, Any], index: int) -> None:
+    sid = text(event.get("subagentRunId"))
+    run = ctx.run
+    if sid is None or run is None:
+        return
+    items.close_owner_lane(ctx, sid, index)
+    if run.active_subagents.pop(sid, None) is None:
+        why = "already finished" if sid in run.finished_subagents else "never announced"
+        ctx.hit(
+            "subagent-not-active",
+            index,
+            f"{event.get('type')} for `{sid}`, an invocation that was {why}.",
+            "/subagentRunId",
+        )
+        return
+    run.finished_subagents.add(sid)
+    ctx.ended_subagents.add(sid)
+    outcome = event.get("outcome")
+    if (
+        isinstance(outcome, dict)
+        and outcome.get("type") == "suspended"
+        and isinstance(outcome.get("interruptIds"), list)
+    ):
+        ids = [i for i in outcome["interruptIds"] if isinstance(i, str)]
+        run.suspended[sid] = (index, ids)
+    elif isinstance(outcome, dict) and outcome.get("type") == "suspended":
+        run.suspended[sid] = (index, [])
+
+
+# ---------------------------------------------------------------- passthrough, metadata
+
+
+def custom(ctx: Context, event: dict[str, Any], index: int) -> None:
+    name = text(event.get("name"))
+    if name is not None and not _PREFIXED.search(name) and ctx.once(f"custom:{name}"):
+        ctx.hit(
+            "custom-name-unprefixed",
+            index,
+            f"CUSTOM event name `{name}` has no vendor prefix; unprefixed names are reserved "
+            "for the protocol.",
+            "/name",
+        )
+
+
+def metadata(ctx: Context, event: dict[str, Any], index: int) -> None:
+    meta = event.get("metadata")
+    if not isinstance(meta, dict):
+        return
+    for key in meta:
+        if key == "ag-ui":
+            ctx.hit(
+                "metadata-reserved-key",
+                index,
+                "metadata uses the `ag-ui` key, which is reserved for the protocol.",
+                "/metadata/ag-ui",
+            )
+        elif not _PREFIXED.search(key) and ctx.once(f"meta:{key}"):
+            ctx.hit(
+                "metadata-key-unprefixed",
+                index,
+                f"metadata key `{key}` has no vendor or application prefix.",
+                f"/metadata/{key}",
+            )
+
+
+def item_open(ctx: Context, family: str, item_id: str) -> bool:
+    item = ctx.items.get((family, item_id))
+    return item is not None and item.state in (ItemState.OPEN, ItemState.OPEN_CHUNK)

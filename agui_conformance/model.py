@@ -1,0 +1,76 @@
+"""Typed records every part of the tool passes along.
+
+Owns: `Level`, `Strength`, `Finding`, `ValidationResult`. Knows nothing of
+HTTP, files or rules' logic; reports and the CLI only read these.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strength(str, Enum):
+    """The normative strength of a rule, as the spec words it."""
+
+    MUST = "MUST"
+    SHOULD = "SHOULD"
+    MAY = "MAY"
+
+
+class Level(str, Enum):
+    """How a finding counts under the chosen profile."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 3, "warning": 2, "info": 1}[self.value]
+
+
+class Finding(BaseModel):
+    """One rule broken at one place in one stream."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str = Field(description="Rule id from the catalog, e.g. 'lifecycle-first-event'.")
+    level: Level
+    message: str
+    index: int | None = Field(
+        default=None, description="0-based index of the offending event; None for the stream."
+    )
+    pointer: str | None = Field(default=None, description="JSON pointer into the event.")
+    title: str = ""
+    category: str = ""
+    spec: str = Field(default="", description="Spec URL with anchor.")
+    hint: str = Field(default="", description="What the agent author should change.")
+
+
+class ValidationResult(BaseModel):
+    """Everything `validate_events` found in one stream."""
+
+    findings: list[Finding] = Field(default_factory=list)
+    events: int = Field(default=0, description="Number of events (or undecodable frames) read.")
+    profile: str = "spec"
+    exercised: list[str] = Field(
+        default_factory=list, description="Rule ids whose trigger was reached by this stream."
+    )
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.level is Level.ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.level is Level.WARNING]
+
+    def worst(self) -> Level | None:
+        if not self.findings:
+            return None
+        return max((f.level for f in self.findings), key=lambda lv: lv.rank)
+
+    def rule_ids(self) -> list[str]:
+        return [f.rule for f in self.findings]

@@ -1,0 +1,189 @@
+"""The validator: raw payloads or events in, findings out.
+
+Owns the pipeline for one stream: parse each payload (orjson), check it
+against its type's schema, feed it to the sequence machine, and turn rule
+hits into `Finding`s with the level the profile gives them. Works the same
+on live streams (feed as frames arrive) and on recordings. Never raises on
+what the agent sent: hostile input becomes findings.
+
+It knows nothing of HTTP or files beyond `validate_recording`'s call into
+`recording`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from agui_conformance.hits import Hit
+from agui_conformance.machine import SequenceMachine
+from agui_conformance.model import Finding, Level, ValidationResult
+from agui_conformance.rules import Rule, catalog
+from agui_conformance.schema import get_checker
+
+# Findings a consumer merely strips when the producer declares a newer minor
+# (it may be that version's addition): warnings instead of errors (§7 A-09).
+_RELAXED_FOR_NEWER = frozenset(
+    {"event-type-unknown", "schema-unknown-property", "schema-unknown-member", "snake-case-key"}
+)
+# When the schema rejects an event this badly, the machine does not see it.
+_UNREADABLE = frozenset({"event-not-json", "event-not-object", "event-type-missing"})
+MAX_FINDINGS_PER_RULE = 1000
+
+
+class StreamValidator:
+    """Validates one stream incrementally: feed payloads or events, then close."""
+
+    def __init__(
+        self, *, request: Any = None, profile: str = "spec", framing: str = "json"
+    ) -> None:
+        """`framing="sse"` reports payloads that are not one JSON object as SSE-001."""
+        self.profile = profile
+        self._sse = framing == "sse"
+        self._rules = catalog()
+        self._schema = get_checker()
+        self._machine = SequenceMachine(request)
+        self._findings: list[Finding] = []
+        self._per_rule: dict[str, int] = {}
+        self._events = 0
+        self._closed = False
+        self._request_findings: list[Finding] = []
+        if request is not None:
+            self._request_findings = self._to_findings(self._schema.check_input(request))
+
+    # ------------------------------------------------------------ feeding
+
+    def feed_payload(self, data: bytes | str, index: int | None = None) -> list[Finding]:
+        """One SSE data payload or JSONL line: parse it and validate the event."""
+        if index is None:
+            index = self._events
+        shown = data[:80] if isinstance(data, (bytes, str)) else b""
+        try:
+            event = orjson.loads(data)
+        except (orjson.JSONDecodeError, TypeError, ValueError) as err:
+            self._events += 1
+            if self._sse:
+                msg = f"SSE data payload is not one JSON event ({_short(str(err))}): {shown!r}"
+                return self._emit([Hit("sse-data-not-one-event", index, msg)])
+            msg = f"Payload is not valid JSON ({_short(str(err))}): {shown!r}"
+            return self._emit([Hit("event-not-json", index, msg)])
+        if self._sse and isinstance(event, list):
+            self._events += 1
+            msg = f"SSE data payload is a JSON array of {len(event)} values, not one event."
+            return self._emit([Hit("sse-data-not-one-event", index, msg)])
+        return self.feed_event(event, index)
+
+    def feed_event(self, event: object, index: int | None = None) -> list[Finding]:
+        """One decoded event (any JSON value)."""
+        if index is None:
+            index = self._events
+        self._events += 1
+        try:
+            hits = self._schema.check_event(event, index)
+            if isinstance(event, dict) and not any(h.rule in _UNREADABLE for h in hits):
+                hits = hits + self._machine.feed(event, index)
+        except RecursionError:
+            hits = [Hit("schema-wrong-type", index, "Event is nested too deeply to validate.")]
+        return self._emit(hits)
+
+    def add_hits(self, hits: Iterable[Hit]) -> list[Finding]:
+        """Hits found elsewhere (e.g. SSE framing), merged into this stream's findings."""
+        return self._emit(list(hits))
+
+    def close(self) -> list[Finding]:
+        """End of stream: truncation and whole-stream checks."""
+        if self._closed:
+            return []
+        self._closed = True
+        return self._emit(self._machine.close())
+
+    # ------------------------------------------------------------ results
+
+    def result(self) -> ValidationResult:
+        findings = sorted(
+            self._request_findings + self._findings,
+            key=lambda f: (f.index if f.index is not None else 1 << 62),
+        )
+        return ValidationResult(findings=findings, events=self._events, profile=self.profile)
+
+    def _emit(self, hits: list[Hit]) -> list[Finding]:
+        found = self._to_findings(hits)
+        self._findings.extend(found)
+        return found
+
+    def _to_findings(self, hits: list[Hit]) -> list[Finding]:
+        found: list[Finding] = []
+        for hit in hits:
+            rule = self._rules.get(hit.rule)
+            if rule is None or not rule.applies_to(self.profile):
+                continue
+            count = self._per_rule.get(hit.rule, 0) + 1
+            self._per_rule[hit.rule] = count
+            if count > MAX_FINDINGS_PER_RULE:
+                continue  # a stream repeating one mistake a million times stays readable
+            found.append(self._finding(rule, hit))
+        return found
+
+    def _finding(self, rule: Rule, hit: Hit) -> Finding:
+        level = rule.level(self.profile)
+        if (
+            level is Level.ERROR
+            and rule.id in _RELAXED_FOR_NEWER
+            and self._machine.newer_producer
+        ):
+            level = Level.WARNING
+        return Finding(
+            rule=rule.id,
+            level=level,
+            message=hit.message,
+            index=hit.index,
+            pointer=hit.pointer,
+            title=rule.title,
+            category=rule.category,
+            spec=rule.url,
+            hint=rule.hint,
+        )
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def validate_events(
+    events: Iterable[object], *, request: Any = None, profile: str = "spec"
+) -> ValidationResult:
+    """Validate decoded events (dicts, or any JSON values) as one stream."""
+    validator = StreamValidator(request=request, profile=profile)
+    for index, event in enumerate(events):
+        validator.feed_event(event, index)
+    validator.close()
+    return validator.result()
+
+
+def validate_payloads(
+    payloads: Iterable[bytes | str], *, request: Any = None, profile: str = "spec"
+) -> ValidationResult:
+    """Validate raw JSON payloads (SSE data or JSONL lines) as one stream."""
+    validator = StreamValidator(request=request, profile=profile)
+    for index, payload in enumerate(payloads):
+        validator.feed_payload(payload, index)
+    validator.close()
+    return validator.result()
+
+
+def validate_recording(
+    source: Any, *, fmt: str = "auto", request: Any = None, profile: str = "spec"
+) -> ValidationResult:
+    """Validate a recorded stream: a path, bytes, or a binary file object."""
+    from agui_conformance.recording import open_recording
+
+    recording = open_recording(source, fmt)
+    framing = "sse" if recording.format == "sse" else "json"
+    validator = StreamValidator(request=request, profile=profile, framing=framing)
+    for payload in recording.payloads:
+        validator.feed_payload(payload.data, payload.index)
+    validator.add_hits(recording.hits)
+    validator.close()
+    return validator.result()

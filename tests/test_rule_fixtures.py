@@ -1,0 +1,92 @@
+"""Every rule is proven by a stream that violates exactly it and one that does not.
+
+Fixtures live in tests/fixtures/rules/<rule-id>.yaml:
+
+    rule: item-not-open
+    violations:            # each must raise this rule and nothing else
+      - name: what the stream does wrong
+        index: 1           # event index of the first finding (null = whole stream)
+        input: {...}       # optional RunAgentInput (request-aware rules)
+        stream: [...]      # events; or `sse: "..."` raw SSE text (`sse_base64` for
+                           # bytes that are not UTF-8); or `payloads: [...]` raw JSON
+        profile: spec      # optional
+    passes:                # each must raise nothing at all
+      - name: the legal stream closest to the violation
+        stream: [...]
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from agui_conformance import ValidationResult, validate_events, validate_payloads
+from agui_conformance.rules import catalog
+from agui_conformance.validator import validate_recording
+
+FIXTURES = Path(__file__).parent / "fixtures" / "rules"
+
+
+def _load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict), path
+    return data
+
+
+ALL = {p.stem: _load(p) for p in sorted(FIXTURES.glob("*.yaml"))}
+
+
+def _run(case: dict[str, Any]) -> ValidationResult:
+    profile = case.get("profile", "spec")
+    request = case.get("input")
+    if "sse" in case or "sse_base64" in case:
+        raw = (
+            base64.b64decode(case["sse_base64"])
+            if "sse_base64" in case
+            else case["sse"].encode("utf-8")
+        )
+        return validate_recording(raw, fmt="sse", request=request, profile=profile)
+    if "payloads" in case:
+        return validate_payloads(
+            [p.encode("utf-8") for p in case["payloads"]], request=request, profile=profile
+        )
+    return validate_events(case["stream"], request=request, profile=profile)
+
+
+def _cases(kind: str) -> list[Any]:
+    params = []
+    for rule_id, data in ALL.items():
+        for pos, case in enumerate(data.get(kind) or []):
+            params.append(pytest.param(rule_id, case, id=f"{rule_id}-{pos}"))
+    return params
+
+
+def test_every_rule_has_a_fixture() -> None:
+    missing = [rid for rid in catalog() if rid not in ALL]
+    assert not missing, f"rules without a fixture file: {missing}"
+    for rule_id, data in ALL.items():
+        assert data.get("rule") == rule_id, f"{rule_id}.yaml names rule {data.get('rule')}"
+        assert rule_id in catalog(), f"fixture for unknown rule {rule_id}"
+        assert data.get("violations"), f"{rule_id}: no violating stream"
+        assert data.get("passes"), f"{rule_id}: no passing stream"
+
+
+@pytest.mark.parametrize(("rule_id", "case"), _cases("violations"))
+def test_violation_raises_exactly_its_rule(rule_id: str, case: dict[str, Any]) -> None:
+    result = _run(case)
+    rules = {f.rule for f in result.findings}
+    assert rules == {rule_id}, f"{case['name']}: expected only {rule_id}, got {result.findings}"
+    first = next(f for f in result.findings if f.rule == rule_id)
+    assert first.index == case["index"], f"{case['name']}: at {first.index}"
+    assert first.spec.startswith("https://docs.ag-ui.com/spec/1.1")
+    assert first.hint
+
+
+@pytest.mark.parametrize(("rule_id", "case"), _cases("passes"))
+def test_legal_stream_raises_nothing(rule_id: str, case: dict[str, Any]) -> None:
+    result = _run(case)
+    assert not result.findings, f"{case['name']}: {result.findings}"
