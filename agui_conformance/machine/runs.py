@@ -376,6 +376,10 @@ def _release(ctx: Context, run: Run) -> None:
     run.open_steps.clear()
     run.open_spans.clear()
     run.active_subagents.clear()
+    for call in run.calls:
+        call.args = []  # argument text is only compared within its run
+    run.calls = []
+    run.streamed_messages = {}
 
 
 def end_of_stream(ctx: Context, events: int) -> None:
