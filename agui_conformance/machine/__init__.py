@@ -22,6 +22,7 @@ from agui_conformance.machine.jsontext import clone
 from agui_conformance.machine.tables import (
     ALL_LANE_CLOSERS,
     LANE_CLOSERS,
+    RUN_SCOPED,
     RUN_TRANSITIONS,
     SUBAGENT_LIFECYCLE,
     EventClass,
@@ -181,7 +182,7 @@ class SequenceMachine:
             pass  # the run handlers close every lane
         elif type_ in LANE_CLOSERS:
             items.close_lane_for(ctx, event, index)
-        if type_ not in SUBAGENT_LIFECYCLE:
+        if type_ not in SUBAGENT_LIFECYCLE and type_ not in RUN_SCOPED:
             standalone.note_attribution(ctx, event, index)
         if "metadata" in event:
             standalone.metadata(ctx, event, index)

@@ -42,6 +42,7 @@ class Item:
     parent: str | None = None  # tool: parentMessageId
     lane: str | None = None  # chunk lane it was opened in
     opened_at: int = -1
+    closed_at: int = -1
     run: int = -1  # run number of the (last) opener
     args: list[str] = field(default_factory=list)  # tool: streamed argument text
     answered: bool = False  # tool: a TOOL_CALL_RESULT answered it

@@ -279,17 +279,17 @@ def end(ctx: Context, family: str, event: dict[str, Any], index: int) -> None:
     item = _item(ctx, family, item_id)
     if not _step(ctx, item, Action.END, index, str(event.get("type"))):
         return
+    item.closed_at = index
     _check_owner(ctx, item, event, index)
-    if family == "tool":
-        _check_args_json(ctx, item, index)
 
 
-def _check_args_json(ctx: Context, item: Item, index: int) -> None:
+def check_args_json(ctx: Context, item: Item) -> None:
+    """TOOL-002 (info): judged when the run ends, since a reopen may append."""
     args = "".join(item.args)
     if args.strip() and not parses_as_json(args):
         ctx.hit(
             "tool-args-not-json",
-            index,
+            item.closed_at,
             f"The arguments streamed for tool call `{item.id}` ({item.name or '?'}) do not parse "
             f"as JSON: {args[:80]!r}{'…' if len(args) > 80 else ''}",
         )
@@ -305,8 +305,7 @@ def _close_lane(ctx: Context, lane_key: str | None, index: int) -> None:
     item = lane.item
     if item.state is ItemState.OPEN_CHUNK:
         item.state = ItemState.CLOSED
-        if item.family == "tool":
-            _check_args_json(ctx, item, index)
+        item.closed_at = index
 
 
 def close_lane_for(ctx: Context, event: dict[str, Any], index: int) -> None:
@@ -315,6 +314,13 @@ def close_lane_for(ctx: Context, event: dict[str, Any], index: int) -> None:
         return
     tag = owner_of(event)
     family = CONTINUATION_FAMILY.get(str(event.get("type")))
+    if family is not None:
+        # An explicit continuation of the lane's own chunk item is a spelling
+        # mix (CHUNK-001), reported by the handler: it does not close the lane.
+        item_id = text(event.get(ID_KEY[family]))
+        for lane in ctx.lanes.values():
+            if lane.item.family == family and lane.item.id == item_id:
+                return
     if tag is None and family is not None:
         # An untagged continuation belongs to its opener's owner.
         item_id = text(event.get(ID_KEY[family]))

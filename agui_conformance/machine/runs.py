@@ -82,26 +82,6 @@ def _version(ctx: Context, event: dict[str, Any], index: int, run: Run) -> None:
     if version is None:
         return  # wrong JSON type: the schema reports it
     run.version = version
-    match = _VERSION.match(version)
-    if match is None:
-        ctx.hit(
-            "version-format",
-            index,
-            f'protocolVersion `{version}` is not a published MAJOR.MINOR identifier (e.g. "1.1").',
-            "/protocolVersion",
-        )
-    else:
-        declared = (int(match.group(1)), int(match.group(2)))
-        if declared > VALIDATOR_VERSION:
-            ctx.newer_producer = True
-            if ctx.once(f"newer:{version}"):
-                ctx.hit(
-                    "version-newer-than-validator",
-                    index,
-                    f"The producer declares protocolVersion {version}, newer than this "
-                    "validator's 1.1; unknown material is reported as warnings.",
-                    "/protocolVersion",
-                )
     req = ctx.request
     if (
         req is not None
@@ -116,6 +96,27 @@ def _version(ctx: Context, event: dict[str, Any], index: int, run: Run) -> None:
             "declaration rather than the producer's own version.",
             "/protocolVersion",
         )
+        return  # an echo says nothing about the producer's own version
+    match = _VERSION.match(version)
+    if match is None:
+        ctx.hit(
+            "version-format",
+            index,
+            f'protocolVersion `{version}` is not a published MAJOR.MINOR identifier (e.g. "1.1").',
+            "/protocolVersion",
+        )
+        return
+    declared = (int(match.group(1)), int(match.group(2)))
+    if declared > VALIDATOR_VERSION:
+        ctx.newer_producer = True
+        if ctx.once(f"newer:{version}"):
+            ctx.hit(
+                "version-newer-than-validator",
+                index,
+                f"The producer declares protocolVersion {version}, newer than this "
+                "validator's 1.1; unknown material is reported as warnings.",
+                "/protocolVersion",
+            )
 
 
 def run_finished(ctx: Context, event: dict[str, Any], index: int) -> None:
@@ -142,6 +143,9 @@ def run_finished(ctx: Context, event: dict[str, Any], index: int) -> None:
             "/threadId",
         )
     _open_at_finish(ctx, run, index)
+    for call in run.calls:
+        if call.state is ItemState.CLOSED:
+            items.check_args_json(ctx, call)
     outcome = event.get("outcome")
     outcome_type = outcome.get("type") if isinstance(outcome, dict) else None
     if outcome is not None and not isinstance(outcome, dict):

@@ -28,9 +28,24 @@ PATCH_OPS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
 _PREFIXED = re.compile(r"[./:]")
 
 
-def _known_ops(patch: list[Any]) -> list[dict[str, Any]]:
-    """Consumers drop unknown ops and apply the rest (the schema reports them)."""
-    return [op for op in patch if isinstance(op, dict) and op.get("op") in PATCH_OPS]
+_NEEDS = {"add": "value", "replace": "value", "test": "value", "move": "from", "copy": "from"}
+
+
+def _known_ops(patch: list[Any]) -> list[dict[str, Any]] | None:
+    """The operations a consumer applies: unknown ops dropped (the schema reports
+    them); None when an operation is malformed, which is fatal, so nothing applies."""
+    ops = []
+    for op in patch:
+        if not isinstance(op, dict) or not isinstance(op.get("path"), str):
+            return None
+        kind = op.get("op")
+        if kind not in PATCH_OPS:
+            continue
+        need = _NEEDS.get(kind)
+        if need is not None and (need not in op or (need == "from" and not isinstance(op[need], str))):
+            return None
+        ops.append(op)
+    return ops
 
 
 # ---------------------------------------------------------------- state
@@ -50,6 +65,8 @@ def state_delta(ctx: Context, event: dict[str, Any], index: int) -> None:
     if not isinstance(patch, list) or not ctx.state_known:
         return  # malformed (schema) or baseline unknown: no request, no snapshot yet
     ops = _known_ops(patch)
+    if ops is None:
+        return
     try:
         ctx.state = apply_patch(ctx.state, ops)
     except PatchError as err:
@@ -141,8 +158,11 @@ def activity_delta(ctx: Context, event: dict[str, Any], index: int) -> None:
     if not isinstance(patch, list):
         return
     ops = _known_ops(patch)
-    # Apply to a copy: a result that is not an object must leave the content as it was.
-    candidate = act.content
+    if ops is None:
+        return
+    # A result that is not an object must leave the content as it was: apply to a
+    # copy when an operation can replace the root (patches are atomic otherwise).
+    candidate = clone(act.content) if any(op.get("path") == "" for op in ops) else act.content
     try:
         result = apply_patch(candidate, ops)
     except PatchError as err:
