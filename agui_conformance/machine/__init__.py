@@ -126,6 +126,12 @@ def build_request(run_input: Any) -> Request | None:
         message_roles=roles,
         tool_calls=calls,
         answered_calls=frozenset(answered),
+        message_ids=tuple(
+            m["id"] for m in (messages if isinstance(messages, list) else [])
+            if isinstance(m, dict) and isinstance(m.get("id"), str)
+        ),
+        forwarded_props=run_input.get("forwardedProps"),
+        has_forwarded_props="forwardedProps" in run_input,
     )
 
 

@@ -97,6 +97,9 @@ class Request:
     message_roles: dict[str, str]
     tool_calls: dict[str, str]  # toolCallId -> name, from assistant messages
     answered_calls: frozenset[str]  # toolCallIds answered by tool messages
+    message_ids: tuple[str, ...] = ()  # in input order
+    forwarded_props: Any = None
+    has_forwarded_props: bool = False
 
 
 @dataclass(slots=True)

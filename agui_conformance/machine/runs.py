@@ -52,6 +52,43 @@ def run_started(ctx: Context, event: dict[str, Any], index: int) -> None:
             ctx.run_ids[run_id] = index
     _thread_echo(ctx, event, index)
     _version(ctx, event, index, run)
+    _input_echo(ctx, event, index)
+
+
+def _input_echo(ctx: Context, event: dict[str, Any], index: int) -> None:
+    """LIFE-001 / INPUT-012: the requested run's input echo reflects what was sent."""
+    req = ctx.request
+    echo = event.get("input")
+    if req is None or not isinstance(echo, dict) or text(event.get("runId")) != req.run_id:
+        return  # a replayed run's echo is its own input
+    if req.has_forwarded_props and "forwardedProps" in echo:
+        if echo["forwardedProps"] != req.forwarded_props:
+            ctx.hit(
+                "forwarded-props-altered",
+                index,
+                "RUN_STARTED.input echoes forwardedProps different from what the client sent; "
+                "forwardedProps passes through untouched.",
+                "/input/forwardedProps",
+            )
+    problems = []
+    for key, sent in (("threadId", req.thread_id), ("runId", req.run_id)):
+        if echo.get(key) != sent:
+            problems.append(f"{key} {echo.get(key)!r} (sent {sent!r})")
+    messages = echo.get("messages")
+    if isinstance(messages, list):
+        ids = tuple(m.get("id") for m in messages if isinstance(m, dict))
+        if ids != req.message_ids:
+            problems.append(f"message ids {list(ids)[:5]!r} (sent {list(req.message_ids)[:5]!r})")
+    if req.has_forwarded_props and "forwardedProps" not in echo:
+        problems.append("no forwardedProps (the client sent some)")
+    if problems:
+        ctx.hit(
+            "run-input-echo-mismatch",
+            index,
+            "RUN_STARTED.input does not reflect the input that started the run: "
+            + "; ".join(problems) + ".",
+            "/input",
+        )
 
 
 def _thread_echo(ctx: Context, event: dict[str, Any], index: int) -> None:
