@@ -6,12 +6,12 @@ HTTP, files or rules' logic; reports and the CLI only read these.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class Strength(str, Enum):
+class Strength(StrEnum):
     """The normative strength of a rule, as the spec words it."""
 
     MUST = "MUST"
@@ -19,7 +19,7 @@ class Strength(str, Enum):
     MAY = "MAY"
 
 
-class Level(str, Enum):
+class Level(StrEnum):
     """How a finding counts under the chosen profile."""
 
     ERROR = "error"

@@ -104,7 +104,7 @@ class StreamValidator:
     def result(self) -> ValidationResult:
         findings = sorted(
             self._request_findings + self._findings,
-            key=lambda f: (f.index if f.index is not None else 1 << 62),
+            key=lambda f: f.index if f.index is not None else 1 << 62,
         )
         return ValidationResult(findings=findings, events=self._events, profile=self.profile)
 
@@ -128,11 +128,7 @@ class StreamValidator:
 
     def _finding(self, rule: Rule, hit: Hit) -> Finding:
         level = rule.level(self.profile)
-        if (
-            level is Level.ERROR
-            and rule.id in _RELAXED_FOR_NEWER
-            and self._machine.newer_producer
-        ):
+        if level is Level.ERROR and rule.id in _RELAXED_FOR_NEWER and self._machine.newer_producer:
             level = Level.WARNING
         return Finding(
             rule=rule.id,

@@ -28,7 +28,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agui_conformance.validator import StreamValidator  # noqa: E402
+from agui_conformance.validator import StreamValidator
 
 
 def mixed_stream(n_events: int, grow: bool = True) -> Iterator[dict[str, Any]]:
@@ -50,19 +50,32 @@ def mixed_stream(n_events: int, grow: bool = True) -> Iterator[dict[str, Any]]:
                 for i in range(10)
             ),
             {"type": "TEXT_MESSAGE_END", "messageId": mid},
-            {"type": "TOOL_CALL_START", "toolCallId": cid, "toolCallName": "lookup",
-             "parentMessageId": mid},
+            {
+                "type": "TOOL_CALL_START",
+                "toolCallId": cid,
+                "toolCallName": "lookup",
+                "parentMessageId": mid,
+            },
             {"type": "TOOL_CALL_ARGS", "toolCallId": cid, "delta": '{"q": '},
             {"type": "TOOL_CALL_ARGS", "toolCallId": cid, "delta": f'"item {block}"}}'},
             {"type": "TOOL_CALL_END", "toolCallId": cid},
-            {"type": "TOOL_CALL_RESULT", "messageId": f"tr{block}", "toolCallId": cid,
-             "content": "found"},
-            {"type": "STATE_DELTA", "delta": [
-                {"op": "add", "path": "/log/-", "value": {"block": block}},
-                {"op": "add", "path": f"/counters/k{block}", "value": block},
-            ] if grow else [
-                {"op": "replace", "path": "/counters", "value": {"last": block}},
-            ]},
+            {
+                "type": "TOOL_CALL_RESULT",
+                "messageId": f"tr{block}",
+                "toolCallId": cid,
+                "content": "found",
+            },
+            {
+                "type": "STATE_DELTA",
+                "delta": [
+                    {"op": "add", "path": "/log/-", "value": {"block": block}},
+                    {"op": "add", "path": f"/counters/k{block}", "value": block},
+                ]
+                if grow
+                else [
+                    {"op": "replace", "path": "/counters", "value": {"last": block}},
+                ],
+            },
         ]
         for event in batch:
             if produced >= n_events - 1:
@@ -76,10 +89,13 @@ def delta_stream(n_deltas: int) -> Iterator[dict[str, Any]]:
     yield {"type": "RUN_STARTED", "threadId": "t", "runId": "r", "protocolVersion": "1.1"}
     yield {"type": "STATE_SNAPSHOT", "snapshot": {"items": []}}
     for i in range(n_deltas):
-        yield {"type": "STATE_DELTA", "delta": [
-            {"op": "add", "path": "/items/-", "value": {"id": i, "text": "x" * 20}},
-            {"op": "replace", "path": "/items/0/text", "value": f"v{i}"},
-        ]}
+        yield {
+            "type": "STATE_DELTA",
+            "delta": [
+                {"op": "add", "path": "/items/-", "value": {"id": i, "text": "x" * 20}},
+                {"op": "replace", "path": "/items/0/text", "value": f"v{i}"},
+            ],
+        }
     yield {"type": "RUN_FINISHED", "threadId": "t", "runId": "r"}
 
 
@@ -167,11 +183,14 @@ def main() -> None:
         theirs = None if args.no_peer else timed(peer, mixed)
         assert base is not None and mine is not None
         print(f"  parse only (orjson)   {n / base:>12,.0f} events/s   1.00x time")
-        print(f"  agui-conformance      {n / mine:>12,.0f} events/s   {mine / base:.2f}x parse time")
+        print(
+            f"  agui-conformance      {n / mine:>12,.0f} events/s   {mine / base:.2f}x parse time"
+        )
         if theirs is None:
             print("  ag-ui-validate        not installed (pip install ag-ui-validate==0.4.0)")
         else:
-            print(f"  ag-ui-validate 0.4.0  {n / theirs:>12,.0f} events/s   {theirs / base:.2f}x parse time")
+            rate, ratio = n / theirs, theirs / base
+            print(f"  ag-ui-validate 0.4.0  {rate:>12,.0f} events/s   {ratio:.2f}x parse time")
             print(f"  => agui-conformance is {theirs / mine:.1f}x ag-ui-validate's throughput")
 
         print(f"\nSTATE_DELTA on a growing state ({args.deltas} and {2 * args.deltas} deltas):")

@@ -43,7 +43,12 @@ def text_block(draw: st.DrawFn, ids: _Ids, owner: str | None = None) -> list[Eve
         events += [{"type": "TEXT_MESSAGE_CONTENT", "messageId": mid, "delta": d} for d in deltas]
         events.append({"type": "TEXT_MESSAGE_END", "messageId": mid})
         return events
-    first = {"type": "TEXT_MESSAGE_CHUNK", "messageId": mid, "delta": deltas[0] if deltas else "", **tag}
+    first = {
+        "type": "TEXT_MESSAGE_CHUNK",
+        "messageId": mid,
+        "delta": deltas[0] if deltas else "",
+        **tag,
+    }
     return [first] + [{"type": "TEXT_MESSAGE_CHUNK", "delta": d, **tag} for d in deltas[1:]]
 
 
@@ -53,7 +58,9 @@ def reasoning_block(draw: st.DrawFn, ids: _Ids) -> list[Event]:
     events: list[Event] = [{"type": "REASONING_START", "messageId": span}]
     for d in [None, *draw(st.lists(_words, max_size=3))]:
         if d is None:
-            events.append({"type": "REASONING_MESSAGE_START", "messageId": mid, "role": "reasoning"})
+            events.append(
+                {"type": "REASONING_MESSAGE_START", "messageId": mid, "role": "reasoning"}
+            )
         else:
             events.append({"type": "REASONING_MESSAGE_CONTENT", "messageId": mid, "delta": d})
     events.append({"type": "REASONING_MESSAGE_END", "messageId": mid})
@@ -81,17 +88,33 @@ def tool_block(draw: st.DrawFn, ids: _Ids, pending: list[str]) -> list[Event]:
     name = draw(st.sampled_from(["lookup", "show_card"]))
     if draw(st.booleans()):
         events: list[Event] = [
-            {"type": "TOOL_CALL_START", "toolCallId": cid, "toolCallName": name, "parentMessageId": parent}
+            {
+                "type": "TOOL_CALL_START",
+                "toolCallId": cid,
+                "toolCallName": name,
+                "parentMessageId": parent,
+            }
         ]
         events += [{"type": "TOOL_CALL_ARGS", "toolCallId": cid, "delta": p} for p in parts]
         events.append({"type": "TOOL_CALL_END", "toolCallId": cid})
     else:
-        first = {"type": "TOOL_CALL_CHUNK", "toolCallId": cid, "toolCallName": name,
-                 "parentMessageId": parent, "delta": parts[0] if parts else ""}
+        first = {
+            "type": "TOOL_CALL_CHUNK",
+            "toolCallId": cid,
+            "toolCallName": name,
+            "parentMessageId": parent,
+            "delta": parts[0] if parts else "",
+        }
         events = [first] + [{"type": "TOOL_CALL_CHUNK", "delta": p} for p in parts[1:]]
     if draw(st.booleans()):
-        events.append({"type": "TOOL_CALL_RESULT", "messageId": ids("tr"), "toolCallId": cid,
-                       "content": draw(st.sampled_from(["ok", [{"type": "text", "text": "ok"}]]))})
+        events.append(
+            {
+                "type": "TOOL_CALL_RESULT",
+                "messageId": ids("tr"),
+                "toolCallId": cid,
+                "content": draw(st.sampled_from(["ok", [{"type": "text", "text": "ok"}]])),
+            }
+        )
     else:
         pending.append(cid)
     return events
@@ -109,7 +132,9 @@ def state_block(draw: st.DrawFn, ids: _Ids) -> list[Event]:
         elif op == "replace":
             delta = [{"op": "replace", "path": "/n", "value": value}]
         elif op == "test":
-            delta = [{"op": "test", "path": "/items", "value": list(range(0))}] if count == 0 else []
+            delta = (
+                [{"op": "test", "path": "/items", "value": list(range(0))}] if count == 0 else []
+            )
         else:
             delta = []
         events.append({"type": "STATE_DELTA", "delta": delta})
@@ -120,11 +145,22 @@ def state_block(draw: st.DrawFn, ids: _Ids) -> list[Event]:
 def activity_block(draw: st.DrawFn, ids: _Ids) -> list[Event]:
     aid = ids("act")
     events: list[Event] = [
-        {"type": "ACTIVITY_SNAPSHOT", "messageId": aid, "activityType": "search", "content": {"found": 0}}
+        {
+            "type": "ACTIVITY_SNAPSHOT",
+            "messageId": aid,
+            "activityType": "search",
+            "content": {"found": 0},
+        }
     ]
     for n in draw(st.lists(st.integers(min_value=0), max_size=3)):
-        events.append({"type": "ACTIVITY_DELTA", "messageId": aid, "activityType": "search",
-                       "patch": [{"op": "replace", "path": "/found", "value": n}]})
+        events.append(
+            {
+                "type": "ACTIVITY_DELTA",
+                "messageId": aid,
+                "activityType": "search",
+                "patch": [{"op": "replace", "path": "/found", "value": n}],
+            }
+        )
     return events
 
 
@@ -134,18 +170,28 @@ def subagent_block(draw: st.DrawFn, ids: _Ids) -> list[Event]:
     events: list[Event] = [{"type": "SUBAGENT_STARTED", "subagentRunId": sid, "name": "researcher"}]
     events += draw(text_block(ids, owner=sid))
     if draw(st.booleans()):
-        events += [{"type": "STEP_STARTED", "stepName": "search", "subagentRunId": sid},
-                   {"type": "STEP_FINISHED", "stepName": "search", "subagentRunId": sid}]
-    events.append({"type": "SUBAGENT_FINISHED", "subagentRunId": sid, "outcome": {"type": "success"}})
+        events += [
+            {"type": "STEP_STARTED", "stepName": "search", "subagentRunId": sid},
+            {"type": "STEP_FINISHED", "stepName": "search", "subagentRunId": sid},
+        ]
+    events.append(
+        {"type": "SUBAGENT_FINISHED", "subagentRunId": sid, "outcome": {"type": "success"}}
+    )
     return events
 
 
 @st.composite
 def misc_block(draw: st.DrawFn, ids: _Ids) -> list[Event]:
-    return [draw(st.sampled_from([
-        {"type": "CUSTOM", "name": "com.example.ping", "value": None},
-        {"type": "RAW", "event": {"provider": "x"}, "source": "openai"},
-    ]))]
+    return [
+        draw(
+            st.sampled_from(
+                [
+                    {"type": "CUSTOM", "name": "com.example.ping", "value": None},
+                    {"type": "RAW", "event": {"provider": "x"}, "source": "openai"},
+                ]
+            )
+        )
+    ]
 
 
 @st.composite
@@ -156,7 +202,9 @@ def run_events(draw: st.DrawFn, ids: _Ids, thread: str, run_id: str) -> list[Eve
     if step:
         body.append({"type": "STEP_STARTED", "stepName": "work"})
     for _ in range(draw(st.integers(min_value=0, max_value=5))):
-        kind = draw(st.sampled_from(["text", "reasoning", "tool", "state", "activity", "sub", "misc"]))
+        kind = draw(
+            st.sampled_from(["text", "reasoning", "tool", "state", "activity", "sub", "misc"])
+        )
         if kind == "text":
             body += draw(text_block(ids))
         elif kind == "reasoning":
@@ -175,11 +223,20 @@ def run_events(draw: st.DrawFn, ids: _Ids, thread: str, run_id: str) -> list[Eve
         body.append({"type": "STEP_FINISHED", "stepName": "work"})
     start = {"type": "RUN_STARTED", "threadId": thread, "runId": run_id, "protocolVersion": "1.1"}
     if draw(st.integers(min_value=0, max_value=9)) == 0:
-        return [start, *body[: draw(st.integers(0, len(body)))], {"type": "RUN_ERROR", "message": "The model is unavailable."}]
+        return [
+            start,
+            *body[: draw(st.integers(0, len(body)))],
+            {"type": "RUN_ERROR", "message": "The model is unavailable."},
+        ]
     outcome: dict[str, Any] = {"type": "success"}
     if pending:
         outcome["pendingToolCallIds"] = pending
-    finish: Event = {"type": "RUN_FINISHED", "threadId": thread, "runId": run_id, "outcome": outcome}
+    finish: Event = {
+        "type": "RUN_FINISHED",
+        "threadId": thread,
+        "runId": run_id,
+        "outcome": outcome,
+    }
     return [start, *body, finish]
 
 

@@ -11,26 +11,68 @@ from tests.stream_model import valid_streams
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=30,
 )
 EVENT_TYPES = [
-    "RUN_STARTED", "RUN_FINISHED", "RUN_ERROR", "TEXT_MESSAGE_START", "TEXT_MESSAGE_CONTENT",
-    "TEXT_MESSAGE_END", "TEXT_MESSAGE_CHUNK", "TOOL_CALL_START", "TOOL_CALL_ARGS", "TOOL_CALL_END",
-    "TOOL_CALL_CHUNK", "TOOL_CALL_RESULT", "STATE_SNAPSHOT", "STATE_DELTA", "MESSAGES_SNAPSHOT",
-    "ACTIVITY_SNAPSHOT", "ACTIVITY_DELTA", "RAW", "CUSTOM", "STEP_STARTED", "STEP_FINISHED",
-    "REASONING_START", "REASONING_MESSAGE_START", "REASONING_MESSAGE_CONTENT",
-    "REASONING_MESSAGE_END", "REASONING_MESSAGE_CHUNK", "REASONING_END",
-    "REASONING_ENCRYPTED_VALUE", "SUBAGENT_STARTED", "SUBAGENT_FINISHED", "SUBAGENT_ERROR",
+    "RUN_STARTED",
+    "RUN_FINISHED",
+    "RUN_ERROR",
+    "TEXT_MESSAGE_START",
+    "TEXT_MESSAGE_CONTENT",
+    "TEXT_MESSAGE_END",
+    "TEXT_MESSAGE_CHUNK",
+    "TOOL_CALL_START",
+    "TOOL_CALL_ARGS",
+    "TOOL_CALL_END",
+    "TOOL_CALL_CHUNK",
+    "TOOL_CALL_RESULT",
+    "STATE_SNAPSHOT",
+    "STATE_DELTA",
+    "MESSAGES_SNAPSHOT",
+    "ACTIVITY_SNAPSHOT",
+    "ACTIVITY_DELTA",
+    "RAW",
+    "CUSTOM",
+    "STEP_STARTED",
+    "STEP_FINISHED",
+    "REASONING_START",
+    "REASONING_MESSAGE_START",
+    "REASONING_MESSAGE_CONTENT",
+    "REASONING_MESSAGE_END",
+    "REASONING_MESSAGE_CHUNK",
+    "REASONING_END",
+    "REASONING_ENCRYPTED_VALUE",
+    "SUBAGENT_STARTED",
+    "SUBAGENT_FINISHED",
+    "SUBAGENT_ERROR",
 ]
-KEYS = ["messageId", "toolCallId", "toolCallName", "delta", "role", "subagentRunId", "runId",
-        "threadId", "outcome", "snapshot", "patch", "content", "stepName", "messages", "name"]
+KEYS = [
+    "messageId",
+    "toolCallId",
+    "toolCallName",
+    "delta",
+    "role",
+    "subagentRunId",
+    "runId",
+    "threadId",
+    "outcome",
+    "snapshot",
+    "patch",
+    "content",
+    "stepName",
+    "messages",
+    "name",
+]
 # Event-shaped objects with hostile field values reach deep into the machine.
 eventish = st.builds(
     lambda t, fields: {"type": t, **fields},
     st.sampled_from(EVENT_TYPES),
-    st.dictionaries(st.sampled_from(KEYS), json_values | st.sampled_from(["m1", "c1", "s1"]), max_size=5),
+    st.dictionaries(
+        st.sampled_from(KEYS), json_values | st.sampled_from(["m1", "c1", "s1"]), max_size=5
+    ),
 )
 
 

@@ -127,7 +127,8 @@ def build_request(run_input: Any) -> Request | None:
         tool_calls=calls,
         answered_calls=frozenset(answered),
         message_ids=tuple(
-            m["id"] for m in (messages if isinstance(messages, list) else [])
+            m["id"]
+            for m in (messages if isinstance(messages, list) else [])
             if isinstance(m, dict) and isinstance(m.get("id"), str)
         ),
         forwarded_props=run_input.get("forwardedProps"),

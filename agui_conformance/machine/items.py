@@ -51,7 +51,10 @@ def _step(ctx: Context, item: Item, action: Action, index: int, type_: str) -> b
     if rule is not None:
         what = FAMILY_NAMES[item.family]
         if rule == "item-already-open":
-            msg = f"{type_} opens {what} `{item.id}`, which is already open (since event {item.opened_at})."
+            msg = (
+                f"{type_} opens {what} `{item.id}`, which is already open "
+                f"(since event {item.opened_at})."
+            )
         elif rule == "item-not-open":
             state = "was closed" if item.state is ItemState.CLOSED else "was never opened"
             if item.state is ItemState.ABSENT and item.run >= 0:
@@ -59,7 +62,10 @@ def _step(ctx: Context, item: Item, action: Action, index: int, type_: str) -> b
             msg = f"{type_} for {what} `{item.id}`, which is not open (it {state})."
         else:  # chunk-mixed-spelling
             how = "a chunk" if item.state is ItemState.OPEN_CHUNK else "an explicit START"
-            msg = f"{type_} continues {what} `{item.id}`, which was opened by {how}; the two spellings never mix."
+            msg = (
+                f"{type_} continues {what} `{item.id}`, which was opened by {how}; "
+                "the two spellings never mix."
+            )
         ctx.hit(rule, index, msg, "/" + ID_KEY[item.family])
         return False
     item.state = nxt
@@ -127,7 +133,9 @@ def _reopen_checks(ctx: Context, item: Item, event: dict[str, Any], index: int) 
             ctx.hit(
                 "tool-call-reopen-mismatch",
                 index,
-                f"{type_} reopens tool call `{item.id}` with a different " + ", ".join(problems) + ".",
+                f"{type_} reopens tool call `{item.id}` with a different "
+                + ", ".join(problems)
+                + ".",
             )
         return
     if item.family != "text":

@@ -61,15 +61,18 @@ def _input_echo(ctx: Context, event: dict[str, Any], index: int) -> None:
     echo = event.get("input")
     if req is None or not isinstance(echo, dict) or text(event.get("runId")) != req.run_id:
         return  # a replayed run's echo is its own input
-    if req.has_forwarded_props and "forwardedProps" in echo:
-        if echo["forwardedProps"] != req.forwarded_props:
-            ctx.hit(
-                "forwarded-props-altered",
-                index,
-                "RUN_STARTED.input echoes forwardedProps different from what the client sent; "
-                "forwardedProps passes through untouched.",
-                "/input/forwardedProps",
-            )
+    if (
+        req.has_forwarded_props
+        and "forwardedProps" in echo
+        and echo["forwardedProps"] != req.forwarded_props
+    ):
+        ctx.hit(
+            "forwarded-props-altered",
+            index,
+            "RUN_STARTED.input echoes forwardedProps different from what the client sent; "
+            "forwardedProps passes through untouched.",
+            "/input/forwardedProps",
+        )
     problems = []
     for key, sent in (("threadId", req.thread_id), ("runId", req.run_id)):
         if echo.get(key) != sent:
@@ -86,7 +89,8 @@ def _input_echo(ctx: Context, event: dict[str, Any], index: int) -> None:
             "run-input-echo-mismatch",
             index,
             "RUN_STARTED.input does not reflect the input that started the run: "
-            + "; ".join(problems) + ".",
+            + "; ".join(problems)
+            + ".",
             "/input",
         )
 
@@ -233,9 +237,7 @@ def _open_at_finish(ctx: Context, run: Run, index: int) -> None:
         )
 
 
-def _pending_calls(
-    ctx: Context, run: Run, outcome: Any, outcome_type: Any, index: int
-) -> None:
+def _pending_calls(ctx: Context, run: Run, outcome: Any, outcome_type: Any, index: int) -> None:
     unanswered = [c for c in run.calls if not c.answered]
     if outcome_type in ("interrupt", "cancelled"):
         return
@@ -435,9 +437,7 @@ def end_of_stream(ctx: Context, events: int) -> None:
     if req is not None and req.run_id is not None and ctx.runs:
         last = ctx.runs[-1]
         if last.run_id is not None and last.run_id != req.run_id:
-            where = (
-                " (it is not the last run)" if req.run_id in ctx.run_ids else ""
-            )
+            where = " (it is not the last run)" if req.run_id in ctx.run_ids else ""
             ctx.hit(
                 "identity-run-id-echo",
                 last.started_at,

@@ -42,7 +42,9 @@ def _known_ops(patch: list[Any]) -> list[dict[str, Any]] | None:
         if kind not in PATCH_OPS:
             continue
         need = _NEEDS.get(kind)
-        if need is not None and (need not in op or (need == "from" and not isinstance(op[need], str))):
+        if need is not None and (
+            need not in op or (need == "from" and not isinstance(op[need], str))
+        ):
             return None
         ops.append(op)
     return ops
@@ -206,7 +208,8 @@ def messages_snapshot(ctx: Context, event: dict[str, Any], index: int) -> None:
                 ctx.hit(
                     "messages-snapshot-duplicate-id",
                     index,
-                    f"MESSAGES_SNAPSHOT lists message `{mid}` twice (entries {ids[mid]} and {pos}).",
+                    f"MESSAGES_SNAPSHOT lists message `{mid}` twice "
+                    f"(entries {ids[mid]} and {pos}).",
                     f"/messages/{pos}/id",
                 )
             else:
@@ -218,7 +221,8 @@ def messages_snapshot(ctx: Context, event: dict[str, Any], index: int) -> None:
                     ctx.hit(
                         "message-id-reused",
                         index,
-                        f"MESSAGES_SNAPSHOT restates `{mid}` as a {kind}, but that id names a {seen}.",
+                        f"MESSAGES_SNAPSHOT restates `{mid}` as a {kind}, "
+                        f"but that id names a {seen}.",
                         f"/messages/{pos}/id",
                     )
                 else:
@@ -324,9 +328,7 @@ def _snapshot_vs_stream(
         if not streamed and not snap_args.strip():
             continue
         detail = (
-            "no TOOL_CALL_ARGS were streamed"
-            if not streamed
-            else f"streamed {streamed[:60]!r}"
+            "no TOOL_CALL_ARGS were streamed" if not streamed else f"streamed {streamed[:60]!r}"
         )
         ctx.hit(
             "snapshot-tool-args-differ",
@@ -393,7 +395,8 @@ def step_started(ctx: Context, event: dict[str, Any], index: int) -> None:
         ctx.hit(
             "step-already-open",
             index,
-            f"STEP_STARTED `{name}` while that step is open (since event {ctx.run.open_steps[key]}).",
+            f"STEP_STARTED `{name}` while that step is open "
+            f"(since event {ctx.run.open_steps[key]}).",
             "/stepName",
         )
         return
@@ -433,7 +436,8 @@ def reasoning_start(ctx: Context, event: dict[str, Any], index: int) -> None:
         ctx.hit(
             "reasoning-span-already-open",
             index,
-            f"REASONING_START `{mid}` while that span is open (since event {ctx.run.open_spans[mid]}).",
+            f"REASONING_START `{mid}` while that span is open "
+            f"(since event {ctx.run.open_spans[mid]}).",
             "/messageId",
         )
         return
@@ -518,7 +522,8 @@ def subagent_started(ctx: Context, event: dict[str, Any], index: int) -> None:
         ctx.hit(
             "subagent-id-reused",
             index,
-            f"SUBAGENT_STARTED reuses `{sid}`, the id of an invocation already finished in this run.",
+            f"SUBAGENT_STARTED reuses `{sid}`, the id of an invocation already "
+            "finished in this run.",
             "/subagentRunId",
         )
     elif sid in run.tagged_first:
