@@ -8,10 +8,11 @@ presentation is what lets the same check run under every profile.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from dataclasses import dataclass
 
 
-class Hit(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Hit:
     """One rule broken once.
 
     rule: a rule id from the catalog (`agui_conformance/rules/catalog.yaml`).
