@@ -77,11 +77,12 @@ def mixed_stream(n_events: int, grow: bool = True) -> Iterator[dict[str, Any]]:
                 ],
             },
         ]
-        for event in batch:
-            if produced >= n_events - 1:
-                break
-            produced += 1
-            yield event
+        if produced + len(batch) > n_events - 1:
+            break  # never cut a block: the stream must stay valid
+        produced += len(batch)
+        yield from batch
+    for _ in range(n_events - 1 - produced):
+        yield {"type": "STATE_DELTA", "delta": []}
     yield {"type": "RUN_FINISHED", "threadId": "t", "runId": "r"}
 
 

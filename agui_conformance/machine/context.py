@@ -46,6 +46,7 @@ class Item:
     run: int = -1  # run number of the (last) opener
     args: list[str] = field(default_factory=list)  # tool: streamed argument text
     answered: bool = False  # tool: a TOOL_CALL_RESULT answered it
+    listed_in: int = -1  # tool: the run whose call order lists it
 
 
 @dataclass(slots=True)

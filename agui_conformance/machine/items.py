@@ -105,7 +105,8 @@ def _opened(ctx: Context, item: Item, event: dict[str, Any], index: int) -> None
     item.opened_at = index
     item.run = ctx.run.number
     if item.family == "tool":
-        if not any(c is item for c in ctx.run.calls):
+        if item.listed_in != ctx.run.number:  # a reopen keeps its place in call order
+            item.listed_in = ctx.run.number
             ctx.run.calls.append(item)
         item.answered = False
     else:
