@@ -72,18 +72,23 @@ def _step(ctx: Context, item: Item, action: Action, index: int, type_: str) -> b
     return True
 
 
-def _claim_message_id(ctx: Context, kind: str, mid: str, index: int, type_: str) -> None:
-    """ID-002: an id names one message; a different kind under a used id is reuse."""
+def _claim_message_id(ctx: Context, kind: str, mid: str, index: int, type_: str) -> bool:
+    """ID-002: an id names one message; a different kind under a used id is reuse.
+
+    Returns False when the id was reused (and reported)."""
     seen = ctx.message_kinds.get(mid)
     if seen is None:
         ctx.message_kinds[mid] = kind
-    elif seen != kind:
+        return True
+    if seen != kind:
         ctx.hit(
             "message-id-reused",
             index,
             f"{type_} uses messageId `{mid}` for a {kind}, but that id already names a {seen}.",
             "/messageId",
         )
+        return False
+    return True
 
 
 def _check_owner(ctx: Context, item: Item, event: dict[str, Any], index: int) -> None:
@@ -485,8 +490,7 @@ def _continue(ctx: Context, item: Item, event: dict[str, Any], index: int) -> No
 def tool_result(ctx: Context, event: dict[str, Any], index: int) -> None:
     mid = text(event.get("messageId"))
     call_id = text(event.get("toolCallId"))
-    if mid is not None:
-        _claim_message_id(ctx, TOOL_RESULT, mid, index, "TOOL_CALL_RESULT")
+    fresh = mid is None or _claim_message_id(ctx, TOOL_RESULT, mid, index, "TOOL_CALL_RESULT")
     if call_id is None:
         return
     call = ctx.items.get(("tool", call_id))
@@ -501,7 +505,7 @@ def tool_result(ctx: Context, event: dict[str, Any], index: int) -> None:
                 "/toolCallId",
             )
         return
-    if mid is not None and call.parent is not None and mid == call.parent:
+    if fresh and mid is not None and call.parent is not None and mid == call.parent:
         ctx.hit(
             "message-id-reused",
             index,

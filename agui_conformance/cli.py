@@ -1,0 +1,156 @@
+"""The `agui-conformance` command line.
+
+Owns argument parsing, reading files and stdin, choosing a formatter and the
+exit code: 0 conformant, 1 findings at or above `--fail-on`, 2 usage or tool
+error (with a one-line message, never a traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from agui_conformance.model import Level
+from agui_conformance.report import to_json, to_sarif, to_text
+from agui_conformance.rules import CATEGORIES, PROFILES, catalog
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+FAIL_ON = ("error", "warning", "info", "never")
+
+
+class ToolError(click.ClickException):
+    exit_code = EXIT_ERROR
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="agui-conformance")
+def main() -> None:
+    """Conformance suite and protocol validator for AG-UI 1.1 agents."""
+
+
+def _load_request(path: str | None) -> Any:
+    if path is None:
+        return None
+    try:
+        return orjson.loads(Path(path).read_bytes())
+    except OSError as err:
+        raise ToolError(f"cannot read --input {path}: {err.strerror}") from err
+    except orjson.JSONDecodeError as err:
+        raise ToolError(f"--input {path} is not JSON: {err}") from err
+
+
+@main.command()
+@click.argument("path")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "sarif"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option("--profile", type=click.Choice(PROFILES), default="spec", show_default=True)
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default="error",
+    show_default=True,
+    help="Lowest level that makes the exit code 1.",
+)
+@click.option(
+    "--input",
+    "request_path",
+    metavar="REQUEST.json",
+    help="The RunAgentInput that produced the stream (enables request-aware rules).",
+)
+@click.option(
+    "--stream-format",
+    type=click.Choice(["auto", "sse", "jsonl", "json"]),
+    default="auto",
+    show_default=True,
+    help="Format of the recording.",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here.")
+def validate(
+    path: str,
+    fmt: str,
+    profile: str,
+    fail_on: str,
+    request_path: str | None,
+    stream_format: str,
+    output: str | None,
+) -> None:
+    """Validate a recorded stream: an SSE capture, JSONL, or a JSON array (PATH or - for stdin)."""
+    from agui_conformance.validator import validate_recording
+
+    request = _load_request(request_path)
+    if path == "-":
+        source: Any = sys.stdin.buffer
+        name = "stdin"
+    else:
+        if not Path(path).is_file():
+            raise ToolError(f"no such file: {path}")
+        source, name = path, path
+    try:
+        result = validate_recording(source, fmt=stream_format, request=request, profile=profile)
+    except OSError as err:
+        raise ToolError(f"cannot read {name}: {err}") from err
+    if fmt == "json":
+        text = to_json(result, name)
+    elif fmt == "sarif":
+        jsonl = stream_format == "jsonl" or (
+            stream_format == "auto" and name.endswith((".jsonl", ".ndjson"))
+        )
+        text = to_sarif(result, name, line_per_event=jsonl)
+    else:
+        color = output is None and sys.stdout.isatty()
+        text = to_text(result, name, color=color)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+    if fail_on != "never":
+        threshold = Level(fail_on).rank
+        if any(f.level.rank >= threshold for f in result.findings):
+            sys.exit(EXIT_FINDINGS)
+    sys.exit(EXIT_OK)
+
+
+@main.command()
+@click.option("--profile", type=click.Choice(PROFILES), default="spec", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--category", type=click.Choice(CATEGORIES), help="Only this category.")
+def rules(profile: str, fmt: str, category: str | None) -> None:
+    """List the rule catalog with each rule's level under the profile."""
+    selected = [r for r in catalog().values() if category is None or r.category == category]
+    if fmt == "json":
+        data = [
+            {**r.model_dump(mode="json"), "url": r.url, "level": r.level(profile).value}
+            for r in selected
+        ]
+        click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+        return
+    if fmt == "markdown":
+        click.echo("| rule | level | category | title |\n| --- | --- | --- | --- |")
+        for r in selected:
+            click.echo(
+                f"| [{r.id}]({r.url}) | {r.level(profile).value} | {r.category} | {r.title} |"
+            )
+        return
+    width = max((len(r.id) for r in selected), default=0)
+    for r in selected:
+        click.echo(f"{r.id:<{width}}  {r.level(profile).value:<7}  {r.category:<12}  {r.title}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
