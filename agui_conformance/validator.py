@@ -82,8 +82,10 @@ class StreamValidator:
         self._events += 1
         try:
             hits = self._schema.check_event(event, index)
-            if isinstance(event, dict) and not any(h.rule in _UNREADABLE for h in hits):
-                hits = hits + self._machine.feed(event, index)
+            if isinstance(event, dict) and not (hits and any(h.rule in _UNREADABLE for h in hits)):
+                more = self._machine.feed(event, index)
+                if more:
+                    hits = hits + more
         except RecursionError:
             hits = [Hit("schema-wrong-type", index, "Event is nested too deeply to validate.")]
         return self._emit(hits)
@@ -109,6 +111,8 @@ class StreamValidator:
         return ValidationResult(findings=findings, events=self._events, profile=self.profile)
 
     def _emit(self, hits: list[Hit]) -> list[Finding]:
+        if not hits:
+            return []
         found = self._to_findings(hits)
         self._findings.extend(found)
         return found

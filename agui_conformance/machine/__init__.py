@@ -20,14 +20,11 @@ from agui_conformance.machine import items, runs, standalone
 from agui_conformance.machine.context import ROLE_KIND, Context, Request, text
 from agui_conformance.machine.jsontext import clone
 from agui_conformance.machine.tables import (
-    ALL_LANE_CLOSERS,
     LANE_CLOSERS,
     RUN_SCOPED,
-    RUN_TRANSITIONS,
+    RUN_TRANSITIONS_BY_TYPE,
     SUBAGENT_LIFECYCLE,
     EventClass,
-    Phase,
-    classify,
 )
 
 Handler = Callable[[Context, dict[str, Any], int], None]
@@ -169,7 +166,8 @@ class SequenceMachine:
             # Unknown or missing type: consumers drop it (the schema reports it).
             return ctx.out
         assert isinstance(type_, str)
-        nxt, rule, accepted = RUN_TRANSITIONS[(ctx.phase, classify(type_))]
+        rows = RUN_TRANSITIONS_BY_TYPE[ctx.phase]
+        nxt, rule, accepted = rows.get(type_) or rows[EventClass.OTHER]
         if rule is not None:
             ctx.hit(rule, index, self._lifecycle_message(rule, type_))
         if not accepted:
@@ -182,14 +180,13 @@ class SequenceMachine:
 
     def _common(self, event: dict[str, Any], index: int, type_: str) -> None:
         ctx = self._ctx
-        for key in ID_FIELDS:
-            if event.get(key) == "" and ctx.once(f"empty:{key}"):
-                ctx.hit("identity-empty-id", index, f"{type_} has an empty {key}.", f"/{key}")
-        if type_ in ALL_LANE_CLOSERS:
-            pass  # the run handlers close every lane
-        elif type_ in LANE_CLOSERS:
-            items.close_lane_for(ctx, event, index)
-        if type_ not in SUBAGENT_LIFECYCLE and type_ not in RUN_SCOPED:
+        if "" in event.values():
+            for key in ID_FIELDS:
+                if event.get(key) == "" and ctx.once(f"empty:{key}"):
+                    ctx.hit("identity-empty-id", index, f"{type_} has an empty {key}.", f"/{key}")
+        if ctx.lanes and type_ in LANE_CLOSERS:
+            items.close_lane_for(ctx, event, index)  # run-level events close all lanes
+        if "subagentRunId" in event and type_ not in SUBAGENT_LIFECYCLE and type_ not in RUN_SCOPED:
             standalone.note_attribution(ctx, event, index)
         if "metadata" in event:
             standalone.metadata(ctx, event, index)
@@ -229,7 +226,7 @@ class SequenceMachine:
                     )
 
     @property
-    def phase(self) -> Phase:
+    def phase(self) -> str:
         return self._ctx.phase
 
 

@@ -35,7 +35,7 @@ class Item:
 
     family: str  # "text" | "reasoning" | "tool"
     id: str
-    state: ItemState = ItemState.ABSENT
+    state: str = ItemState.ABSENT
     owner: str | None = None  # subagentRunId of the opener
     role: str | None = None  # text: explicit role of the opener (None = assistant)
     name: str | None = None  # text: speaker name; tool: toolCallName
@@ -109,7 +109,7 @@ class Context:
 
     request: Request | None
     out: list[Hit] = field(default_factory=list)
-    phase: Phase = Phase.BEFORE
+    phase: str = Phase.BEFORE
     run: Run | None = None
     runs: list[Run] = field(default_factory=list)
     run_ids: dict[str, int] = field(default_factory=dict)

@@ -45,7 +45,7 @@ def _item(ctx: Context, family: str, item_id: str) -> Item:
     return item
 
 
-def _step(ctx: Context, item: Item, action: Action, index: int, type_: str) -> bool:
+def _step(ctx: Context, item: Item, action: str, index: int, type_: str) -> bool:
     """Apply one table transition; report the rule it breaks. True if accepted."""
     nxt, rule = ITEM_TRANSITIONS.get((item.state, action), (item.state, "item-not-open"))
     if rule is not None:
@@ -273,8 +273,19 @@ def _parent_owner(ctx: Context, item: Item, event: dict[str, Any], index: int) -
 
 
 def content(ctx: Context, family: str, event: dict[str, Any], index: int) -> None:
-    item_id = text(event.get(ID_KEY[family]))
-    if item_id is None:
+    item_id = event.get(ID_KEY[family])
+    if not isinstance(item_id, str):
+        return
+    item = ctx.items.get((family, item_id))
+    if item is not None and item.state == ItemState.OPEN:
+        # The common case, kept short: a delta for an open explicit item.
+        tag = event.get("subagentRunId")
+        if tag is not None and tag != item.owner:
+            _check_owner(ctx, item, event, index)
+        if family == "tool":
+            delta = event.get("delta")
+            if isinstance(delta, str):
+                item.args.append(delta)
         return
     item = _item(ctx, family, item_id)
     if not _step(ctx, item, Action.CONTENT, index, str(event.get("type"))):

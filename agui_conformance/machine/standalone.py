@@ -192,6 +192,7 @@ def activity_delta(ctx: Context, event: dict[str, Any], index: int) -> None:
 
 
 def messages_snapshot(ctx: Context, event: dict[str, Any], index: int) -> None:
+    items.close_all_lanes(ctx, index)  # a run-level event closes every chunk stream
     messages = event.get("messages")
     if not isinstance(messages, list):
         return

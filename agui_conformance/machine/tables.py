@@ -22,26 +22,27 @@ next to the table entries they use.
 
 from __future__ import annotations
 
-from enum import Enum
+from typing import Final
 
 
-class Phase(Enum):
-    """Where the stream is, between and inside runs."""
+class Phase:
+    """Where the stream is, between and inside runs (plain strings: hashing an
+    Enum member runs Python code, and this table is consulted for every event)."""
 
-    BEFORE = "before"  # nothing yet
-    ACTIVE = "active"  # RUN_STARTED seen, no terminal yet
-    FINISHED = "finished"  # RUN_FINISHED closed the run; a late RUN_ERROR may follow
-    ERRORED = "errored"  # RUN_ERROR closed the run (or followed RUN_FINISHED)
-
-
-class EventClass(Enum):
-    STARTED = "RUN_STARTED"
-    FINISHED = "RUN_FINISHED"
-    ERROR = "RUN_ERROR"
-    OTHER = "other"
+    BEFORE: Final = "before"  # nothing yet
+    ACTIVE: Final = "active"  # RUN_STARTED seen, no terminal yet
+    FINISHED: Final = "finished"  # RUN_FINISHED closed the run; a late RUN_ERROR may follow
+    ERRORED: Final = "errored"  # RUN_ERROR closed the run (or followed RUN_FINISHED)
 
 
-def classify(event_type: str) -> EventClass:
+class EventClass:
+    STARTED: Final = "RUN_STARTED"
+    FINISHED: Final = "RUN_FINISHED"
+    ERROR: Final = "RUN_ERROR"
+    OTHER: Final = "other"
+
+
+def classify(event_type: str) -> str:
     if event_type == "RUN_STARTED":
         return EventClass.STARTED
     if event_type == "RUN_FINISHED":
@@ -54,7 +55,7 @@ def classify(event_type: str) -> EventClass:
 # (phase, event class) -> (next phase, rule id broken or None, event accepted?)
 # "accepted" = the event takes effect (families process it); a rejected event
 # is reported and otherwise ignored.
-RUN_TRANSITIONS: dict[tuple[Phase, EventClass], tuple[Phase, str | None, bool]] = {
+RUN_TRANSITIONS: dict[tuple[str, str], tuple[str, str | None, bool]] = {
     # The stream opens with RUN_STARTED, or RUN_ERROR for a run that failed
     # before it began (LIFE-005; corpus run-error-first-run-continues).
     (Phase.BEFORE, EventClass.STARTED): (Phase.ACTIVE, None, True),
@@ -79,26 +80,26 @@ RUN_TRANSITIONS: dict[tuple[Phase, EventClass], tuple[Phase, str | None, bool]] 
 }
 
 
-class ItemState(Enum):
+class ItemState:
     """A streamed item's state within the stream."""
 
-    ABSENT = "absent"  # never opened
-    OPEN = "open"  # opened by *_START
-    OPEN_CHUNK = "open-chunk"  # opened by a *_CHUNK (its END is synthesized)
-    CLOSED = "closed"  # ended; may be reopened (closed, not sealed)
+    ABSENT: Final = "absent"  # never opened
+    OPEN: Final = "open"  # opened by *_START
+    OPEN_CHUNK: Final = "open-chunk"  # opened by a *_CHUNK (its END is synthesized)
+    CLOSED: Final = "closed"  # ended; may be reopened (closed, not sealed)
 
 
-class Action(Enum):
-    START = "start"  # TEXT_MESSAGE_START, TOOL_CALL_START, REASONING_MESSAGE_START
-    CONTENT = "content"  # *_CONTENT, TOOL_CALL_ARGS
-    END = "end"  # *_END
-    CHUNK_OPEN = "chunk-open"  # a chunk that opens (or reopens) the item
-    CHUNK_CONTINUE = "chunk-continue"  # a chunk continuing the lane's open item
-    CHUNK_CLOSE = "chunk-close"  # the lane's chunk stream closed (synthesized END)
+class Action:
+    START: Final = "start"  # TEXT_MESSAGE_START, TOOL_CALL_START, REASONING_MESSAGE_START
+    CONTENT: Final = "content"  # *_CONTENT, TOOL_CALL_ARGS
+    END: Final = "end"  # *_END
+    CHUNK_OPEN: Final = "chunk-open"  # a chunk that opens (or reopens) the item
+    CHUNK_CONTINUE: Final = "chunk-continue"  # a chunk continuing the lane's open item
+    CHUNK_CLOSE: Final = "chunk-close"  # the lane's chunk stream closed (synthesized END)
 
 
 # (state, action) -> (next state, rule id broken or None)
-ITEM_TRANSITIONS: dict[tuple[ItemState, Action], tuple[ItemState, str | None]] = {
+ITEM_TRANSITIONS: dict[tuple[str, str], tuple[str, str | None]] = {
     (ItemState.ABSENT, Action.START): (ItemState.OPEN, None),
     (ItemState.ABSENT, Action.CONTENT): (ItemState.ABSENT, "item-not-open"),
     (ItemState.ABSENT, Action.END): (ItemState.ABSENT, "item-not-open"),
@@ -157,3 +158,14 @@ RUN_SCOPED: frozenset[str] = frozenset(
 SUBAGENT_LIFECYCLE: frozenset[str] = frozenset(
     {"SUBAGENT_STARTED", "SUBAGENT_FINISHED", "SUBAGENT_ERROR"}
 )
+
+
+def _by_type() -> dict[str, dict[str, tuple[str, str | None, bool]]]:
+    """RUN_TRANSITIONS re-keyed for one dict lookup per event: phase -> type -> row."""
+    table: dict[str, dict[str, tuple[str, str | None, bool]]] = {}
+    for (phase, klass), row in RUN_TRANSITIONS.items():
+        table.setdefault(phase, {})[klass] = row
+    return table
+
+
+RUN_TRANSITIONS_BY_TYPE = _by_type()
