@@ -56,12 +56,12 @@ def _step(ctx: Context, item: Item, action: str, index: int, type_: str) -> bool
                 f"(since event {item.opened_at})."
             )
         elif rule == "item-not-open":
-            state = "was closed" if item.state is ItemState.CLOSED else "was never opened"
-            if item.state is ItemState.ABSENT and item.run >= 0:
+            state = "was closed" if item.state == ItemState.CLOSED else "was never opened"
+            if item.state == ItemState.ABSENT and item.run >= 0:
                 state = "was opened in an earlier run"
             msg = f"{type_} for {what} `{item.id}`, which is not open (it {state})."
         else:  # chunk-mixed-spelling
-            how = "a chunk" if item.state is ItemState.OPEN_CHUNK else "an explicit START"
+            how = "a chunk" if item.state == ItemState.OPEN_CHUNK else "an explicit START"
             msg = (
                 f"{type_} continues {what} `{item.id}`, which was opened by {how}; "
                 "the two spellings never mix."
@@ -194,6 +194,17 @@ def start(ctx: Context, family: str, event: dict[str, Any], index: int) -> None:
     item_id = text(event.get(ID_KEY[family]))
     if item_id is None:
         return  # the schema reports the missing id
+    item = _open(ctx, family, item_id, event, index, Action.START)
+    if item is not None:
+        _opened(ctx, item, event, index)
+        if family == "tool":
+            _parent_owner(ctx, item, event, index)
+
+
+def _open(
+    ctx: Context, family: str, item_id: str, event: dict[str, Any], index: int, action: str
+) -> Item | None:
+    """Open (or reopen) an item in either spelling. None if the opener is rejected."""
     type_ = str(event.get("type"))
     item = _item(ctx, family, item_id)
     was = item.state
@@ -201,19 +212,17 @@ def start(ctx: Context, family: str, event: dict[str, Any], index: int) -> None:
         _tool_identity(ctx, item, event, index)
     else:
         _claim_message_id(ctx, FAMILY_KIND[family], item_id, index, type_)
-    if was is ItemState.CLOSED:
+    if was == ItemState.CLOSED:
         _reopen_checks(ctx, item, event, index)
-    elif was is ItemState.ABSENT and family == "text" and ctx.request is not None:
+    elif was == ItemState.ABSENT and family == "text" and ctx.request is not None:
         _reopen_input_message(ctx, item, event, index)
-    if not _step(ctx, item, Action.START, index, type_):
-        return
-    if was is ItemState.ABSENT:
+    if not _step(ctx, item, action, index, type_):
+        return None
+    if was == ItemState.ABSENT:
         _set_opener_fields(item, event)
         if family == "text":
             ctx.message_owner[item_id] = item.owner
-    _opened(ctx, item, event, index)
-    if family == "tool":
-        _parent_owner(ctx, item, event, index)
+    return item
 
 
 def _reopen_input_message(ctx: Context, item: Item, event: dict[str, Any], index: int) -> None:
@@ -229,7 +238,7 @@ def _reopen_input_message(ctx: Context, item: Item, event: dict[str, Any], index
 
 def _tool_identity(ctx: Context, item: Item, event: dict[str, Any], index: int) -> None:
     """ID-003: a new call does not take an existing call's id (reopening aside)."""
-    if item.state is not ItemState.ABSENT:
+    if item.state != ItemState.ABSENT:
         return
     name = text(event.get("toolCallName"))
     known = ctx.known_calls.get(item.id)
@@ -328,7 +337,7 @@ def _close_lane(ctx: Context, lane_key: str | None, index: int) -> None:
     if lane is None:
         return
     item = lane.item
-    if item.state is ItemState.OPEN_CHUNK:
+    if item.state == ItemState.OPEN_CHUNK:
         item.state = ItemState.CLOSED
         item.closed_at = index
 
@@ -375,13 +384,13 @@ def chunk(ctx: Context, family: str, event: dict[str, Any], index: int) -> None:
         return
     # A chunk with an id continues an open chunk stream carrying that id ...
     existing = ctx.items.get((family, item_id))
-    if existing is not None and existing.state is ItemState.OPEN_CHUNK:
+    if existing is not None and existing.state == ItemState.OPEN_CHUNK:
         lane = ctx.lanes.get(existing.lane)
         if lane is not None and lane.item is existing:
             _continue(ctx, existing, event, index)
             return
     # ... otherwise it opens a new item in its lane (closing the lane's stream first).
-    if existing is not None and existing.state is ItemState.OPEN:
+    if existing is not None and existing.state == ItemState.OPEN:
         _step(ctx, existing, Action.CHUNK_OPEN, index, type_)
         return
     if family == "tool" and text(event.get("toolCallName")) is None:
@@ -393,20 +402,9 @@ def chunk(ctx: Context, family: str, event: dict[str, Any], index: int) -> None:
         )
         return
     _close_lane(ctx, tag, index)
-    item = _item(ctx, family, item_id)
-    was = item.state
-    if family == "tool":
-        _tool_identity(ctx, item, event, index)
-    else:
-        _claim_message_id(ctx, FAMILY_KIND[family], item_id, index, type_)
-    if was is ItemState.CLOSED:
-        _reopen_checks(ctx, item, event, index)
-    if not _step(ctx, item, Action.CHUNK_OPEN, index, type_):
+    item = _open(ctx, family, item_id, event, index, Action.CHUNK_OPEN)
+    if item is None:
         return
-    if was is not ItemState.CLOSED:
-        _set_opener_fields(item, event)
-        if family == "text":
-            ctx.message_owner[item_id] = item.owner
     item.lane = tag
     ctx.lanes[tag] = Lane(item)
     _opened(ctx, item, event, index)
@@ -505,7 +503,7 @@ def tool_result(ctx: Context, event: dict[str, Any], index: int) -> None:
     if call_id is None:
         return
     call = ctx.items.get(("tool", call_id))
-    if call is None or call.state is ItemState.ABSENT:
+    if call is None or call.state == ItemState.ABSENT:
         req = ctx.request
         if req is None or call_id not in req.tool_calls:
             ctx.hit(

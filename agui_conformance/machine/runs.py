@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from agui_conformance.machine import items, standalone
-from agui_conformance.machine.context import Context, Item, Run, text
+from agui_conformance.machine.context import Context, Run, text
 from agui_conformance.machine.tables import ItemState, Phase
 
 PUBLISHED_VERSIONS = frozenset({"1.0", "1.1"})
@@ -185,7 +185,7 @@ def run_finished(ctx: Context, event: dict[str, Any], index: int) -> None:
         )
     _open_at_finish(ctx, run, index)
     for call in run.calls:
-        if call.state is ItemState.CLOSED:
+        if call.state == ItemState.CLOSED:
             items.check_args_json(ctx, call)
     outcome = event.get("outcome")
     outcome_type = outcome.get("type") if isinstance(outcome, dict) else None
@@ -207,7 +207,7 @@ def run_finished(ctx: Context, event: dict[str, Any], index: int) -> None:
 
 def _open_at_finish(ctx: Context, run: Run, index: int) -> None:
     for item in ctx.items.values():
-        if item.state is ItemState.OPEN:
+        if item.state == ItemState.OPEN:
             what = items.FAMILY_NAMES[item.family]
             ctx.hit(
                 "item-open-at-finish",
@@ -406,7 +406,7 @@ def run_error(ctx: Context, event: dict[str, Any], index: int) -> None:
             "/message",
         )
     usage(ctx, event, index)
-    if ctx.run is not None and ctx.phase is Phase.ACTIVE:
+    if ctx.run is not None and ctx.phase == Phase.ACTIVE:
         _release(ctx, ctx.run)  # RUN_ERROR abandons whatever was open
 
 
@@ -427,7 +427,7 @@ def _release(ctx: Context, run: Run) -> None:
 
 def end_of_stream(ctx: Context, events: int) -> None:
     """Checks that need the whole stream: truncation, the requested run, refs."""
-    if ctx.phase is Phase.ACTIVE or (ctx.phase is Phase.BEFORE and events > 0):
+    if ctx.phase == Phase.ACTIVE or (ctx.phase == Phase.BEFORE and events > 0):
         ctx.hit(
             "stream-truncated",
             None,
@@ -458,6 +458,3 @@ def end_of_stream(ctx: Context, events: int) -> None:
                 )
     standalone.check_encrypted_refs(ctx)
 
-
-def unanswered(run: Run) -> list[Item]:
-    return [c for c in run.calls if not c.answered]

@@ -22,7 +22,6 @@ from agui_conformance.machine.context import (
     text,
 )
 from agui_conformance.machine.jsontext import clone, loads_or_none
-from agui_conformance.machine.tables import ItemState
 
 PATCH_OPS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
 _PREFIXED = re.compile(r"[./:]")
@@ -614,7 +613,3 @@ def metadata(ctx: Context, event: dict[str, Any], index: int) -> None:
                 f"/metadata/{key}",
             )
 
-
-def item_open(ctx: Context, family: str, item_id: str) -> bool:
-    item = ctx.items.get((family, item_id))
-    return item is not None and item.state in (ItemState.OPEN, ItemState.OPEN_CHUNK)
