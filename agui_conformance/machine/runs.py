@@ -457,4 +457,3 @@ def end_of_stream(ctx: Context, events: int) -> None:
                     "/messageId",
                 )
     standalone.check_encrypted_refs(ctx)
-

@@ -612,4 +612,3 @@ def metadata(ctx: Context, event: dict[str, Any], index: int) -> None:
                 f"metadata key `{key}` has no vendor or application prefix.",
                 f"/metadata/{key}",
             )
-
