@@ -152,5 +152,51 @@ def rules(profile: str, fmt: str, category: str | None) -> None:
         click.echo(f"{r.id:<{width}}  {r.level(profile).value:<7}  {r.category:<12}  {r.title}")
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--token", envvar="AGUI_AGENT_TOKEN", help="Require this token (env AGUI_AGENT_TOKEN)."
+)
+@click.option(
+    "--token-header",
+    default="Authorization",
+    show_default=True,
+    help="Header carrying the token (Authorization expects `Bearer TOKEN`).",
+)
+@click.option("--fault", help="Break one rule on every run (see --list-faults).")
+@click.option(
+    "--allow-faults",
+    is_flag=True,
+    help="Let requests choose a fault with the X-AGUI-Fault header.",
+)
+@click.option("--list-faults", is_flag=True, help="List the fault modes and exit.")
+def serve(
+    host: str,
+    port: int,
+    token: str | None,
+    token_header: str,
+    fault: str | None,
+    allow_faults: bool,
+    list_faults: bool,
+) -> None:
+    """Run the reference agent (AG-UI 1.1 over HTTP + SSE)."""
+    from reference_agent.app import AgentConfig
+    from reference_agent.faults import FAULTS
+    from reference_agent.server import serve as run_server
+
+    if list_faults:
+        for item in FAULTS.values():
+            click.echo(f"{item.name} {item.rule}  # {item.description}")
+        return
+    if fault is not None and fault not in FAULTS:
+        raise ToolError(f"unknown fault {fault!r}; see --list-faults")
+    config = AgentConfig(
+        token=token, token_header=token_header, fault=fault, allow_faults=allow_faults
+    )
+    click.echo(f"reference agent on http://{host}:{port}/ (auth: {'on' if token else 'off'})")
+    run_server(host, port, config)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

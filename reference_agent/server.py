@@ -1,0 +1,64 @@
+"""Running the reference agent: uvicorn in the foreground, or in a background
+thread on a free loopback port (for tests, fixtures and `agui-conformance run`)."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import uvicorn
+
+from reference_agent.app import AgentConfig, create_app
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, config: AgentConfig | None = None) -> None:
+    """Serve in the foreground until interrupted."""
+    uvicorn.run(create_app(config), host=host, port=port, log_level="info", access_log=False)
+
+
+@dataclass(frozen=True)
+class RunningAgent:
+    url: str
+    host: str
+    port: int
+
+
+@contextlib.contextmanager
+def running_agent(
+    config: AgentConfig | None = None, host: str = "127.0.0.1", startup_timeout: float = 10.0
+) -> Iterator[RunningAgent]:
+    """Start the agent on a free port in a background thread; stop it on exit."""
+    port = free_port(host)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config),
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
+    )
+    thread = threading.Thread(target=server.run, name=f"reference-agent-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"the reference agent did not start on {host}:{port}")
+        time.sleep(0.01)
+    try:
+        yield RunningAgent(url=f"http://{host}:{port}/", host=host, port=port)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -1,0 +1,362 @@
+"""The reference agent over a real socket: uvicorn on a free loopback port, httpx.
+
+Every behaviour validates with zero findings; every fault mode yields its own
+rule and nothing else; bad input gets its documented 4xx and the server keeps
+serving.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from agui_conformance import ValidationResult
+from agui_conformance.validator import validate_recording
+from reference_agent.app import CAPABILITIES, AgentConfig
+from reference_agent.faults import FAULT_HEADER, FAULTS
+from reference_agent.server import RunningAgent, running_agent
+
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+SSE = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+WEATHER_TOOL = {
+    "name": "show_weather_card",
+    "description": "Render a weather card",
+    "parameters": {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string"},
+            "units": {"type": "string", "enum": ["metric", "imperial"]},
+            "days": {"type": "integer", "minimum": 1},
+        },
+        "required": ["city", "units", "days"],
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def agent() -> Iterator[RunningAgent]:
+    with running_agent(AgentConfig(allow_faults=True)) as running:
+        yield running
+
+
+def request_for(text: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "threadId": f"thread-{uuid.uuid4()}",
+        "runId": f"run-{uuid.uuid4()}",
+        "protocolVersion": "1.1",
+        "messages": [{"id": f"user-{uuid.uuid4()}", "role": "user", "content": text}],
+        **extra,
+    }
+
+
+def post(
+    agent: RunningAgent, body: Any, *, path: str = "", headers: dict[str, str] | None = None
+) -> httpx.Response:
+    content = body if isinstance(body, bytes) else orjson.dumps(body)
+    return httpx.post(
+        agent.url + path, content=content, headers={**SSE, **(headers or {})}, timeout=TIMEOUT
+    )
+
+
+def run_and_validate(
+    agent: RunningAgent, body: dict[str, Any], **kw: Any
+) -> tuple[httpx.Response, ValidationResult]:
+    response = post(agent, body, **kw)
+    assert response.status_code == 200, response.text
+    return response, validate_recording(response.content, fmt="sse", request=body)
+
+
+def events_of(response: httpx.Response) -> list[dict[str, Any]]:
+    return [
+        orjson.loads(line[len(b"data: ") :])
+        for line in response.content.split(b"\n")
+        if line.startswith(b"data: ")
+    ]
+
+
+COMMANDS = [
+    "hello there",
+    "chunks",
+    "multi",
+    "steps",
+    "reason",
+    "backend",
+    "state",
+    "messages",
+    "activity",
+    "subagent",
+    "interrupt",
+    "cancel",
+    "error",
+    "passthrough",
+    "long 500",
+    "everything",
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_behaviour_passes_the_validator_with_zero_findings(
+    agent: RunningAgent, command: str
+) -> None:
+    body = request_for(command, state={"counter": 4}, tools=[WEATHER_TOOL])
+    response, result = run_and_validate(agent, body)
+    assert result.findings == [], result.findings
+    for profile in ("strict", "cometchat"):
+        again = validate_recording(response.content, fmt="sse", request=body, profile=profile)
+        assert again.findings == [], (profile, again.findings)
+
+
+def test_sse_headers_and_framing(agent: RunningAgent) -> None:
+    response = post(agent, request_for("hello"))
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.headers["cache-control"] == "no-cache"
+    assert response.headers["x-accel-buffering"] == "no"
+    assert b"\r" not in response.content
+    first = events_of(response)[0]
+    assert first["type"] == "RUN_STARTED" and first["protocolVersion"] == "1.1"
+
+
+def test_protobuf_accept_still_gets_sse(agent: RunningAgent) -> None:
+    body = request_for("hello")
+    accept = "application/vnd.ag-ui.event+proto, text/event-stream;q=0.5"
+    response = post(agent, body, headers={"Accept": accept})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+
+
+def test_every_event_type_is_emitted(agent: RunningAgent) -> None:
+    from agui_conformance.schema import get_checker
+
+    seen: set[str] = set()
+    for command in COMMANDS:
+        response = post(agent, request_for(command, tools=[WEATHER_TOOL]))
+        seen |= {e["type"] for e in events_of(response)}
+    seen |= {e["type"] for e in events_of(post(agent, request_for("tool", tools=[WEATHER_TOOL])))}
+    assert seen == set(get_checker().event_types())
+
+
+def test_frontend_tool_round_trip(agent: RunningAgent) -> None:
+    first = request_for("tool: show_weather_card", tools=[WEATHER_TOOL])
+    response, result = run_and_validate(agent, first)
+    assert result.findings == []
+    events = events_of(response)
+    start = next(e for e in events if e["type"] == "TOOL_CALL_START")
+    args = "".join(e["delta"] for e in events if e["type"] == "TOOL_CALL_ARGS")
+    import jsonschema
+
+    jsonschema.validate(orjson.loads(args), WEATHER_TOOL["parameters"])
+    assert events[-1]["outcome"] == {"type": "success", "pendingToolCallIds": [start["toolCallId"]]}
+    assert not any(e["type"] == "TOOL_CALL_RESULT" for e in events)
+
+    second = {
+        **first,
+        "runId": f"run-{uuid.uuid4()}",
+        "messages": [
+            *first["messages"],
+            {
+                "id": start["parentMessageId"],
+                "role": "assistant",
+                "content": "Calling.",
+                "toolCalls": [
+                    {
+                        "id": start["toolCallId"],
+                        "type": "function",
+                        "function": {"name": start["toolCallName"], "arguments": args},
+                    }
+                ],
+            },
+            {
+                "id": f"tool-{uuid.uuid4()}",
+                "role": "tool",
+                "toolCallId": start["toolCallId"],
+                "content": "card rendered",
+            },
+        ],
+    }
+    response, result = run_and_validate(agent, second)
+    assert result.findings == []
+    text = "".join(e["delta"] for e in events_of(response) if e["type"] == "TEXT_MESSAGE_CONTENT")
+    assert "card rendered" in text
+
+
+def test_interrupt_then_resume(agent: RunningAgent) -> None:
+    first = request_for("interrupt")
+    response, result = run_and_validate(agent, first)
+    assert result.findings == []
+    interrupt = events_of(response)[-1]["outcome"]["interrupts"][0]
+    second = {
+        **first,
+        "runId": f"run-{uuid.uuid4()}",
+        "resume": [
+            {"interruptId": interrupt["id"], "status": "resolved", "payload": {"approved": True}}
+        ],
+    }
+    response, result = run_and_validate(agent, second)
+    assert result.findings == []
+    text = "".join(e["delta"] for e in events_of(response) if e["type"] == "TEXT_MESSAGE_CONTENT")
+    assert interrupt["id"] in text and "resolved" in text
+
+
+def test_state_deltas_apply_to_the_sent_state(agent: RunningAgent) -> None:
+    body = request_for("state", state={"counter": 41, "keep": True})
+    response, result = run_and_validate(agent, body)
+    assert result.findings == []
+    snapshot = next(e for e in events_of(response) if e["type"] == "STATE_SNAPSHOT")["snapshot"]
+    assert snapshot["counter"] == 42 and snapshot["keep"] is True
+
+
+def test_protocol_1_0_request_is_served(agent: RunningAgent) -> None:
+    body = {**request_for("hello"), "protocolVersion": "1.0"}
+    _, result = run_and_validate(agent, body)
+    assert result.findings == []
+
+
+def test_newer_minor_is_served_with_our_version(agent: RunningAgent) -> None:
+    body = {**request_for("hello"), "protocolVersion": "1.9"}
+    response, result = run_and_validate(agent, body)
+    assert result.findings == []
+    assert events_of(response)[0]["protocolVersion"] == "1.1"
+
+
+def test_named_agents(agent: RunningAgent) -> None:
+    listing = httpx.get(agent.url + "agents", timeout=TIMEOUT).json()
+    names = {a["name"] for a in listing["agents"]}
+    assert {"default", "chunks", "reason", "state"} <= names
+    body = request_for("anything")
+    response, result = run_and_validate(agent, body, path="agents/reason")
+    assert result.findings == []
+    assert any(e["type"] == "REASONING_START" for e in events_of(response))
+    assert post(agent, body, path="agents/nope").status_code == 404
+
+
+def test_capabilities_follow_the_schema(agent: RunningAgent) -> None:
+    import jsonschema
+    from referencing import Registry, Resource
+
+    from agui_conformance.schema import schema_dir
+
+    published = httpx.get(agent.url + "capabilities", timeout=TIMEOUT).json()
+    assert published == CAPABILITIES
+    documents = [orjson.loads(p.read_bytes()) for p in schema_dir().glob("*.schema.json")]
+    registry = Registry().with_resources(
+        (doc["$id"], Resource.from_contents(doc)) for doc in documents
+    )
+    capabilities = next(d for d in documents if d["$id"].endswith("capabilities.schema.json"))
+    validator = jsonschema.Draft202012Validator(
+        {"$ref": capabilities["$id"] + "#/$defs/AgentCapabilities"}, registry=registry
+    )
+    assert not list(validator.iter_errors(published))
+
+
+# ------------------------------------------------------------------ faults
+
+
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_fault_breaks_exactly_its_rule(agent: RunningAgent, name: str) -> None:
+    fault = FAULTS[name]
+    extra: dict[str, Any] = {"state": {"counter": 1}}
+    if fault.needs_tools:
+        extra["tools"] = [WEATHER_TOOL]
+    body = request_for(fault.command, **extra)
+    response = post(agent, body, headers={FAULT_HEADER: name})
+    assert response.status_code == 200
+    result = validate_recording(response.content, fmt="sse", request=body)
+    assert {f.rule for f in result.findings} == {fault.rule}, result.findings
+
+
+def test_fault_header_ignored_unless_allowed() -> None:
+    with running_agent(AgentConfig()) as plain:
+        body = request_for("hello")
+        response = post(plain, body, headers={FAULT_HEADER: "no-protocol-version"})
+        assert validate_recording(response.content, fmt="sse", request=body).findings == []
+
+
+def test_server_wide_fault() -> None:
+    with running_agent(AgentConfig(fault="double-terminal")) as faulty:
+        body = request_for("hello")
+        result = validate_recording(post(faulty, body).content, fmt="sse", request=body)
+        assert {f.rule for f in result.findings} == {"lifecycle-event-after-finish"}
+
+
+# ------------------------------------------------------------------ bad input
+
+BAD_INPUTS = [
+    ("malformed JSON", b'{"threadId": ', {}, 400),
+    ("empty body", b"", {}, 400),
+    ("not an object", b"[1, 2]", {}, 422),
+    ("missing messages", orjson.dumps({"threadId": "t", "runId": "r"}), {}, 422),
+    ("wrong type", orjson.dumps({"threadId": 7, "runId": "r", "messages": []}), {}, 422),
+    (
+        "wrong content type",
+        orjson.dumps({"threadId": "t", "runId": "r", "messages": []}),
+        {"Content-Type": "text/plain"},
+        415,
+    ),
+    (
+        "unsupported major version",
+        orjson.dumps({"threadId": "t", "runId": "r", "messages": [], "protocolVersion": "2.0"}),
+        {},
+        400,
+    ),
+    (
+        "oversized body",
+        orjson.dumps(
+            {
+                "threadId": "t",
+                "runId": "r",
+                "messages": [{"id": "m", "role": "user", "content": "x" * (2 << 20)}],
+            }
+        ),
+        {},
+        413,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "headers", "status"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS]
+)
+def test_bad_input_gets_a_problem_document_then_service_goes_on(
+    agent: RunningAgent, name: str, raw: bytes, headers: dict[str, str], status: int
+) -> None:
+    response = post(agent, raw, headers=headers)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["status"] == status and problem["title"] and problem["detail"]
+    assert "Traceback" not in response.text
+    _, result = run_and_validate(agent, request_for("still there?"))
+    assert result.findings == []
+
+
+def test_unknown_members_are_stripped_not_rejected(agent: RunningAgent) -> None:
+    """PROC-002: unknown members, and union members of an unknown kind (a message
+    role the schema does not describe), are stripped; the run is served."""
+    body = request_for("hello")
+    body["futureField"] = {"x": 1}
+    body["messages"][0]["futureProp"] = True
+    body["messages"].insert(0, {"id": "w1", "role": "wizard", "content": "x"})
+    response = post(agent, body)
+    assert response.status_code == 200
+    assert validate_recording(response.content, fmt="sse").findings == []
+
+
+@pytest.mark.parametrize("header", ["Authorization", "X-Agent-Key"])
+def test_auth_required_when_configured(header: str) -> None:
+    secret = f"s3cret-{uuid.uuid4()}"
+    value = f"Bearer {secret}" if header == "Authorization" else secret
+    with running_agent(AgentConfig(token=secret, token_header=header)) as guarded:
+        body = request_for("hello")
+        for headers in ({}, {header: value + "x"}):
+            response = post(guarded, body, headers=headers)
+            assert response.status_code == 401
+            assert "www-authenticate" in response.headers
+            assert b"data:" not in response.content and secret not in response.text
+        response = post(guarded, body, headers={header: value})
+        assert response.status_code == 200
+        assert validate_recording(response.content, fmt="sse", request=body).findings == []
