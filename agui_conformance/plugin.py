@@ -44,3 +44,15 @@ def assert_conformant(
 def agui_validate() -> Callable[..., ValidationResult]:
     """The validator as a fixture: `agui_validate(events, request=..., profile=...)`."""
     return validate_events
+
+
+@pytest.fixture(scope="session")
+def reference_agent() -> Any:
+    """The reference agent, live on a free loopback port for the whole session.
+
+    Yields an object with `.url` (e.g. "http://127.0.0.1:54321/"), `.host`, `.port`.
+    """
+    from reference_agent.server import running_agent
+
+    with running_agent() as agent:
+        yield agent

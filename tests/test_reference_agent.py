@@ -360,3 +360,80 @@ def test_auth_required_when_configured(header: str) -> None:
         response = post(guarded, body, headers={header: value})
         assert response.status_code == 200
         assert validate_recording(response.content, fmt="sse", request=body).findings == []
+
+
+def test_events_are_flushed_one_by_one(agent: RunningAgent) -> None:
+    """`slow` spaces its events by 50 ms: they must arrive spread out, not in one burst."""
+    import time
+
+    body = request_for("slow")
+    arrivals: list[float] = []
+    start = time.monotonic()
+    with httpx.stream(
+        "POST", agent.url, content=orjson.dumps(body), headers=SSE, timeout=TIMEOUT
+    ) as response:
+        for chunk in response.iter_raw():
+            if b"data:" in chunk:
+                arrivals.append(time.monotonic() - start)
+    assert len(arrivals) >= 5
+    assert arrivals[0] < 1.0
+    assert arrivals[-1] - arrivals[0] >= 0.2, arrivals
+
+
+def test_serve_command_runs_the_agent_with_auth() -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from reference_agent.server import free_port
+
+    port = free_port()
+    env = {**os.environ, "AGUI_AGENT_TOKEN": "t0ken-for-test"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agui_conformance.cli", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(url + "health", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        body = request_for("hello")
+        assert (
+            httpx.post(url, content=orjson.dumps(body), headers=SSE, timeout=TIMEOUT).status_code
+            == 401
+        )
+        ok = httpx.post(
+            url,
+            content=orjson.dumps(body),
+            headers={**SSE, "Authorization": "Bearer t0ken-for-test"},
+            timeout=TIMEOUT,
+        )
+        assert ok.status_code == 200
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=10)[0]
+    assert b"t0ken-for-test" not in output
+
+
+def test_list_faults_names_the_rule_each_breaks() -> None:
+    from click.testing import CliRunner
+
+    from agui_conformance.cli import main
+    from agui_conformance.rules import catalog
+
+    output = CliRunner().invoke(main, ["serve", "--list-faults"]).output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == len(FAULTS)
+    for line in lines:
+        name, rule = line.split()[:2]
+        assert FAULTS[name].rule == rule and rule in catalog()
