@@ -37,9 +37,17 @@ class StreamValidator:
     """Validates one stream incrementally: feed payloads or events, then close."""
 
     def __init__(
-        self, *, request: Any = None, profile: str = "spec", framing: str = "json"
+        self,
+        *,
+        request: Any = None,
+        profile: str = "spec",
+        framing: str = "json",
+        check_request: bool = True,
     ) -> None:
-        """`framing="sse"` reports payloads that are not one JSON object as SSE-001."""
+        """`framing="sse"` reports payloads that are not one JSON object as SSE-001.
+
+        `check_request=False` when the request is the harness's own (it may carry
+        unknown members on purpose): it then only informs the request-aware rules."""
         self.profile = profile
         self._sse = framing == "sse"
         self._rules = catalog()
@@ -50,7 +58,7 @@ class StreamValidator:
         self._events = 0
         self._closed = False
         self._request_findings: list[Finding] = []
-        if request is not None:
+        if request is not None and check_request:
             self._request_findings = self._to_findings(self._schema.check_input(request))
 
     # ------------------------------------------------------------ feeding

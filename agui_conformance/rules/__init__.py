@@ -39,6 +39,7 @@ CATEGORIES: tuple[str, ...] = (
     "metadata",
     "passthrough",
     "framing",
+    "transport",
     "advisory",
 )
 

@@ -1,0 +1,219 @@
+"""Scenario cases: `cases/*.yaml`, loaded and validated, and their requests built.
+
+Owns the case file format (the `Case` model is its schema; cases/README.md
+documents it), fresh ids for every request (`${thread}`, `${run}`, `${id}`,
+`${id:NAME}`), and building follow-up inputs from a previous run's events.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+_PLACEHOLDER = re.compile(r"\$\{(thread|run|id|id:[\w-]+|long|huge)\}")
+LONG = ("The quick brown fox jumps over the lazy dog. " * 445)[:20_000]
+HUGE_SIZE = 4 << 20
+
+
+class FollowUp(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # tool-results: answer every pending tool call; resume: resolve every interrupt;
+    # reply: restate the assistant's reply and ask again
+    continue_: Literal["tool-results", "resume", "reply"] = Field(alias="continue")
+
+
+class Case(BaseModel):
+    """One scenario file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    title: str
+    requirements: list[str] = Field(default_factory=list)
+    expect: Literal["run", "reject", "lenient", "unauthorized"] = "run"
+    request: dict[str, Any] | None = None
+    raw_body: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    auth: Literal["omit", "wrong"] | None = None
+    then: list[FollowUp] = Field(default_factory=list)
+    concurrent: int = Field(default=1, ge=1, le=50)
+    needs: Literal["auth"] | None = None
+
+    def model_post_init(self, _: Any) -> None:
+        if (self.request is None) == (self.raw_body is None):
+            raise ValueError(f"case {self.id}: give exactly one of `request` and `raw_body`")
+
+
+def cases_dir() -> Path:
+    packaged = resources.files("agui_conformance") / "_data" / "cases"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[1] / "cases"
+
+
+@cache
+def load_cases(directory: Path | None = None) -> tuple[Case, ...]:
+    """Every case, sorted by id. Raises ValueError naming the file on a bad case."""
+    folder = directory or cases_dir()
+    loaded: list[Case] = []
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            loaded.append(Case.model_validate(data))
+        except Exception as err:
+            raise ValueError(f"{path.name}: {err}") from err
+    ids = [c.id for c in loaded]
+    if len(set(ids)) != len(ids):
+        raise ValueError("duplicate case ids")
+    return tuple(sorted(loaded, key=lambda c: c.id))
+
+
+class Ids:
+    """Fresh identifiers for one case instance."""
+
+    def __init__(self) -> None:
+        self.named: dict[str, str] = {}
+        self.thread = f"thread-{uuid.uuid4()}"
+
+    def fresh(self, kind: str) -> str:
+        return f"{kind}-{uuid.uuid4()}"
+
+    def fill(self, value: Any, run_id: str) -> Any:
+        if isinstance(value, str):
+            return self._fill_text(value, run_id)
+        if isinstance(value, list):
+            return [self.fill(v, run_id) for v in value]
+        if isinstance(value, dict):
+            return {k: self.fill(v, run_id) for k, v in value.items()}
+        return value
+
+    def _fill_text(self, text: str, run_id: str) -> str:
+        def repl(match: re.Match[str]) -> str:
+            key = match.group(1)
+            if key == "thread":
+                return self.thread
+            if key == "run":
+                return run_id
+            if key == "long":
+                return LONG
+            if key == "huge":
+                return "x" * HUGE_SIZE
+            if key == "id":
+                return self.fresh("msg")
+            name = key.split(":", 1)[1]
+            return self.named.setdefault(name, self.fresh(name))
+
+        return _PLACEHOLDER.sub(repl, text)
+
+
+def build_body(case: Case, ids: Ids) -> tuple[dict[str, Any] | None, bytes]:
+    """The request object (None for raw bodies) and the bytes to send."""
+    if case.raw_body is not None:
+        return None, case.raw_body.encode("utf-8")
+    request = ids.fill(case.request, ids.fresh("run"))
+    return request, orjson.dumps(request)
+
+
+def follow_up(
+    step: FollowUp, previous: dict[str, Any], events: list[dict[str, Any]], ids: Ids
+) -> dict[str, Any]:
+    """The next RunAgentInput on the same thread, built from what the agent streamed."""
+    messages = [m for m in previous.get("messages", []) if isinstance(m, dict)]
+    messages += assistant_messages(events)
+    body: dict[str, Any] = {**previous, "runId": ids.fresh("run"), "messages": messages}
+    body.pop("resume", None)
+    if step.continue_ == "tool-results":
+        finish = next((e for e in reversed(events) if e.get("type") == "RUN_FINISHED"), {})
+        outcome = finish.get("outcome") if isinstance(finish, dict) else None
+        pending = outcome.get("pendingToolCallIds", []) if isinstance(outcome, dict) else []
+        for call_id in pending or _unanswered(events):
+            messages.append(
+                {
+                    "id": ids.fresh("tool"),
+                    "role": "tool",
+                    "toolCallId": call_id,
+                    "content": "ok: done by the client",
+                }
+            )
+    elif step.continue_ == "resume":
+        finish = next((e for e in reversed(events) if e.get("type") == "RUN_FINISHED"), {})
+        outcome = finish.get("outcome") if isinstance(finish, dict) else None
+        interrupts = outcome.get("interrupts", []) if isinstance(outcome, dict) else []
+        body["resume"] = [
+            {"interruptId": i["id"], "status": "resolved", "payload": {"ok": True}}
+            for i in interrupts
+            if isinstance(i, dict) and "id" in i
+        ]
+    else:
+        messages.append({"id": ids.fresh("msg"), "role": "user", "content": "and a follow-up"})
+    return body
+
+
+def _unanswered(events: list[dict[str, Any]]) -> list[str]:
+    started = [
+        e["toolCallId"]
+        for e in events
+        if e.get("type") in ("TOOL_CALL_START", "TOOL_CALL_CHUNK") and e.get("toolCallId")
+    ]
+    answered = {e.get("toolCallId") for e in events if e.get("type") == "TOOL_CALL_RESULT"}
+    return [c for c in dict.fromkeys(started) if c not in answered]
+
+
+def assistant_messages(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the client holds after the stream: assistant text with its tool calls, and
+    tool results (a simplified reconstruction: enough to continue a thread)."""
+    built: dict[str, dict[str, Any]] = {}
+    calls: dict[str, dict[str, Any]] = {}
+    chunk_ids: dict[str, str] = {}
+    for event in events:
+        kind = event.get("type")
+        if kind in ("TEXT_MESSAGE_START", "TEXT_MESSAGE_CHUNK"):
+            mid = event.get("messageId") or chunk_ids.get("text")
+            if mid is None:
+                continue
+            chunk_ids["text"] = mid
+            message = built.setdefault(mid, {"id": mid, "role": "assistant", "content": ""})
+            message["content"] += event.get("delta", "") if kind == "TEXT_MESSAGE_CHUNK" else ""
+        elif kind == "TEXT_MESSAGE_CONTENT" and event.get("messageId") in built:
+            built[event["messageId"]]["content"] += str(event.get("delta", ""))
+        elif kind in ("TOOL_CALL_START", "TOOL_CALL_CHUNK") and event.get("toolCallId"):
+            cid = event["toolCallId"]
+            chunk_ids["tool"] = cid
+            if cid in calls:
+                continue
+            parent = event.get("parentMessageId") or f"assistant-for-{cid}"
+            message = built.setdefault(parent, {"id": parent, "role": "assistant"})
+            call = {
+                "id": cid,
+                "type": "function",
+                "function": {"name": str(event.get("toolCallName", "")), "arguments": ""},
+            }
+            calls[cid] = call
+            message.setdefault("toolCalls", []).append(call)
+            if kind == "TOOL_CALL_CHUNK":
+                call["function"]["arguments"] += str(event.get("delta", ""))
+        elif kind == "TOOL_CALL_ARGS" and event.get("toolCallId") in calls:
+            calls[event["toolCallId"]]["function"]["arguments"] += str(event.get("delta", ""))
+        elif kind == "TOOL_CALL_CHUNK" and chunk_ids.get("tool") in calls:
+            calls[chunk_ids["tool"]]["function"]["arguments"] += str(event.get("delta", ""))
+        elif kind == "TOOL_CALL_RESULT" and event.get("messageId"):
+            built[event["messageId"]] = {
+                "id": event["messageId"],
+                "role": "tool",
+                "toolCallId": event.get("toolCallId"),
+                "content": event.get("content", ""),
+            }
+    for message in built.values():
+        if message.get("role") == "assistant" and not message.get("content"):
+            message.pop("content", None)
+            if "toolCalls" not in message:
+                message["content"] = ""
+    return list(built.values())

@@ -1,0 +1,195 @@
+"""Live checks: what the HTTP exchange itself says, beyond the events.
+
+Owns the transport rules (status, content type, deadlines, lingering,
+buffering, first-event latency) and the expectations of probes (invalid
+input refused before the stream, auth refused). Pure: it reads a recorded
+`Exchange` and yields hits, so recorded exchanges in fixtures drive it the
+same way live ones do. The events themselves go through the validator.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import orjson
+
+from agui_conformance.hits import Hit
+from agui_conformance.transport import Exchange
+
+Expect = Literal["run", "reject", "unauthorized"]
+
+FIRST_EVENT_BUDGET = 3.0  # seconds; cometchat profile assumption
+BURST_SHARE = 0.05  # events spread over less than this share of the run...
+BURST_MIN_TOTAL = 0.5  # ...of at least this many seconds, all at the end: buffered
+
+
+def _first_type(exchange: Exchange) -> str | None:
+    if not exchange.frames:
+        return None
+    try:
+        event = orjson.loads(exchange.frames[0].data)
+    except orjson.JSONDecodeError:
+        return None
+    return event.get("type") if isinstance(event, dict) else None
+
+
+def _looks_html(exchange: Exchange) -> bool:
+    head = exchange.raw_prefix[:512].lstrip().lower()
+    return (
+        exchange.content_type == "text/html"
+        or head.startswith((b"<!doctype html", b"<html"))
+        or b"traceback (most recent call last)" in exchange.raw_prefix.lower()
+    )
+
+
+def check_exchange(exchange: Exchange, expect: Expect = "run") -> list[Hit]:
+    """Hits about the exchange. A harness error yields nothing (it is not the agent's)."""
+    if exchange.harness_error is not None:
+        return []
+    if expect == "run":
+        return _check_run(exchange)
+    if expect == "reject":
+        return _check_rejection(exchange)
+    return _check_unauthorized(exchange)
+
+
+def _check_run(exchange: Exchange) -> list[Hit]:
+    hits: list[Hit] = []
+    if exchange.status != 200:
+        detail = exchange.raw_prefix[:200].decode("utf-8", "replace")
+        hits.append(
+            Hit(
+                "http-status",
+                None,
+                f"A valid RunAgentInput was answered {exchange.status}: {detail!r}",
+            )
+        )
+        return hits
+    if exchange.content_type != "text/event-stream":
+        hits.append(
+            Hit(
+                "http-content-type",
+                None,
+                "The run was answered with Content-Type "
+                f"{exchange.response_headers.get('content-type', '(none)')!r}, not "
+                "text/event-stream.",
+            )
+        )
+    hits += _deadlines(exchange)
+    hits += _timing(exchange)
+    return hits
+
+
+def _deadlines(exchange: Exchange) -> list[Hit]:
+    if exchange.ending == "complete":
+        return []
+    messages = {
+        "first-byte-timeout": "The agent sent no byte before the first-byte deadline.",
+        "idle-timeout": "The stream went silent past the idle deadline.",
+        "total-timeout": "The run did not end before the total deadline.",
+        "disconnected": "The connection dropped mid-stream.",
+        "too-large": "The answer exceeded the harness's size cap; reading stopped.",
+        "lingered": "The body stayed open after the last terminal event.",
+    }
+    rule = {
+        "too-large": "transport-too-large",
+        "lingered": "transport-lingering",
+        "disconnected": "transport-deadline",
+    }.get(exchange.ending, "transport-deadline")
+    when = f" (after {exchange.ended_at:.1f} s)"
+    return [Hit(rule, None, messages.get(exchange.ending, exchange.ending) + when)]
+
+
+def _timing(exchange: Exchange) -> list[Hit]:
+    hits: list[Hit] = []
+    frames = exchange.frames
+    if not frames:
+        return hits
+    if frames[0].at > FIRST_EVENT_BUDGET:
+        hits.append(
+            Hit(
+                "transport-slow-first-event",
+                0,
+                f"The first event arrived after {frames[0].at:.1f} s.",
+            )
+        )
+    total = exchange.ended_at
+    span = frames[-1].at - frames[0].at
+    if (
+        len(frames) >= 3
+        and total >= BURST_MIN_TOTAL
+        and span <= BURST_SHARE * total
+        and frames[0].at >= 0.5 * total
+    ):
+        hits.append(
+            Hit(
+                "transport-buffered",
+                0,
+                f"All {len(frames)} events arrived within "
+                f"{span * 1000:.0f} ms at the end of a {total:.1f} s response: the stream is "
+                "buffered.",
+            )
+        )
+    return hits
+
+
+def _check_rejection(exchange: Exchange) -> list[Hit]:
+    """Invalid input: an HTTP error before any stream (HTTP-004)."""
+    hits: list[Hit] = []
+    status = exchange.status or 0
+    if exchange.ending in ("first-byte-timeout", "idle-timeout", "total-timeout"):
+        hits.append(
+            Hit("transport-deadline", None, f"The agent hung on invalid input ({exchange.ending}).")
+        )
+    if status == 200:
+        first = _first_type(exchange)
+        if first == "RUN_ERROR":
+            hits.append(
+                Hit(
+                    "input-rejected-in-stream",
+                    0,
+                    "Invalid input was answered 200 with "
+                    "a stream opening with RUN_ERROR instead of an HTTP error.",
+                )
+            )
+        else:
+            hits.append(
+                Hit(
+                    "input-rejected-with-stream",
+                    0 if first else None,
+                    "Invalid input was accepted: 200 and a stream "
+                    f"{'opening with ' + first if first else 'with no events'}.",
+                )
+            )
+        return hits
+    if status >= 500:
+        hits.append(Hit("input-rejection-5xx", None, f"A client mistake was answered {status}."))
+    if status >= 400 and _looks_html(exchange):
+        hits.append(
+            Hit("input-rejection-html", None, "The error body is an HTML page or a stack trace.")
+        )
+    if status < 400 and status != 200 and exchange.status is not None:
+        hits.append(
+            Hit(
+                "input-rejected-with-stream",
+                None,
+                f"Invalid input was answered {status}, not an HTTP error status.",
+            )
+        )
+    return hits
+
+
+def _check_unauthorized(exchange: Exchange) -> list[Hit]:
+    status = exchange.status or 0
+    if status in (401, 403):
+        return []
+    if status == 200 or exchange.frames:
+        return [
+            Hit(
+                "auth-not-enforced",
+                None,
+                f"A request without valid credentials was "
+                f"answered {status} with {len(exchange.frames)} event(s).",
+            )
+        ]
+    return []

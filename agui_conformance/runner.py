@@ -1,0 +1,231 @@
+"""The runner: one case against one agent -> transcripts -> findings.
+
+Owns executing a case (its request, follow-up runs on the same thread,
+concurrent copies, the survival check after a probe) and turning each HTTP
+exchange into findings: the live checks (`live`) plus the validator over the
+frames as they arrived. It knows nothing of files, pytest or report formats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+from pydantic import BaseModel, Field
+
+from agui_conformance import live
+from agui_conformance.cases import Case, Ids, build_body, follow_up
+from agui_conformance.model import Finding, Level
+from agui_conformance.transport import Deadlines, Exchange, exchange, is_secret, summary
+from agui_conformance.validator import StreamValidator
+
+SURVIVAL_REQUEST = {
+    "messages": [{"id": "survival-check", "role": "user", "content": "hello"}],
+}
+
+
+@dataclass
+class RunnerConfig:
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    profile: str = "spec"
+    deadlines: Deadlines = field(default_factory=Deadlines)
+    auth_required: bool = False
+    max_bytes: int = 64 << 20
+    secret_headers: frozenset[str] = frozenset()
+
+    def auth_header_names(self) -> list[str]:
+        return [h for h in self.headers if is_secret(h, self.secret_headers)]
+
+
+class RunRecord(BaseModel):
+    """One HTTP exchange of a case, as reports show it."""
+
+    request: Any = Field(description="The RunAgentInput sent (or a preview of a raw body).")
+    requestHeaders: dict[str, str]
+    status: int | None
+    responseHeaders: dict[str, str]
+    timing: dict[str, Any]
+    events: list[Any] = Field(default_factory=list)
+    eventTimesMs: list[float] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    harnessError: str | None = None
+
+
+class CaseResult(BaseModel):
+    id: str
+    title: str
+    requirements: list[str]
+    expect: str
+    status: str = Field(description="passed | failed | not-applicable | harness-error")
+    reason: str = ""
+    runs: list[RunRecord] = Field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for run in self.runs for f in run.findings]
+
+
+def _events(record: Exchange) -> list[Any]:
+    out = []
+    for frame in record.frames:
+        try:
+            out.append(orjson.loads(frame.data))
+        except orjson.JSONDecodeError:
+            out.append(frame.data.decode("utf-8", "replace"))
+    return out
+
+
+def judge(record: Exchange, request: Any, expect: str, profile: str) -> list[Finding]:
+    """Findings for one exchange under the case's expectation."""
+    if record.harness_error is not None:
+        return []
+    mode = expect
+    if expect == "lenient":
+        mode = "run" if record.status == 200 else "reject"
+    validator = StreamValidator(
+        request=request if mode == "run" else None,
+        profile=profile,
+        framing="sse",
+        check_request=False,
+    )
+    live_mode: live.Expect = (
+        "run" if mode == "run" else ("reject" if mode == "reject" else "unauthorized")
+    )
+    validator.add_hits(live.check_exchange(record, live_mode))
+    if mode == "run" and record.status == 200:
+        for frame in record.frames:
+            validator.feed_payload(frame.data, frame.index)
+        validator.add_hits(record.framing)
+        validator.close()
+    return validator.result().findings
+
+
+async def _send(cfg: RunnerConfig, client: httpx.AsyncClient, body: bytes, case: Case) -> Exchange:
+    headers = dict(cfg.headers)
+    if case.auth == "omit":
+        for name in cfg.auth_header_names():
+            headers.pop(name, None)
+    elif case.auth == "wrong":
+        for name in cfg.auth_header_names():
+            headers[name] = headers[name] + "-wrong"
+    headers.update(case.headers)
+    return await exchange(
+        cfg.url,
+        body,
+        headers=headers,
+        deadlines=cfg.deadlines,
+        max_bytes=cfg.max_bytes,
+        secret_headers=cfg.secret_headers,
+        client=client,
+    )
+
+
+def _record(record: Exchange, request: Any, body: bytes, findings: list[Finding]) -> RunRecord:
+    shown: Any = request
+    if request is None:
+        shown = body[:500].decode("utf-8", "replace")
+    elif len(body) > 100_000:
+        shown = {"preview": body[:2000].decode("utf-8", "replace"), "bytes": len(body)}
+    return RunRecord(
+        request=shown,
+        requestHeaders=record.request_headers,
+        status=record.status,
+        responseHeaders=record.response_headers,
+        timing=summary(record),
+        events=_events(record),
+        eventTimesMs=[round(f.at * 1000, 1) for f in record.frames],
+        findings=findings,
+        harnessError=record.harness_error,
+    )
+
+
+async def run_case(case: Case, cfg: RunnerConfig, client: httpx.AsyncClient) -> CaseResult:
+    result = CaseResult(
+        id=case.id,
+        title=case.title,
+        requirements=case.requirements,
+        expect=case.expect,
+        status="passed",
+    )
+    if case.needs == "auth" and not (cfg.auth_required and cfg.auth_header_names()):
+        result.status = "not-applicable"
+        result.reason = (
+            "the agent was not declared to require auth (--auth-required with an auth header)"
+        )
+        return result
+    copies = await asyncio.gather(*(_one_thread(case, cfg, client) for _ in range(case.concurrent)))
+    for runs in copies:
+        result.runs.extend(runs)
+    if case.expect in ("reject", "lenient"):
+        await _survival(result, cfg, client)
+    if any(run.harnessError for run in result.runs):
+        result.status = "harness-error"
+        result.reason = next(r.harnessError for r in result.runs if r.harnessError) or ""
+    return result
+
+
+async def _one_thread(case: Case, cfg: RunnerConfig, client: httpx.AsyncClient) -> list[RunRecord]:
+    ids = Ids()
+    request, body = build_body(case, ids)
+    record = await _send(cfg, client, body, case)
+    runs = [_record(record, request, body, judge(record, request, case.expect, cfg.profile))]
+    for step in case.then:
+        if request is None or record.status != 200:
+            break
+        request = follow_up(step, request, [e for e in _events(record) if isinstance(e, dict)], ids)
+        body = orjson.dumps(request)
+        record = await _send(cfg, client, body, case)
+        runs.append(_record(record, request, body, judge(record, request, "run", cfg.profile)))
+    return runs
+
+
+async def _survival(result: CaseResult, cfg: RunnerConfig, client: httpx.AsyncClient) -> None:
+    ids = Ids()
+    request = {"threadId": ids.thread, "runId": ids.fresh("run"), **SURVIVAL_REQUEST}
+    record = await exchange(
+        cfg.url,
+        orjson.dumps(request),
+        headers=cfg.headers,
+        deadlines=cfg.deadlines,
+        client=client,
+        secret_headers=cfg.secret_headers,
+    )
+    if record.harness_error is None and record.status == 200 and record.frames:
+        return
+    validator = StreamValidator(profile=cfg.profile)
+    from agui_conformance.hits import Hit
+
+    what = record.harness_error or f"status {record.status}, {len(record.frames)} event(s)"
+    validator.add_hits(
+        [
+            Hit(
+                "service-unavailable-after-bad-input",
+                None,
+                f"After the probe, a minimal valid run failed: {what}.",
+            )
+        ]
+    )
+    result.runs[-1].findings.extend(validator.result().findings)
+
+
+def verdict(result: CaseResult, fail_on: Level) -> CaseResult:
+    if result.status in ("passed", "failed"):
+        bad = any(f.level.rank >= fail_on.rank for f in result.findings)
+        result.status = "failed" if bad else "passed"
+    return result
+
+
+async def run_suite(
+    cases: list[Case], cfg: RunnerConfig, fail_on: Level = Level.ERROR
+) -> list[CaseResult]:
+    limits = httpx.Limits(max_connections=20)
+    timeout = httpx.Timeout(cfg.deadlines.total, connect=cfg.deadlines.connect)
+    async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
+        results = []
+        for case in cases:
+            results.append(verdict(await run_case(case, cfg, client), fail_on))
+        return results

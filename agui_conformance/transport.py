@@ -1,0 +1,208 @@
+"""HTTP transport: one POST, the raw answer with the arrival time of every frame.
+
+Owns the wire: headers (auth values redacted from everything it returns),
+`Accept: text/event-stream` as the SSE binding says, deadlines for connect,
+first byte, idle gap and total run, a cap on body size, and the SSE framing of
+what arrived (via `sse.SSEParser`). It knows nothing of rules: the runner
+feeds the frames to the validator. A stalled or endless agent ends as a
+recorded `ending` (never a hang); a failure of ours or of the network (DNS,
+refused connection) is a `harness_error`, never an agent finding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+from agui_conformance.hits import Hit
+from agui_conformance.sse import Frame, SSEParser
+
+SSE_ACCEPT = "text/event-stream"
+SECRET_WORDS = ("authorization", "cookie", "token", "key", "secret", "password", "auth")
+REDACTED = "***"
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """Seconds. The spec sets none (SPEC-NOTES §7 A-33): these are safe defaults."""
+
+    connect: float = 5.0
+    first_byte: float = 15.0
+    idle: float = 30.0
+    total: float = 120.0
+    linger: float = 5.0  # after a terminal event, how long the body may stay open
+
+
+@dataclass
+class TimedFrame:
+    index: int
+    at: float  # seconds since the request was sent
+    data: bytes
+
+
+@dataclass
+class Exchange:
+    """One HTTP exchange as it happened on the wire."""
+
+    url: str
+    request_headers: dict[str, str]
+    body: bytes
+    status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    frames: list[TimedFrame] = field(default_factory=list)
+    framing: list[Hit] = field(default_factory=list)
+    raw_prefix: bytes = b""  # the first bytes of the body (error pages, diagnostics)
+    size: int = 0
+    first_byte_at: float | None = None
+    ended_at: float = 0.0
+    ending: str = "complete"  # complete | first-byte-timeout | idle-timeout | total-timeout
+    #                           | too-large | disconnected | lingered
+    harness_error: str | None = None
+
+    @property
+    def content_type(self) -> str:
+        return self.response_headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def is_secret(name: str, extra: frozenset[str] = frozenset()) -> bool:
+    lowered = name.lower()
+    return lowered in extra or any(word in lowered for word in SECRET_WORDS)
+
+
+def redact_headers(headers: dict[str, str], extra: frozenset[str] = frozenset()) -> dict[str, str]:
+    return {k: (REDACTED if is_secret(k, extra) else v) for k, v in headers.items()}
+
+
+def _terminal(data: bytes) -> bool:
+    if b"RUN_" not in data:
+        return False
+    try:
+        event = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(event, dict) and event.get("type") in ("RUN_FINISHED", "RUN_ERROR")
+
+
+async def exchange(
+    url: str,
+    body: bytes,
+    *,
+    headers: dict[str, str] | None = None,
+    deadlines: Deadlines | None = None,
+    max_bytes: int = 64 << 20,
+    secret_headers: frozenset[str] = frozenset(),
+    client: httpx.AsyncClient | None = None,
+) -> Exchange:
+    """POST `body` to `url` and record the answer, within the deadlines."""
+    deadlines = deadlines or Deadlines()
+    sent = {"Content-Type": "application/json", "Accept": SSE_ACCEPT, **(headers or {})}
+    record = Exchange(url=url, request_headers=redact_headers(sent, secret_headers), body=body)
+    timeout = httpx.Timeout(deadlines.total, connect=deadlines.connect)
+    own = client is None
+    http = client or httpx.AsyncClient(timeout=timeout)
+    start = time.monotonic()
+    try:
+        await asyncio.wait_for(
+            _stream(http, url, body, sent, record, deadlines, max_bytes, start),
+            timeout=deadlines.total,
+        )
+    except TimeoutError:
+        record.ending = "total-timeout"
+    except httpx.TransportError as err:
+        if record.status is None:
+            record.harness_error = f"{type(err).__name__}: {err}"
+        else:
+            record.ending = "disconnected"
+    finally:
+        record.ended_at = time.monotonic() - start
+        if own:
+            await http.aclose()
+    return record
+
+
+async def _stream(
+    http: httpx.AsyncClient,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    record: Exchange,
+    deadlines: Deadlines,
+    max_bytes: int,
+    start: float,
+) -> None:
+    parser = SSEParser()
+    terminal_seen = False
+    async with http.stream("POST", url, content=body, headers=headers) as response:
+        record.status = response.status_code
+        record.response_headers = {k.lower(): v for k, v in response.headers.items()}
+        chunks = response.aiter_raw().__aiter__()
+        while True:
+            if terminal_seen:
+                wait = deadlines.linger
+            elif record.first_byte_at is None:
+                wait = deadlines.first_byte
+            else:
+                wait = deadlines.idle
+            try:
+                chunk = await asyncio.wait_for(chunks.__anext__(), timeout=wait)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                if terminal_seen:
+                    record.ending = "lingered"
+                elif record.first_byte_at is None:
+                    record.ending = "first-byte-timeout"
+                else:
+                    record.ending = "idle-timeout"
+                break
+            now = time.monotonic() - start
+            if record.first_byte_at is None:
+                record.first_byte_at = now
+            record.size += len(chunk)
+            if len(record.raw_prefix) < 4096:
+                record.raw_prefix += chunk[: 4096 - len(record.raw_prefix)]
+            if record.size > max_bytes:
+                record.ending = "too-large"
+                break
+            for item in parser.feed(chunk):
+                if isinstance(item, Frame):
+                    record.frames.append(TimedFrame(item.index, now, item.data))
+                    terminal_seen = _terminal(item.data) or (
+                        terminal_seen and b"RUN_STARTED" not in item.data
+                    )
+                else:
+                    record.framing.append(item)
+    now = time.monotonic() - start
+    for item in parser.close():
+        if isinstance(item, Frame):
+            record.frames.append(TimedFrame(item.index, now, item.data))
+        else:
+            record.framing.append(item)
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """'Name: value' -> (name, value); raises ValueError on anything else."""
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise ValueError(f"header {text!r} is not 'Name: value'")
+    return name.strip(), value.strip()
+
+
+def summary(record: Exchange) -> dict[str, Any]:
+    """Timings in milliseconds, for reports."""
+    return {
+        "status": record.status,
+        "firstByteMs": None
+        if record.first_byte_at is None
+        else round(record.first_byte_at * 1000, 1),
+        "firstEventMs": round(record.frames[0].at * 1000, 1) if record.frames else None,
+        "totalMs": round(record.ended_at * 1000, 1),
+        "events": len(record.frames),
+        "bytes": record.size,
+        "ending": record.ending,
+    }
