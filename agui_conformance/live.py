@@ -16,7 +16,7 @@ import orjson
 from agui_conformance.hits import Hit
 from agui_conformance.transport import Exchange
 
-Expect = Literal["run", "reject", "unauthorized"]
+Expect = Literal["run", "reject", "unauthorized", "survival"]
 
 FIRST_EVENT_BUDGET = 3.0  # seconds; cometchat profile assumption
 BURST_SHARE = 0.05  # events spread over less than this share of the run...
@@ -50,19 +50,33 @@ def check_exchange(exchange: Exchange, expect: Expect = "run") -> list[Hit]:
         return _check_run(exchange)
     if expect == "reject":
         return _check_rejection(exchange)
+    if expect == "survival":
+        return _check_survival(exchange)
     return _check_unauthorized(exchange)
+
+
+def _check_survival(exchange: Exchange) -> list[Hit]:
+    """After a probe: a minimal valid run must still be served."""
+    if exchange.status == 200 and exchange.frames:
+        return []
+    what = f"status {exchange.status}, {len(exchange.frames)} event(s), {exchange.ending}"
+    return [
+        Hit(
+            "service-unavailable-after-bad-input",
+            None,
+            f"After the probe, a minimal valid run failed: {what}.",
+        )
+    ]
 
 
 def _check_run(exchange: Exchange) -> list[Hit]:
     hits: list[Hit] = []
     if exchange.status != 200:
         detail = exchange.raw_prefix[:200].decode("utf-8", "replace")
+        status = exchange.status or 0
+        rule = "input-valid-rejected" if 400 <= status < 500 else "http-status"
         hits.append(
-            Hit(
-                "http-status",
-                None,
-                f"A valid RunAgentInput was answered {exchange.status}: {detail!r}",
-            )
+            Hit(rule, None, f"A valid RunAgentInput was answered {exchange.status}: {detail!r}")
         )
         return hits
     if exchange.content_type != "text/event-stream":

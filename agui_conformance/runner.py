@@ -86,6 +86,10 @@ def judge(record: Exchange, request: Any, expect: str, profile: str) -> list[Fin
     mode = expect
     if expect == "lenient":
         mode = "run" if record.status == 200 else "reject"
+    if mode == "survival":
+        checker = StreamValidator(profile=profile)
+        checker.add_hits(live.check_exchange(record, "survival"))
+        return checker.result().findings
     validator = StreamValidator(
         request=request if mode == "run" else None,
         profile=profile,
@@ -194,22 +198,8 @@ async def _survival(result: CaseResult, cfg: RunnerConfig, client: httpx.AsyncCl
         client=client,
         secret_headers=cfg.secret_headers,
     )
-    if record.harness_error is None and record.status == 200 and record.frames:
-        return
-    validator = StreamValidator(profile=cfg.profile)
-    from agui_conformance.hits import Hit
-
-    what = record.harness_error or f"status {record.status}, {len(record.frames)} event(s)"
-    validator.add_hits(
-        [
-            Hit(
-                "service-unavailable-after-bad-input",
-                None,
-                f"After the probe, a minimal valid run failed: {what}.",
-            )
-        ]
-    )
-    result.runs[-1].findings.extend(validator.result().findings)
+    if record.harness_error is None:
+        result.runs[-1].findings.extend(judge(record, request, "survival", cfg.profile))
 
 
 def verdict(result: CaseResult, fail_on: Level) -> CaseResult:

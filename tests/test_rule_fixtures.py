@@ -8,7 +8,9 @@ Fixtures live in tests/fixtures/rules/<rule-id>.yaml:
         index: 1           # event index of the first finding (null = whole stream)
         input: {...}       # optional RunAgentInput (request-aware rules)
         stream: [...]      # events; or `sse: "..."` raw SSE text (`sse_base64` for
-                           # bytes that are not UTF-8); or `payloads: [...]` raw JSON
+                           # bytes that are not UTF-8); or `payloads: [...]` raw JSON;
+                           # or `exchange: {expect, status, content_type, frames: [{at,
+                           # event}], ended_at, ending, raw_prefix}` for live rules
         profile: spec      # optional
     passes:                # each must raise nothing at all
       - name: the legal stream closest to the violation
@@ -21,11 +23,14 @@ import base64
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import yaml
 
 from agui_conformance import ValidationResult, validate_events, validate_payloads
 from agui_conformance.rules import catalog
+from agui_conformance.runner import judge
+from agui_conformance.transport import Exchange, TimedFrame
 from agui_conformance.validator import validate_recording
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rules"
@@ -40,9 +45,34 @@ def _load(path: Path) -> dict[str, Any]:
 ALL = {p.stem: _load(p) for p in sorted(FIXTURES.glob("*.yaml"))}
 
 
+def _exchange(spec: dict[str, Any]) -> Exchange:
+    """A recorded HTTP exchange, as the transport would have produced it."""
+    frames = []
+    for position, frame in enumerate(spec.get("frames", [])):
+        data = frame["data"] if "data" in frame else orjson.dumps(frame["event"]).decode()
+        frames.append(TimedFrame(position, float(frame.get("at", 0.0)), data.encode()))
+    headers = {"content-type": spec.get("content_type", "text/event-stream")}
+    return Exchange(
+        url="http://agent.test/",
+        request_headers={},
+        body=b"",
+        status=spec.get("status", 200),
+        response_headers=headers,
+        frames=frames,
+        raw_prefix=spec.get("raw_prefix", "").encode(),
+        ended_at=float(spec.get("ended_at", frames[-1].at if frames else 0.0)),
+        ending=spec.get("ending", "complete"),
+        first_byte_at=frames[0].at if frames else None,
+    )
+
+
 def _run(case: dict[str, Any]) -> ValidationResult:
     profile = case.get("profile", "spec")
     request = case.get("input")
+    if "exchange" in case:
+        spec = case["exchange"]
+        findings = judge(_exchange(spec), request, spec.get("expect", "run"), profile)
+        return ValidationResult(findings=findings, events=len(spec.get("frames", [])))
     if "sse" in case or "sse_base64" in case:
         raw = (
             base64.b64decode(case["sse_base64"])
