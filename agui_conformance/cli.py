@@ -152,6 +152,123 @@ def rules(profile: str, fmt: str, category: str | None) -> None:
         click.echo(f"{r.id:<{width}}  {r.level(profile).value:<7}  {r.category:<12}  {r.title}")
 
 
+def _headers(specs: tuple[str, ...]) -> dict[str, str]:
+    """'Name: value' pairs; a value `env:VAR` is read from the environment (keeps secrets
+    off the command line)."""
+    import os
+
+    from agui_conformance.transport import parse_header
+
+    headers: dict[str, str] = {}
+    for spec in specs:
+        try:
+            name, value = parse_header(spec)
+        except ValueError as err:
+            raise ToolError(str(err)) from err
+        if value.startswith("env:"):
+            var = value[4:]
+            if var not in os.environ:
+                raise ToolError(f"--agent-header {name}: environment variable {var} is not set")
+            value = os.environ[var]
+        headers[name] = value
+    return headers
+
+
+@main.command()
+@click.option("--agent-url", help="The agent endpoint. Default: start the reference agent.")
+@click.option(
+    "--agent-header",
+    "header_specs",
+    multiple=True,
+    metavar="'Name: value'",
+    help="Header sent with every request (repeatable); `Name: env:VAR` reads the value "
+    "from the environment. Values of auth-like headers never appear in output.",
+)
+@click.option("--auth-required", is_flag=True, help="The agent requires the auth headers given.")
+@click.option("--profile", type=click.Choice(PROFILES), default="spec", show_default=True)
+@click.option("--fail-on", type=click.Choice(FAIL_ON), default="error", show_default=True)
+@click.option("-k", "keyword", help="Only cases whose id contains this text.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write a JSON report.")
+@click.option("--first-byte-timeout", default=15.0, show_default=True, type=float)
+@click.option("--idle-timeout", default=30.0, show_default=True, type=float)
+@click.option("--total-timeout", default=120.0, show_default=True, type=float)
+def run(
+    agent_url: str | None,
+    header_specs: tuple[str, ...],
+    auth_required: bool,
+    profile: str,
+    fail_on: str,
+    keyword: str | None,
+    json_path: str | None,
+    first_byte_timeout: float,
+    idle_timeout: float,
+    total_timeout: float,
+) -> None:
+    """Run the conformance cases against an agent (default: the built-in reference agent)."""
+    import asyncio
+    import contextlib
+
+    from agui_conformance.cases import load_cases
+    from agui_conformance.runner import RunnerConfig, run_suite
+    from agui_conformance.transport import Deadlines
+
+    headers = _headers(header_specs)
+    try:
+        cases = [c for c in load_cases() if keyword is None or keyword in c.id]
+    except ValueError as err:
+        raise ToolError(f"invalid case file: {err}") from err
+    if not cases:
+        raise ToolError(f"no case matches -k {keyword!r}")
+    deadlines = Deadlines(first_byte=first_byte_timeout, idle=idle_timeout, total=total_timeout)
+    threshold = Level.INFO if fail_on == "never" else Level(fail_on)
+    with contextlib.ExitStack() as stack:
+        if agent_url is None:
+            from reference_agent.server import running_agent
+
+            agent_url = stack.enter_context(running_agent()).url
+            click.echo(f"target: the reference agent at {agent_url}")
+        else:
+            click.echo(f"target: {agent_url}")
+        cfg = RunnerConfig(
+            url=agent_url,
+            headers=headers,
+            profile=profile,
+            deadlines=deadlines,
+            auth_required=auth_required,
+        )
+        results = asyncio.run(run_suite(cases, cfg, threshold))
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.status] = counts.get(result.status, 0) + 1
+        click.echo(f"{result.status.upper():<15} {result.id}  {result.reason}".rstrip())
+        shown = [f for f in result.findings if f.level.rank >= Level.WARNING.rank]
+        for finding in shown[:5]:
+            where = "" if finding.index is None else f" @event {finding.index}"
+            click.echo(f"    {finding.level.value} {finding.rule}{where}: {finding.message}")
+        if len(shown) > 5:
+            click.echo(f"    … and {len(shown) - 5} more")
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    click.echo(f"{len(results)} cases: {summary} (profile {profile})")
+    if json_path:
+        from agui_conformance import __version__
+
+        report = {
+            "reportVersion": "1",
+            "tool": {"name": "agui-conformance", "version": __version__},
+            "target": agent_url,
+            "profile": profile,
+            "cases": [r.model_dump(mode="json") for r in results],
+        }
+        out = Path(json_path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+        click.echo(f"JSON report: {json_path}")
+    failed = counts.get("failed", 0) + counts.get("harness-error", 0)
+    if counts.get("harness-error"):
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_FINDINGS if failed and fail_on != "never" else EXIT_OK)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)

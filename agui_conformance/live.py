@@ -71,6 +71,8 @@ def _check_survival(exchange: Exchange) -> list[Hit]:
 
 def _check_run(exchange: Exchange) -> list[Hit]:
     hits: list[Hit] = []
+    if exchange.status is None:
+        return _deadlines(exchange)  # no answer at all: only the deadline speaks
     if exchange.status != 200:
         detail = exchange.raw_prefix[:200].decode("utf-8", "replace")
         status = exchange.status or 0

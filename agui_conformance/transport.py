@@ -12,6 +12,7 @@ refused connection) is a `harness_error`, never an agent finding.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -137,7 +138,15 @@ async def _stream(
 ) -> None:
     parser = SSEParser()
     terminal_seen = False
-    async with http.stream("POST", url, content=body, headers=headers) as response:
+    request = http.build_request("POST", url, content=body, headers=headers)
+    try:
+        response = await asyncio.wait_for(
+            http.send(request, stream=True), timeout=deadlines.first_byte
+        )
+    except TimeoutError:
+        record.ending = "first-byte-timeout"
+        return
+    async with contextlib.aclosing(response):  # type: ignore[type-var]
         record.status = response.status_code
         record.response_headers = {k.lower(): v for k, v in response.headers.items()}
         chunks = response.aiter_raw().__aiter__()

@@ -1,0 +1,235 @@
+"""The runner against real sockets: the reference agent under every profile, every
+fault mode, and hostile servers written here (never answers, one byte a second,
+closes mid-frame, an HTML 500, an endless body). Each ends as its finding
+within the deadlines; nothing hangs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import socketserver
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from agui_conformance.cases import Case, load_cases
+from agui_conformance.cli import main
+from agui_conformance.model import Level
+from agui_conformance.rules import PROFILES
+from agui_conformance.runner import CaseResult, RunnerConfig, run_suite
+from agui_conformance.transport import Deadlines
+from reference_agent.app import AgentConfig
+from reference_agent.faults import FAULTS
+from reference_agent.server import running_agent
+
+FAST = Deadlines(connect=2.0, first_byte=1.0, idle=1.0, total=3.0, linger=1.0)
+
+
+def suite(url: str, cases: list[Case] | None = None, **kw: object) -> list[CaseResult]:
+    cfg = RunnerConfig(url=url, **kw)  # type: ignore[arg-type]
+    return asyncio.run(run_suite(cases or list(load_cases()), cfg, Level.ERROR))
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_reference_agent_passes_every_case_under_every_profile(profile: str) -> None:
+    with running_agent() as agent:
+        results = suite(agent.url, profile=profile)
+    statuses = {r.id: r.status for r in results}
+    assert set(statuses.values()) <= {"passed", "not-applicable"}, [
+        (r.id, [f.rule for f in r.findings]) for r in results if r.status != "passed"
+    ]
+    assert statuses["auth-missing"] == "not-applicable"
+
+
+def test_auth_probes_against_a_guarded_agent() -> None:
+    with running_agent(AgentConfig(token="tok-123")) as agent:
+        results = suite(agent.url, headers={"Authorization": "Bearer tok-123"}, auth_required=True)
+    assert {r.status for r in results} == {"passed"}
+    assert all("tok-123" not in json.dumps(r.model_dump(mode="json")) for r in results), (
+        "the auth value leaked into a result"
+    )
+
+
+def _fault_cases(command: str, tools: bool) -> list[Case]:
+    request: dict[str, object] = {
+        "threadId": "${thread}",
+        "runId": "${run}",
+        "protocolVersion": "1.1",
+        "state": {"counter": 1},
+        "messages": [{"id": "${id}", "role": "user", "content": command}],
+    }
+    if tools:
+        request["tools"] = [
+            {
+                "name": "show_card",
+                "description": "a card",
+                "parameters": {"type": "object", "properties": {}},
+            }
+        ]
+    return [Case(id="fault-probe", title="the fault's own command", request=request)]
+
+
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_every_fault_fails_the_suite_naming_its_rule(name: str) -> None:
+    fault = FAULTS[name]
+    cases = [*load_cases(), *_fault_cases(fault.command, fault.needs_tools)]
+    with running_agent(AgentConfig(fault=name)) as agent:
+        results = suite(agent.url, cases=cases, profile="strict")
+    rules = {f.rule for r in results for f in r.findings}
+    assert fault.rule in rules, (name, sorted(rules))
+    assert any(r.status == "failed" for r in results) or fault.rule in {
+        # info-level advisories do not fail a run at --fail-on error
+        "snapshot-missing-streamed-id",
+        "snapshot-tool-args-differ",
+        "run-error-raw-exception",
+    }
+
+
+# ------------------------------------------------------------------ hostile servers
+
+
+@contextlib.contextmanager
+def hostile(handler: Callable[[socket.socket], None]) -> Iterator[str]:
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            self.request.settimeout(10)
+            with contextlib.suppress(OSError):
+                self.request.recv(65536)  # the request (headers + a small body)
+                handler(self.request)
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+SSE_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+RUN_STARTED = b'data: {"type":"RUN_STARTED","threadId":"t","runId":"r","protocolVersion":"1.1"}\n\n'
+
+
+def never_answers(sock: socket.socket) -> None:
+    time.sleep(8)
+
+
+def one_byte_a_second(sock: socket.socket) -> None:
+    sock.sendall(SSE_HEAD + RUN_STARTED)
+    for _ in range(8):
+        time.sleep(0.5)
+        sock.sendall(b":")
+
+
+def closes_mid_frame(sock: socket.socket) -> None:
+    sock.sendall(SSE_HEAD + RUN_STARTED + b'data: {"type":"TEXT_MESSAGE_START","mess')
+
+
+def html_500(sock: socket.socket) -> None:
+    page = b"<!DOCTYPE html><html><body><h1>Internal Server Error</h1>Traceback (most recent call last)</body></html>"
+    sock.sendall(
+        b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/html\r\n"
+        b"Content-Length: " + str(len(page)).encode() + b"\r\nConnection: close\r\n\r\n" + page
+    )
+
+
+def endless(sock: socket.socket) -> None:
+    sock.sendall(SSE_HEAD + RUN_STARTED)
+    chunk = (
+        b'data: {"type":"CUSTOM","name":"com.example.flood","value":"' + b"x" * 60_000 + b'"}\n\n'
+    )
+    for _ in range(2000):  # bounded: at most ~120 MB, the harness stops far earlier
+        sock.sendall(chunk)
+
+
+HOSTILE = [
+    ("never-answers", never_answers, {"transport-deadline"}),
+    ("one-byte-a-second", one_byte_a_second, {"transport-deadline", "stream-truncated"}),
+    ("closes-mid-frame", closes_mid_frame, {"stream-truncated"}),
+    ("html-500", html_500, {"http-status"}),
+    ("endless-body", endless, {"transport-too-large", "stream-truncated"}),
+]
+
+
+@pytest.mark.parametrize(("name", "handler", "expected"), HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_hostile_server_ends_as_a_finding_within_the_deadlines(
+    name: str, handler: Callable[[socket.socket], None], expected: set[str]
+) -> None:
+    case = next(c for c in load_cases() if c.id == "minimal-input")
+    import tracemalloc
+
+    tracemalloc.start()
+    started = time.monotonic()
+    with hostile(handler) as url:
+        results = suite(url, cases=[case], deadlines=FAST, max_bytes=2 << 20)
+    elapsed = time.monotonic() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rules = {f.rule for f in results[0].findings}
+    assert expected <= rules, (name, rules)
+    assert results[0].status == "failed" or rules <= {"transport-deadline"}
+    assert elapsed < FAST.total + 3, f"{name} took {elapsed:.1f} s"
+    assert peak < 64 << 20, f"{name} peaked at {peak / 1e6:.0f} MB"
+
+
+def test_refused_connection_is_a_harness_error_not_a_finding() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    case = next(c for c in load_cases() if c.id == "minimal-input")
+    result = suite(f"http://127.0.0.1:{port}/", cases=[case], deadlines=FAST)[0]
+    assert result.status == "harness-error"
+    assert result.findings == []
+
+
+# ------------------------------------------------------------------ the CLI
+
+
+def test_run_command_against_the_reference_agent(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    outcome = CliRunner().invoke(main, ["run", "--json", str(report)])
+    assert outcome.exit_code == 0, outcome.output
+    assert "target: the reference agent" in outcome.output
+    data = json.loads(report.read_text())
+    assert {c["status"] for c in data["cases"]} <= {"passed", "not-applicable"}
+    assert len(data["cases"]) == len(load_cases())
+
+
+def test_run_command_fails_on_a_faulty_agent_and_hides_secrets(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("AGENT_TOKEN", "very-secret-value")
+    report = tmp_path / "report.json"
+    with running_agent(AgentConfig(fault="wrong-run-id", token="very-secret-value")) as agent:
+        outcome = CliRunner().invoke(
+            main,
+            [
+                "run",
+                "--agent-url",
+                agent.url,
+                "--agent-header",
+                "Authorization: env:AGENT_TOKEN",
+                "--json",
+                str(report),
+                "-k",
+                "minimal",
+            ],
+        )
+    # the agent wants "Bearer <token>": the header as given is refused -> 401 -> findings
+    assert outcome.exit_code == 1, outcome.output
+    assert "very-secret-value" not in outcome.output
+    assert "very-secret-value" not in report.read_text()
+
+
+def test_run_command_bad_header_is_a_usage_error() -> None:
+    outcome = CliRunner().invoke(main, ["run", "--agent-header", "no-colon-here"])
+    assert outcome.exit_code == 2
+    assert "Name: value" in outcome.output
