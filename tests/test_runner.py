@@ -134,7 +134,10 @@ def closes_mid_frame(sock: socket.socket) -> None:
 
 
 def html_500(sock: socket.socket) -> None:
-    page = b"<!DOCTYPE html><html><body><h1>Internal Server Error</h1>Traceback (most recent call last)</body></html>"
+    page = (
+        b"<!DOCTYPE html><html><body><h1>Internal Server Error</h1>"
+        b"Traceback (most recent call last)</body></html>"
+    )
     sock.sendall(
         b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/html\r\n"
         b"Content-Length: " + str(len(page)).encode() + b"\r\nConnection: close\r\n\r\n" + page
