@@ -27,6 +27,8 @@ from reference_agent.behaviours import COMMANDS, Plan
 log = logging.getLogger("reference_agent")
 
 MAX_BODY = 1 << 20  # 1 MiB
+STALL_SECONDS = 20.0  # fault modes stall and hang: longer than any sane deadline
+BUFFER_SECONDS = 1.0  # fault mode buffered: the burst comes after this
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
 # Members the input may carry that we do not know: stripped, never a reason to reject (PROC-002).
 _TOLERATED = frozenset({"schema-unknown-property", "schema-unknown-member"})
@@ -166,8 +168,14 @@ async def _run(request: Request, config: AgentConfig, agent: str | None) -> Resp
     try:
         run_input = orjson.loads(body)
     except orjson.JSONDecodeError as err:
+        broken = _fault(request, config)
+        if broken is not None and broken.framing == "500-on-bad-input":
+            return problem(500, "Internal Server Error", "The agent failed to read the input.")
         return problem(400, "Malformed JSON", f"The body is not JSON: {err.msg}.")
     hits = [h for h in get_checker().check_input(run_input) if h.rule not in _TOLERATED]
+    fault = _fault(request, config)
+    if hits and fault is not None and fault.framing == "500-on-bad-input":
+        return problem(500, "Internal Server Error", "The agent failed to read the input.")
     if hits:
         errors = [{"pointer": h.pointer or "", "detail": h.message} for h in hits[:20]]
         return problem(
@@ -185,7 +193,6 @@ async def _run(request: Request, config: AgentConfig, agent: str | None) -> Resp
             "Unsupported protocol version",
             f"This agent implements AG-UI 1.x; the input declares {version}.",
         )
-    fault = _fault(request, config)
     if fault is not None and fault.needs_tools and not run_input.get("tools"):
         fault = None  # the fault needs a frontend tool to break; nothing to break without one
     if agent is not None:
@@ -206,6 +213,8 @@ async def _run(request: Request, config: AgentConfig, agent: str | None) -> Resp
             {"type": "RUN_ERROR", "message": "The agent failed unexpectedly.", "code": "internal"},
         ]
     framing = fault.framing if fault is not None else None
+    if framing == "stall":
+        await asyncio.sleep(STALL_SECONDS)
     return StreamingResponse(
         _stream(events, plan.delay, framing), media_type="text/event-stream", headers=SSE_HEADERS
     )
@@ -232,6 +241,14 @@ def _with_command(run_input: dict[str, Any], agent: str) -> dict[str, Any]:
 async def _stream(
     events: list[dict[str, Any]], delay: float, framing: str | None
 ) -> AsyncIterator[bytes]:
+    if framing == "buffered":
+        await asyncio.sleep(BUFFER_SECONDS)  # a proxy holding the body back
+        yield b"".join(encode(event, None) for event in events)
+        return
+    if framing == "hang":
+        yield encode(events[0], None)
+        await asyncio.sleep(STALL_SECONDS)
+        return
     for position, event in enumerate(events):
         if delay and position:
             await asyncio.sleep(delay)

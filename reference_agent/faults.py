@@ -24,9 +24,12 @@ class Fault:
     rule: str
     description: str
     events: Callable[[list[Event], dict[str, Any]], list[Event]] | None = None
-    framing: str | None = None  # "crlf" | "no-data-prefix"
+    framing: str | None = None  # crlf | no-data-prefix | buffered | stall | hang | 500-on-bad-input
     command: str = "hello"  # the user message that exercises it best
     needs_tools: bool = False
+    profile: str = "spec"  # the profile under which the rule applies
+    also: frozenset[str] = frozenset()  # info notes that explain the same problem
+    live: bool = False  # only visible in the live exchange (timing, status): judge with the runner
 
 
 def _first(events: list[Event], type_: str) -> int:
@@ -285,6 +288,36 @@ FAULTS: dict[str, Fault] = {
             _pending_wrong,
         ),
         Fault("crlf", "sse-line-ending", "frame SSE with CRLF line endings", framing="crlf"),
+        Fault(
+            "buffered",
+            "transport-buffered",
+            "hold every event back and send them in one burst at the end",
+            framing="buffered",
+            profile="cometchat",
+            live=True,
+        ),
+        Fault(
+            "stall-before-first-byte",
+            "transport-deadline",
+            "answer nothing for 20 s (longer than the first-byte deadline)",
+            framing="stall",
+            live=True,
+        ),
+        Fault(
+            "hang",
+            "stream-truncated",
+            "send RUN_STARTED, then nothing for 20 s, then close without a terminal event",
+            framing="hang",
+            also=frozenset({"transport-deadline"}),
+            live=True,
+        ),
+        Fault(
+            "500-on-bad-input",
+            "input-rejection-5xx",
+            "answer invalid input with 500 instead of a 4xx",
+            framing="500-on-bad-input",
+            live=True,
+        ),
         Fault(
             "missing-data-prefix",
             "sse-missing-data-prefix",

@@ -256,7 +256,7 @@ def test_capabilities_follow_the_schema(agent: RunningAgent) -> None:
 # ------------------------------------------------------------------ faults
 
 
-@pytest.mark.parametrize("name", sorted(FAULTS))
+@pytest.mark.parametrize("name", sorted(n for n, f in FAULTS.items() if not f.live))
 def test_fault_breaks_exactly_its_rule(agent: RunningAgent, name: str) -> None:
     fault = FAULTS[name]
     extra: dict[str, Any] = {"state": {"counter": 1}}
@@ -437,3 +437,26 @@ def test_list_faults_names_the_rule_each_breaks() -> None:
     for line in lines:
         name, rule = line.split()[:2]
         assert FAULTS[name].rule == rule and rule in catalog()
+
+
+@pytest.mark.parametrize("name", sorted(n for n, f in FAULTS.items() if f.live))
+def test_live_fault_breaks_exactly_its_rule(agent: RunningAgent, name: str) -> None:
+    """Faults only the exchange shows (timing, status), judged by the runner."""
+    import asyncio
+
+    from agui_conformance.cases import load_cases
+    from agui_conformance.runner import RunnerConfig, run_suite
+    from agui_conformance.transport import Deadlines
+
+    fault = FAULTS[name]
+    wanted = "probe-malformed-json" if name == "500-on-bad-input" else "minimal-input"
+    case = next(c for c in load_cases() if c.id == wanted)
+    cfg = RunnerConfig(
+        url=agent.url,
+        headers={FAULT_HEADER: name},
+        profile=fault.profile,
+        deadlines=Deadlines(first_byte=3.0, idle=1.0, total=6.0, linger=1.0),
+    )
+    result = asyncio.run(run_suite([case], cfg))[0]
+    rules = {f.rule for f in result.findings} - fault.also
+    assert rules == {fault.rule}, result.findings
