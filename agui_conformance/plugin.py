@@ -1,13 +1,20 @@
 """pytest plugin (entry point `pytest11: agui`).
 
-For now it offers `assert_conformant` to users' own tests and the
-`agui_validate` fixture; the live-agent options (`--agent-url` and friends)
-arrive with the runner.
+Owns the pytest face of the runner: `pytest --agent-url URL` (or
+`--agui-reference` for the built-in reference agent) adds one test item per
+scenario case, named `agui[<case-id>]`, marked with the categories and levels
+of the rules its requirements map to (so `-m must` or `-m tool_calls` select);
+a case that does not apply is skipped with its reason, never passed. For
+users' own tests it offers `assert_conformant`, the `agui_validate` fixture
+and the `reference_agent` fixture. The runner does the work; this module only
+adapts it to pytest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import asyncio
+import os
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -56,3 +63,172 @@ def reference_agent() -> Any:
 
     with running_agent() as agent:
         yield agent
+
+
+# ------------------------------------------------------------------ live agent options
+
+LEVEL_MARKERS = {"MUST": "must", "SHOULD": "should", "MAY": "may"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("agui", "AG-UI conformance")
+    group.addoption("--agent-url", help="Run the AG-UI conformance cases against this agent.")
+    group.addoption(
+        "--agui-reference",
+        action="store_true",
+        help="Run the conformance cases against the built-in reference agent.",
+    )
+    group.addoption(
+        "--agent-header",
+        action="append",
+        default=[],
+        metavar="'Name: value'",
+        help="Header for every request (repeatable); `Name: env:VAR` reads the env.",
+    )
+    group.addoption(
+        "--agui-profile", default="spec", choices=["spec", "strict", "legacy-client", "cometchat"]
+    )
+    group.addoption(
+        "--agui-auth-required",
+        action="store_true",
+        help="The agent requires the auth headers given (enables auth probes).",
+    )
+    group.addoption("--agui-fail-on", default="error", choices=["error", "warning", "info"])
+
+
+def _markers_for(requirements: list[str]) -> set[str]:
+    from agui_conformance.rules import catalog
+
+    marks: set[str] = set()
+    for rule in catalog().values():
+        if set(rule.checks) & set(requirements):
+            marks.add(rule.category.replace("-", "_"))
+            marks.add(LEVEL_MARKERS[rule.strength.value])
+    return marks
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from agui_conformance.rules import CATEGORIES
+
+    config.addinivalue_line("markers", "agui: an AG-UI conformance case")
+    for name in (*LEVEL_MARKERS.values(), *CATEGORIES):
+        config.addinivalue_line("markers", f"{name.replace('-', '_')}: AG-UI rules of this kind")
+
+
+class _Target:
+    """The agent under test, started once per session when it is the reference agent."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self._stack: Any = None
+        self.url: str | None = config.getoption("agent_url")
+
+    def ensure(self) -> str:
+        if self.url is None:
+            import contextlib
+
+            from reference_agent.server import running_agent
+
+            self._stack = contextlib.ExitStack()
+            self.url = self._stack.enter_context(running_agent()).url
+        return self.url
+
+    def close(self) -> None:
+        if self._stack is not None:
+            self._stack.close()
+
+
+def _headers(specs: list[str]) -> dict[str, str]:
+    from agui_conformance.transport import parse_header
+
+    headers = {}
+    for spec in specs:
+        name, value = parse_header(spec)
+        if value.startswith("env:"):
+            value = os.environ.get(value[4:], "")
+        headers[name] = value
+    return headers
+
+
+class AguiCaseItem(pytest.Item):
+    """One scenario case run against the agent."""
+
+    def __init__(self, *, case: Any, target: _Target, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+        self.target = target
+        self.result: Any = None
+        self.add_marker("agui")
+        for mark in sorted(_markers_for(case.requirements)):
+            self.add_marker(mark)
+
+    def runtest(self) -> None:
+        from agui_conformance.runner import RunnerConfig, run_suite
+
+        config = self.config
+        threshold = Level(config.getoption("agui_fail_on"))
+        cfg = RunnerConfig(
+            url=self.target.ensure(),
+            headers=_headers(config.getoption("agent_header")),
+            profile=config.getoption("agui_profile"),
+            auth_required=config.getoption("agui_auth_required"),
+        )
+        self.result = asyncio.run(run_suite([self.case], cfg, threshold))[0]
+        if self.result.status == "not-applicable":
+            pytest.skip(f"not applicable: {self.result.reason}")
+        if self.result.status == "harness-error":
+            raise RuntimeError(f"harness error (not the agent's): {self.result.reason}")
+        bad = [f for f in self.result.findings if f.level.rank >= threshold.rank]
+        if bad:
+            raise ConformanceError(_describe(self.case.id, bad))
+
+    def repr_failure(self, excinfo: Any, style: Any = None) -> str:
+        if isinstance(excinfo.value, ConformanceError):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo, style))
+
+    def reportinfo(self) -> tuple[Any, int, str]:
+        return self.path, 0, f"agui case {self.case.id}: {self.case.title}"
+
+
+def _describe(case_id: str, findings: list[Any]) -> str:
+    lines = [f"AG-UI case {case_id}: {len(findings)} finding(s)"]
+    for f in findings:
+        where = "stream" if f.index is None else f"event {f.index}"
+        lines.append(f"  {f.level.value} {f.rule} @{where}: {f.message}")
+        lines.append(f"    fix: {f.hint}")
+        lines.append(f"    spec: {f.spec}")
+    return "\n".join(lines)
+
+
+class AguiSuite(pytest.Collector):
+    def __init__(self, *, target: _Target, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.target = target
+
+    def collect(self) -> Iterator[pytest.Item]:
+        from agui_conformance.cases import load_cases
+
+        for case in load_cases():
+            yield AguiCaseItem.from_parent(
+                self, name=f"agui[{case.id}]", case=case, target=self.target
+            )
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    if not (config.getoption("agent_url") or config.getoption("agui_reference")):
+        return
+    target = _Target(config)
+    config.add_cleanup(target.close)
+    suite = AguiSuite.from_parent(session, name="agui-conformance", target=target)
+    selected = list(suite.collect())
+    keyword = config.getoption("keyword")
+    markexpr = config.getoption("markexpr")
+    if keyword or markexpr:
+        from _pytest.mark import deselect_by_keyword, deselect_by_mark
+
+        deselect_by_keyword(selected, config)
+        deselect_by_mark(selected, config)
+    items.extend(selected)

@@ -36,3 +36,31 @@ def test_assert_conformant_and_reference_agent_fixture(pytester: pytest.Pytester
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)
+
+
+def test_agent_url_collects_one_item_per_case_and_names_the_broken_rule(
+    pytester: pytest.Pytester,
+) -> None:
+    from agui_conformance.cases import load_cases
+    from reference_agent.app import AgentConfig
+    from reference_agent.server import running_agent
+
+    with running_agent(AgentConfig(fault="wrong-thread-id")) as agent:
+        result = pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", "--agent-url", agent.url, "-rs"
+        )
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed", 0) >= 10
+    assert outcomes.get("skipped", 0) == 2  # the auth probes: not applicable, never passed
+    assert sum(outcomes.values()) - outcomes.get("seconds", 0) >= len(load_cases())
+    result.stdout.fnmatch_lines(["*identity-thread-id-echo*", "*fix: *", "*not applicable*"])
+
+
+def test_reference_agent_passes_through_the_plugin_with_markers(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--agui-reference")
+    result.assert_outcomes(passed=18, skipped=2)
+    selected = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--agui-reference", "-m", "tool_calls"
+    )
+    outcomes = selected.parseoutcomes()
+    assert outcomes.get("passed", 0) >= 1 and outcomes.get("deselected", 0) >= 10
