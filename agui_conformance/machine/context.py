@@ -114,6 +114,9 @@ class Context:
     runs: list[Run] = field(default_factory=list)
     run_ids: dict[str, int] = field(default_factory=dict)
     items: dict[tuple[str, str], Item] = field(default_factory=dict)  # (family, id)
+    open_items: dict[str, set[str]] = field(
+        default_factory=lambda: {"text": set(), "reasoning": set(), "tool": set()}
+    )
     lanes: dict[str | None, Lane] = field(default_factory=dict)
     message_kinds: dict[str, str] = field(default_factory=dict)
     known_calls: dict[str, str] = field(default_factory=dict)
@@ -127,6 +130,14 @@ class Context:
     restreamed: list[tuple[int, int, str]] = field(default_factory=list)  # run, index, id
     newer_producer: bool = False
     reported_keys: set[str] = field(default_factory=set)
+
+    def set_state(self, item: Item, state: str) -> None:
+        """Move an item to `state`, keeping the per-family set of open items."""
+        item.state = state
+        if state in (ItemState.OPEN, ItemState.OPEN_CHUNK):
+            self.open_items[item.family].add(item.id)
+        else:
+            self.open_items[item.family].discard(item.id)
 
     def hit(self, rule: str, index: int | None, message: str, pointer: str | None = None) -> None:
         self.out.append(Hit(rule, index, message, pointer))

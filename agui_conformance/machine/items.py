@@ -68,7 +68,7 @@ def _step(ctx: Context, item: Item, action: str, index: int, type_: str) -> bool
             )
         ctx.hit(rule, index, msg, "/" + ID_KEY[item.family])
         return False
-    item.state = nxt
+    ctx.set_state(item, nxt)
     return True
 
 
@@ -216,6 +216,15 @@ def _open(
         _reopen_checks(ctx, item, event, index)
     elif was == ItemState.ABSENT and family == "text" and ctx.request is not None:
         _reopen_input_message(ctx, item, event, index)
+    other = {"text": "tool", "tool": "text"}.get(family)
+    if other is not None and ctx.open_items[other] and was != ItemState.OPEN:
+        open_id = next(iter(ctx.open_items[other]))
+        ctx.hit(
+            "legacy-interleaving",
+            index,
+            f"{type_} opens {FAMILY_NAMES[family]} `{item_id}` while {FAMILY_NAMES[other]} "
+            f"`{open_id}` is still open; older clients reject interleaved text and tool calls.",
+        )
     if not _step(ctx, item, action, index, type_):
         return None
     if was == ItemState.ABSENT:
@@ -338,7 +347,7 @@ def _close_lane(ctx: Context, lane_key: str | None, index: int) -> None:
         return
     item = lane.item
     if item.state == ItemState.OPEN_CHUNK:
-        item.state = ItemState.CLOSED
+        ctx.set_state(item, ItemState.CLOSED)
         item.closed_at = index
 
 
