@@ -7,6 +7,8 @@ error (with a one-line message, never a traceback).
 
 from __future__ import annotations
 
+import bisect
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ import orjson
 
 from agui_conformance.model import Level
 from agui_conformance.report import to_json, to_sarif, to_text
-from agui_conformance.rules import CATEGORIES, PROFILES, catalog
+from agui_conformance.rules import CATEGORIES, PROFILES, Rule, catalog
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FAIL_ON = ("error", "warning", "info", "never")
@@ -36,30 +38,88 @@ def _load_request(path: str | None) -> Any:
     if path is None:
         return None
     try:
-        return orjson.loads(Path(path).read_bytes())
+        request = orjson.loads(Path(path).read_bytes())
     except OSError as err:
-        raise ToolError(f"cannot read --input {path}: {err.strerror}") from err
+        raise ToolError(f"cannot read --input {path}: {err.strerror or err}") from err
     except orjson.JSONDecodeError as err:
         raise ToolError(f"--input {path} is not JSON: {err}") from err
+    if not isinstance(request, dict):
+        raise ToolError(f"--input {path} must be a JSON object (a RunAgentInput)")
+    return request
+
+
+def _event_lines(path: str, stream_format: str) -> dict[int, int] | None:
+    """The 1-based line where each event of a recording file starts (JSONL: its line; SSE:
+    the first line of its block), for SARIF regions. None when not known (a JSON document).
+
+    Mirrors `recording`'s splitting: blank JSONL lines carry no event."""
+    from agui_conformance.recording import CHUNK, detect
+    from agui_conformance.sse import Frame, SSEParser
+
+    with open(path, "rb") as handle:
+        kind = detect(handle.read(CHUNK)) if stream_format == "auto" else stream_format
+        handle.seek(0)
+        if kind == "jsonl":
+            lines: dict[int, int] = {}
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    lines[len(lines)] = number
+            return lines
+        if kind != "sse":
+            return None
+        data = handle.read()
+    parser = SSEParser()
+    starts: list[int] = []
+    items: list[object] = []
+    offset = 0
+    for line in data.splitlines(keepends=True):  # one line per feed keeps Frame.offset exact
+        starts.append(offset)
+        offset += len(line)
+        items += parser.feed(line)
+    items += parser.close()
+    return {
+        item.index: bisect.bisect_right(starts, item.offset)
+        for item in items
+        if isinstance(item, Frame)
+    }
+
+
+def _write(output: str, text: str) -> None:
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise ToolError(f"cannot write {output}: {err.strerror or err}") from err
+
+
+def _color(output: str | None) -> bool:
+    """ANSI colors only for a person at a terminal (and never with NO_COLOR set)."""
+    return output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 @main.command()
-@click.argument("path")
+@click.argument("path", metavar="PATH|-")
 @click.option(
     "--format",
     "fmt",
     type=click.Choice(["text", "json", "sarif"]),
     default="text",
     show_default=True,
-    help="Output format.",
+    help="Report format.",
 )
-@click.option("--profile", type=click.Choice(PROFILES), default="spec", show_default=True)
+@click.option(
+    "--profile",
+    type=click.Choice(PROFILES),
+    default="spec",
+    show_default=True,
+    help="spec: MUST=error, SHOULD=warning; strict: SHOULD=error too; legacy-client, "
+    "cometchat: what those clients rely on.",
+)
 @click.option(
     "--fail-on",
     type=click.Choice(FAIL_ON),
     default="error",
     show_default=True,
-    help="Lowest level that makes the exit code 1.",
+    help="Lowest finding level that makes the exit code 1.",
 )
 @click.option(
     "--input",
@@ -72,9 +132,16 @@ def _load_request(path: str | None) -> Any:
     type=click.Choice(["auto", "sse", "jsonl", "json"]),
     default="auto",
     show_default=True,
-    help="Format of the recording.",
+    help="Format of the recording: an SSE capture, JSONL (one event per line), or a JSON "
+    "array (or an object with a `stream`/`events` array).",
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here.")
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Write the report to FILE instead of stdout (the summary line goes to stderr).",
+)
 def validate(
     path: str,
     fmt: str,
@@ -84,7 +151,14 @@ def validate(
     stream_format: str,
     output: str | None,
 ) -> None:
-    """Validate a recorded stream: an SSE capture, JSONL, or a JSON array (PATH or - for stdin)."""
+    """Validate a recorded stream (PATH, or - for stdin).
+
+    \b
+    Exit codes: 0 conformant (nothing at or above --fail-on),
+                1 findings at or above --fail-on,
+                2 usage or tool error (unreadable file, bad --input).
+    """
+    from agui_conformance.report.text import summary
     from agui_conformance.validator import validate_recording
 
     request = _load_request(request_path)
@@ -92,25 +166,30 @@ def validate(
         source: Any = sys.stdin.buffer
         name = "stdin"
     else:
-        if not Path(path).is_file():
+        file = Path(path)
+        if not file.exists():
             raise ToolError(f"no such file: {path}")
+        if not file.is_file():
+            raise ToolError(f"not a file: {path}")
         source, name = path, path
     try:
         result = validate_recording(source, fmt=stream_format, request=request, profile=profile)
+        lines = _event_lines(path, stream_format) if fmt == "sarif" and path != "-" else None
     except OSError as err:
-        raise ToolError(f"cannot read {name}: {err}") from err
+        raise ToolError(f"cannot read {name}: {err.strerror or err}") from err
+    except Exception as err:  # a bug of ours: one line, not a traceback (exit 2)
+        raise ToolError(f"internal error while validating {name}: {err!r}") from err
+    if result.events == 0 and not result.findings:
+        raise ToolError(f"{name} holds no events (an empty recording)")
     if fmt == "json":
         text = to_json(result, name)
     elif fmt == "sarif":
-        jsonl = stream_format == "jsonl" or (
-            stream_format == "auto" and name.endswith((".jsonl", ".ndjson"))
-        )
-        text = to_sarif(result, name, line_per_event=jsonl)
+        text = to_sarif(result, name, lines=lines)
     else:
-        color = output is None and sys.stdout.isatty()
-        text = to_text(result, name, color=color)
+        text = to_text(result, name, color=_color(output))
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        _write(output, text)
+        click.echo(summary(result, name), err=True)
     else:
         click.echo(text, nl=False)
     if fail_on != "never":
@@ -121,7 +200,13 @@ def validate(
 
 
 @main.command()
-@click.option("--profile", type=click.Choice(PROFILES), default="spec", show_default=True)
+@click.option(
+    "--profile",
+    type=click.Choice(PROFILES),
+    default="spec",
+    show_default=True,
+    help="Show each rule's level under this profile ('off' where it does not apply).",
+)
 @click.option(
     "--format",
     "fmt",
@@ -129,27 +214,27 @@ def validate(
     default="text",
     show_default=True,
 )
-@click.option("--category", type=click.Choice(CATEGORIES), help="Only this category.")
+@click.option("--category", type=click.Choice(CATEGORIES), help="Only rules of this category.")
 def rules(profile: str, fmt: str, category: str | None) -> None:
-    """List the rule catalog with each rule's level under the profile."""
+    """List the rule catalog: id, level under the profile, category, title."""
     selected = [r for r in catalog().values() if category is None or r.category == category]
+
+    def level(rule: Rule) -> str:
+        return rule.level(profile).value if rule.applies_to(profile) else "off"
+
     if fmt == "json":
-        data = [
-            {**r.model_dump(mode="json"), "url": r.url, "level": r.level(profile).value}
-            for r in selected
-        ]
+        data = [{**r.model_dump(mode="json"), "url": r.url, "level": level(r)} for r in selected]
         click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
         return
     if fmt == "markdown":
         click.echo("| rule | level | category | title |\n| --- | --- | --- | --- |")
         for r in selected:
-            click.echo(
-                f"| [{r.id}]({r.url}) | {r.level(profile).value} | {r.category} | {r.title} |"
-            )
+            title = r.title.replace("|", "\\|")
+            click.echo(f"| [`{r.id}`]({r.url}) | {level(r)} | {r.category} | {title} |")
         return
     width = max((len(r.id) for r in selected), default=0)
     for r in selected:
-        click.echo(f"{r.id:<{width}}  {r.level(profile).value:<7}  {r.category:<12}  {r.title}")
+        click.echo(f"{r.id:<{width}}  {level(r):<7}  {r.category:<12}  {r.title}")
 
 
 def _headers(specs: tuple[str, ...]) -> dict[str, str]:
@@ -192,6 +277,14 @@ def _headers(specs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--first-byte-timeout", default=15.0, show_default=True, type=float)
 @click.option("--idle-timeout", default=30.0, show_default=True, type=float)
 @click.option("--total-timeout", default=120.0, show_default=True, type=float)
+@click.option(
+    "--examples",
+    default=25,
+    show_default=True,
+    type=click.IntRange(0, 10_000),
+    help="Generated RunAgentInputs to send (hypothesis); 0 turns generation off.",
+)
+@click.option("--seed", type=int, help="Seed for generated inputs (printed when chosen at random).")
 def run(
     agent_url: str | None,
     header_specs: tuple[str, ...],
@@ -203,6 +296,8 @@ def run(
     first_byte_timeout: float,
     idle_timeout: float,
     total_timeout: float,
+    examples: int,
+    seed: int | None,
 ) -> None:
     """Run the conformance cases against an agent (default: the built-in reference agent)."""
     import asyncio
@@ -237,10 +332,21 @@ def run(
             auth_required=auth_required,
         )
         results = asyncio.run(run_suite(cases, cfg, threshold))
+        if examples and keyword is None:
+            import random
+
+            from agui_conformance.runner import run_generated
+
+            seed = seed if seed is not None else random.randrange(2**31)
+            click.echo(f"generated inputs: {examples} examples, seed {seed}")
+            results.append(run_generated(cfg, examples, seed, threshold))
     counts: dict[str, int] = {}
     for result in results:
         counts[result.status] = counts.get(result.status, 0) + 1
         click.echo(f"{result.status.upper():<15} {result.id}  {result.reason}".rstrip())
+        if result.id == "generated-inputs" and result.status == "failed":
+            click.echo("    minimal failing input, as a curl command:")
+            click.echo("    " + result.runs[0].request["curl"].replace("\n", "\n    "))
         shown = [f for f in result.findings if f.level.rank >= Level.WARNING.rank]
         for finding in shown[:5]:
             where = "" if finding.index is None else f" @event {finding.index}"

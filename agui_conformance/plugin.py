@@ -94,6 +94,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="The agent requires the auth headers given (enables auth probes).",
     )
     group.addoption("--agui-fail-on", default="error", choices=["error", "warning", "info"])
+    group.addoption(
+        "--agui-examples",
+        type=int,
+        default=0,
+        help="Also send N generated RunAgentInputs (hypothesis).",
+    )
+    group.addoption("--agui-seed", type=int, default=0, help="Seed for generated inputs.")
 
 
 def _markers_for(requirements: list[str]) -> set[str]:
@@ -159,7 +166,8 @@ class AguiCaseItem(pytest.Item):
         self.target = target
         self.result: Any = None
         self.add_marker("agui")
-        for mark in sorted(_markers_for(case.requirements)):
+        requirements = case.requirements if case is not None else ["INPUT-001", "PROC-002"]
+        for mark in sorted(_markers_for(requirements)):
             self.add_marker(mark)
 
     def runtest(self) -> None:
@@ -173,14 +181,23 @@ class AguiCaseItem(pytest.Item):
             profile=config.getoption("agui_profile"),
             auth_required=config.getoption("agui_auth_required"),
         )
-        self.result = asyncio.run(run_suite([self.case], cfg, threshold))[0]
+        if self.case is None:
+            from agui_conformance.runner import run_generated
+
+            examples = config.getoption("agui_examples")
+            self.result = run_generated(cfg, examples, config.getoption("agui_seed"), threshold)
+        else:
+            self.result = asyncio.run(run_suite([self.case], cfg, threshold))[0]
         if self.result.status == "not-applicable":
             pytest.skip(f"not applicable: {self.result.reason}")
         if self.result.status == "harness-error":
             raise RuntimeError(f"harness error (not the agent's): {self.result.reason}")
         bad = [f for f in self.result.findings if f.level.rank >= threshold.rank]
         if bad:
-            raise ConformanceError(_describe(self.case.id, bad))
+            message = _describe(self.result.id, bad)
+            if self.case is None:
+                message += "\n" + self.result.reason + "\n" + self.result.runs[0].request["curl"]
+            raise ConformanceError(message)
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
         if isinstance(excinfo.value, ConformanceError):
@@ -188,7 +205,8 @@ class AguiCaseItem(pytest.Item):
         return str(super().repr_failure(excinfo, style))
 
     def reportinfo(self) -> tuple[Any, int, str]:
-        return self.path, 0, f"agui case {self.case.id}: {self.case.title}"
+        title = self.case.title if self.case is not None else "generated inputs"
+        return self.path, 0, f"agui case {self.name}: {title}"
 
 
 def _describe(case_id: str, findings: list[Any]) -> str:
@@ -212,6 +230,10 @@ class AguiSuite(pytest.Collector):
         for case in load_cases():
             yield AguiCaseItem.from_parent(
                 self, name=f"agui[{case.id}]", case=case, target=self.target
+            )
+        if self.config.getoption("agui_examples") > 0:
+            yield AguiCaseItem.from_parent(
+                self, name="agui[generated-inputs]", case=None, target=self.target
             )
 
 

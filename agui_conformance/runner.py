@@ -219,3 +219,99 @@ async def run_suite(
         for case in cases:
             results.append(verdict(await run_case(case, cfg, client), fail_on))
         return results
+
+
+def curl_reproducer(cfg: RunnerConfig, body: bytes) -> str:
+    """A shell command that replays `body`; secret header values come from env vars."""
+    import shlex
+
+    parts = [
+        "curl",
+        "-N",
+        "-X",
+        "POST",
+        shlex.quote(cfg.url),
+        "-H",
+        shlex.quote("Content-Type: application/json"),
+        "-H",
+        shlex.quote("Accept: text/event-stream"),
+    ]
+    for name, value in cfg.headers.items():
+        if is_secret(name, cfg.secret_headers):
+            var = "AGUI_" + "".join(c if c.isalnum() else "_" for c in name.upper())
+            parts += ["-H", f'"{name}: ${var}"']
+        else:
+            parts += ["-H", shlex.quote(f"{name}: {value}")]
+    return " ".join(parts) + " --data-binary @- <<'JSON'\n" + body.decode() + "\nJSON"
+
+
+def run_generated(
+    cfg: RunnerConfig, examples: int, seed: int, fail_on: Level = Level.ERROR
+) -> CaseResult:
+    """Send `examples` generated RunAgentInputs; a failure is shrunk to a minimal input
+    and reported with its seed and a curl reproducer."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import seed as with_seed
+
+    from agui_conformance.strategies import run_agent_inputs
+
+    result = CaseResult(
+        id="generated-inputs",
+        title=f"{examples} generated RunAgentInputs (seed {seed})",
+        requirements=["INPUT-001", "PROC-002"],
+        expect="run",
+        status="passed",
+    )
+    failing: list[RunRecord] = []
+
+    @with_seed(seed)
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=False,
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
+    @given(run_agent_inputs())
+    def check(generated: dict[str, Any]) -> None:
+        ids = Ids()
+        body_obj = {**generated, "threadId": ids.thread, "runId": ids.fresh("run")}
+        body = orjson.dumps(body_obj)
+        record = asyncio.run(
+            exchange(
+                cfg.url,
+                body,
+                headers=cfg.headers,
+                deadlines=cfg.deadlines,
+                max_bytes=cfg.max_bytes,
+                secret_headers=cfg.secret_headers,
+            )
+        )
+        if record.harness_error is not None:
+            raise RuntimeError(record.harness_error)
+        findings = judge(record, body_obj, "run", cfg.profile)
+        bad = [f for f in findings if f.level.rank >= fail_on.rank]
+        if bad:
+            failing.append(_record(record, body_obj, body, findings))
+            raise AssertionError(f"{len(bad)} finding(s)")
+
+    try:
+        check()
+    except AssertionError:
+        minimal = failing[-1]  # hypothesis replays the shrunk example last
+        result.status = "failed"
+        result.reason = (
+            f"failing input shrunk to a minimal example (seed {seed}); "
+            f"reproduce: agui-conformance run --agent-url {cfg.url} "
+            f"--examples {examples} --seed {seed}"
+        )
+        minimal.request = {
+            "input": minimal.request,
+            "curl": curl_reproducer(cfg, orjson.dumps(minimal.request)),
+        }
+        result.runs = [minimal]
+    except RuntimeError as err:
+        result.status = "harness-error"
+        result.reason = str(err)
+    return result

@@ -203,7 +203,7 @@ def test_run_command_against_the_reference_agent(tmp_path: Path) -> None:
     assert "target: the reference agent" in outcome.output
     data = json.loads(report.read_text())
     assert {c["status"] for c in data["cases"]} <= {"passed", "not-applicable"}
-    assert len(data["cases"]) == len(load_cases())
+    assert len(data["cases"]) == len(load_cases()) + 1  # + generated-inputs
 
 
 def test_run_command_fails_on_a_faulty_agent_and_hides_secrets(
@@ -236,3 +236,58 @@ def test_run_command_bad_header_is_a_usage_error() -> None:
     outcome = CliRunner().invoke(main, ["run", "--agent-header", "no-colon-here"])
     assert outcome.exit_code == 2
     assert "Name: value" in outcome.output
+
+
+# ------------------------------------------------------------------ generated inputs
+
+
+def test_generated_inputs_pass_against_the_reference_agent() -> None:
+    from agui_conformance.runner import run_generated
+
+    with running_agent() as agent:
+        result = run_generated(RunnerConfig(url=agent.url), examples=40, seed=11)
+    assert result.status == "passed", (result.reason, result.findings)
+
+
+def test_generated_failure_is_shrunk_with_seed_and_curl_reproducer() -> None:
+    from agui_conformance.runner import run_generated
+
+    with running_agent(AgentConfig(fault="no-protocol-version", token="zz-secret")) as agent:
+        cfg = RunnerConfig(url=agent.url, headers={"Authorization": "Bearer zz-secret"})
+        first = run_generated(cfg, examples=10, seed=99)
+        again = run_generated(cfg, examples=10, seed=99)
+    assert first.status == "failed"
+    assert "seed 99" in first.reason and "--seed 99" in first.reason
+    shown = first.runs[0].request
+    assert shown["curl"].startswith("curl -N -X POST")
+    assert "$AGUI_AUTHORIZATION" in shown["curl"] and "zz-secret" not in shown["curl"]
+    assert "zz-secret" not in json.dumps(first.model_dump(mode="json"))
+    assert {f.rule for f in first.findings} == {"version-missing"}
+    # shrunk: the minimal input is as small as the strategy allows
+    minimal = shown["input"]
+    assert len(minimal["messages"]) == 1 and set(minimal) <= {
+        "threadId",
+        "runId",
+        "messages",
+        "protocolVersion",
+    }
+    # same seed, same minimal example (ids aside)
+    strip = {k: v for k, v in minimal.items() if k not in ("threadId", "runId")}
+    other = {
+        k: v for k, v in again.runs[0].request["input"].items() if k not in ("threadId", "runId")
+    }
+    assert strip == other
+
+
+def test_generated_inputs_are_valid_run_agent_inputs() -> None:
+    from hypothesis import HealthCheck, given, settings
+
+    from agui_conformance.schema import get_checker
+    from agui_conformance.strategies import run_agent_inputs
+
+    @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(run_agent_inputs())
+    def check(body: dict[str, object]) -> None:
+        assert get_checker().check_input(body) == []
+
+    check()

@@ -1,76 +1,113 @@
-"""SARIF 2.1.0: findings as code-scanning results, the catalog as rules."""
+"""SARIF 2.1.0: findings as code-scanning results, the catalog as rules.
+
+Every result points at the recording (`artifactLocation.uri`) and names the
+event as a logical location ("event 5"); when the line of the event is known
+(JSONL: one event per line) the result also carries `region.startLine`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import PurePath
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 
 from agui_conformance.model import Level, ValidationResult
-from agui_conformance.rules import catalog
+from agui_conformance.rules import SPEC_BASE, catalog
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-_LEVEL = {Level.ERROR: "error", Level.WARNING: "warning", Level.INFO: "note"}
+SARIF_LEVEL = {Level.ERROR: "error", Level.WARNING: "warning", Level.INFO: "note"}
 
 
-def to_sarif(result: ValidationResult, source: str = "", *, line_per_event: bool = False) -> str:
-    """`line_per_event`: the source is JSONL, so event N is on line N+1."""
+def artifact_uri(source: str) -> str:
+    """A URI reference for the recording: relative paths stay relative (what code scanning
+    expects), absolute ones become file URIs, and stdin stays `stdin`."""
+    if not source or source in ("-", "stdin"):
+        return "stdin"
+    path = PurePath(source)
+    if path.is_absolute():
+        return quote("file://" + path.as_posix(), safe=":/")
+    return quote(path.as_posix(), safe="/")
+
+
+def to_sarif(
+    result: ValidationResult,
+    source: str = "",
+    *,
+    line_per_event: bool = False,
+    lines: Mapping[int, int] | None = None,
+) -> str:
+    """`lines`: the 1-based line of each event index, when known. `line_per_event`: the
+    source is JSONL without blank lines, so event N is on line N+1."""
     from agui_conformance import __version__
 
     rules = list(catalog().values())
     position = {rule.id: i for i, rule in enumerate(rules)}
+    uri = artifact_uri(source)
     results: list[dict[str, Any]] = []
     for finding in result.findings:
-        location: dict[str, Any] = {}
-        physical: dict[str, Any] = {"artifactLocation": {"uri": source or "stdin"}}
-        if line_per_event and finding.index is not None:
-            physical["region"] = {"startLine": finding.index + 1}
-        location["physicalLocation"] = physical
+        physical: dict[str, Any] = {"artifactLocation": {"uri": uri}}
+        line = None
+        if finding.index is not None:
+            line = lines.get(finding.index) if lines is not None else None
+            if line is None and line_per_event:
+                line = finding.index + 1
+        if line is not None:
+            physical["region"] = {"startLine": line}
         where = "stream" if finding.index is None else f"event {finding.index}"
+        logical: dict[str, Any] = {"name": where, "kind": "element"}
         if finding.pointer:
-            where += finding.pointer
-        location["logicalLocations"] = [{"name": where, "kind": "element"}]
-        results.append(
+            logical["fullyQualifiedName"] = where + finding.pointer
+        entry: dict[str, Any] = {"ruleId": finding.rule}
+        if finding.rule in position:
+            entry["ruleIndex"] = position[finding.rule]
+        entry |= {
+            "level": SARIF_LEVEL[finding.level],
+            "message": {"text": finding.message},
+            "locations": [{"physicalLocation": physical, "logicalLocations": [logical]}],
+            "properties": {
+                key: value
+                for key, value in (("eventIndex", finding.index), ("pointer", finding.pointer))
+                if value is not None
+            },
+        }
+        results.append(entry)
+    driver = {
+        "name": "agui-conformance",
+        "version": __version__,
+        "informationUri": SPEC_BASE,
+        "rules": [
             {
-                "ruleId": finding.rule,
-                "ruleIndex": position.get(finding.rule, -1),
-                "level": _LEVEL[finding.level],
-                "message": {"text": finding.message},
-                "locations": [location],
-                "properties": {"eventIndex": finding.index, "pointer": finding.pointer},
+                "id": rule.id,
+                "name": rule.id,
+                "shortDescription": {"text": rule.title},
+                "fullDescription": {"text": rule.description or rule.title},
+                "helpUri": rule.url,
+                "help": {"text": rule.hint},
+                "defaultConfiguration": {
+                    "level": SARIF_LEVEL[rule.level(result.profile)],
+                    "enabled": rule.applies_to(result.profile),
+                },
+                "properties": {
+                    "category": rule.category,
+                    "strength": rule.strength.value,
+                    "checks": list(rule.checks),
+                    "tags": [rule.category, rule.strength.value],
+                },
             }
-        )
+            for rule in rules
+        ],
+    }
     document = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {
-                    "driver": {
-                        "name": "agui-conformance",
-                        "version": __version__,
-                        "informationUri": "https://docs.ag-ui.com/spec/1.1",
-                        "rules": [
-                            {
-                                "id": rule.id,
-                                "name": rule.id,
-                                "shortDescription": {"text": rule.title},
-                                "fullDescription": {"text": rule.description or rule.title},
-                                "helpUri": rule.url,
-                                "help": {"text": rule.hint},
-                                "defaultConfiguration": {
-                                    "level": _LEVEL[rule.level(result.profile)]
-                                },
-                                "properties": {
-                                    "category": rule.category,
-                                    "strength": rule.strength.value,
-                                    "checks": list(rule.checks),
-                                },
-                            }
-                            for rule in rules
-                        ],
-                    }
-                },
+                "tool": {"driver": driver},
+                "artifacts": [{"location": {"uri": uri}}],
+                "properties": {"profile": result.profile, "events": result.events},
                 "results": results,
             }
         ],

@@ -1,25 +1,53 @@
-"""Plain-text report: one block per rule broken, occurrences grouped."""
+"""Plain-text report: one block per rule broken, occurrences grouped.
+
+    error item-not-open @event 1: TEXT_MESSAGE_CONTENT for message m1, which is not open.
+    error item-not-open @event 2: ...
+    error item-not-open @event 3: ...
+      … and 5 more at events 4, 5, 6, 7, 8
+      fix: Send TEXT_MESSAGE_START before ...
+      spec: https://docs.ag-ui.com/spec/1.1/events/text-messages#...
+    8 errors, 0 warnings, 0 info in 10 events from run.jsonl — not conformant (profile spec)
+"""
 
 from __future__ import annotations
 
 from agui_conformance.model import Finding, Level, ValidationResult
 
 SHOWN_PER_RULE = 3
+LISTED_PER_RULE = 10
 _COLORS = {Level.ERROR: "\033[31m", Level.WARNING: "\033[33m", Level.INFO: "\033[36m"}
+_DIM = "\033[2m"
 _RESET = "\033[0m"
+_LAST = 1 << 62
 
 
 def _where(finding: Finding) -> str:
     return "stream" if finding.index is None else f"event {finding.index}"
 
 
+def _at(findings: list[Finding]) -> str:
+    """'events 4, 5, 6' (stream-level occurrences last, as 'the stream')."""
+    indexes = [str(f.index) for f in findings if f.index is not None]
+    parts = []
+    if indexes:
+        parts.append(("event " if len(indexes) == 1 else "events ") + ", ".join(indexes))
+    if any(f.index is None for f in findings):
+        parts.append("the stream")
+    return ", ".join(parts)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def to_text(result: ValidationResult, source: str = "", *, color: bool = False) -> str:
+    """The report for people. `color` adds ANSI colors (callers pass it only for a TTY)."""
     groups: dict[str, list[Finding]] = {}
     for finding in result.findings:
         groups.setdefault(finding.rule, []).append(finding)
     ordered = sorted(
         groups.values(),
-        key=lambda fs: (-fs[0].level.rank, fs[0].index if fs[0].index is not None else 1 << 62),
+        key=lambda fs: (-fs[0].level.rank, fs[0].index if fs[0].index is not None else _LAST),
     )
     lines: list[str] = []
     for findings in ordered:
@@ -32,23 +60,28 @@ def to_text(result: ValidationResult, source: str = "", *, color: bool = False) 
             lines.append(f"{level} {finding.rule} @{_where(finding)}{pointer}: {finding.message}")
         rest = findings[SHOWN_PER_RULE:]
         if rest:
-            at = ", ".join(_where(f) for f in rest[:10])
-            more = ", …" if len(rest) > 10 else ""
-            lines.append(f"  … and {len(rest)} more at {at}{more}")
-        lines.append(f"  fix: {first.hint}")
-        lines.append(f"  spec: {first.spec}")
+            more = ", …" if len(rest) > LISTED_PER_RULE else ""
+            lines.append(f"  … and {len(rest)} more at {_at(rest[:LISTED_PER_RULE])}{more}")
+        detail = [f"  fix: {first.hint}", f"  spec: {first.spec}"]
+        if color:
+            detail = [f"{_DIM}{line}{_RESET}" for line in detail]
+        lines += detail
     lines.append(summary(result, source))
     return "\n".join(lines) + "\n"
 
 
 def summary(result: ValidationResult, source: str = "") -> str:
-    counts = {lv: 0 for lv in Level}
+    """'2 errors, 1 warning, 0 info in 12 events from x.jsonl — not conformant (profile spec)'.
+
+    The verdict is the spec's: conformant means no error-level finding (SHOULD departures
+    are not violations), whatever `--fail-on` makes of warnings."""
+    counts = dict.fromkeys(Level, 0)
     for finding in result.findings:
         counts[finding.level] += 1
     verdict = "not conformant" if counts[Level.ERROR] else "conformant"
-    where = f" in {source}" if source else ""
+    where = f" from {source}" if source else ""
     return (
-        f"{counts[Level.ERROR]} error(s), {counts[Level.WARNING]} warning(s), "
-        f"{counts[Level.INFO]} info in {result.events} event(s){where}: {verdict} "
+        f"{_plural(counts[Level.ERROR], 'error')}, {_plural(counts[Level.WARNING], 'warning')}, "
+        f"{counts[Level.INFO]} info in {_plural(result.events, 'event')}{where} — {verdict} "
         f"(profile {result.profile})"
     )
