@@ -131,7 +131,9 @@ def follow_up(
     body: dict[str, Any] = {**previous, "runId": ids.fresh("run"), "messages": messages}
     body.pop("resume", None)
     if step.continue_ == "tool-results":
-        finish = next((e for e in reversed(events) if e.get("type") == "RUN_FINISHED"), {})
+        finish: dict[str, Any] = next(
+            (e for e in reversed(events) if e.get("type") == "RUN_FINISHED"), {}
+        )
         outcome = finish.get("outcome") if isinstance(finish, dict) else None
         pending = outcome.get("pendingToolCallIds", []) if isinstance(outcome, dict) else []
         for call_id in pending or _unanswered(events):
@@ -144,7 +146,9 @@ def follow_up(
                 }
             )
     elif step.continue_ == "resume":
-        finish = next((e for e in reversed(events) if e.get("type") == "RUN_FINISHED"), {})
+        finish = next(
+            (e for e in reversed(events) if e.get("type") == "RUN_FINISHED"), {}
+        )
         outcome = finish.get("outcome") if isinstance(finish, dict) else None
         interrupts = outcome.get("interrupts", []) if isinstance(outcome, dict) else []
         body["resume"] = [

@@ -146,7 +146,7 @@ async def _stream(
     except TimeoutError:
         record.ending = "first-byte-timeout"
         return
-    async with contextlib.aclosing(response):  # type: ignore[type-var]
+    async with contextlib.aclosing(response):
         record.status = response.status_code
         record.response_headers = {k.lower(): v for k, v in response.headers.items()}
         chunks = response.aiter_raw().__aiter__()

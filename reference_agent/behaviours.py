@@ -276,8 +276,10 @@ def example_for(schema: Any, name: str = "value") -> Any:
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), kind[0] if kind else None)
     if kind == "object" or (kind is None and "properties" in schema):
-        props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
-        required = schema.get("required") if isinstance(schema.get("required"), list) else []
+        raw_props = schema.get("properties")
+        props: dict[str, Any] = raw_props if isinstance(raw_props, dict) else {}
+        raw_required = schema.get("required")
+        required: list[Any] = raw_required if isinstance(raw_required, list) else []
         return {
             k: example_for(v, k) for k, v in props.items() if k in required or len(required) == 0
         }
