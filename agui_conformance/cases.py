@@ -146,9 +146,7 @@ def follow_up(
                 }
             )
     elif step.continue_ == "resume":
-        finish = next(
-            (e for e in reversed(events) if e.get("type") == "RUN_FINISHED"), {}
-        )
+        finish = next((e for e in reversed(events) if e.get("type") == "RUN_FINISHED"), {})
         outcome = finish.get("outcome") if isinstance(finish, dict) else None
         interrupts = outcome.get("interrupts", []) if isinstance(outcome, dict) else []
         body["resume"] = [

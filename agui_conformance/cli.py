@@ -216,7 +216,10 @@ def validate(
 )
 @click.option("--category", type=click.Choice(CATEGORIES), help="Only rules of this category.")
 def rules(profile: str, fmt: str, category: str | None) -> None:
-    """List the rule catalog: id, level under the profile, category, title."""
+    """List the rule catalog.
+
+    One rule a line: id, level under --profile, category, title.
+    """
     selected = [r for r in catalog().values() if category is None or r.category == category]
 
     def level(rule: Rule) -> str:
@@ -373,6 +376,67 @@ def run(
     if counts.get("harness-error"):
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if failed and fail_on != "never" else EXIT_OK)
+
+
+@main.command()
+@click.argument("url")
+@click.option(
+    "--input",
+    "request_path",
+    required=True,
+    metavar="REQUEST.json",
+    help="The RunAgentInput to send.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the events (JSONL); timings go to OUTPUT.timing.json.",
+)
+@click.option(
+    "--agent-header",
+    "header_specs",
+    multiple=True,
+    metavar="'Name: value'",
+    help="Header to send (repeatable); `Name: env:VAR` reads the environment.",
+)
+@click.option("--total-timeout", default=120.0, show_default=True, type=float)
+def record(
+    url: str, request_path: str, output: str, header_specs: tuple[str, ...], total_timeout: float
+) -> None:
+    """Capture one run as JSONL (+ a timing sidecar), to replay into `validate`."""
+    import asyncio
+
+    from agui_conformance.transport import Deadlines, exchange, summary
+
+    request = _load_request(request_path)
+    deadlines = Deadlines(total=total_timeout)
+    recorded = asyncio.run(
+        exchange(url, orjson.dumps(request), headers=_headers(header_specs), deadlines=deadlines)
+    )
+    if recorded.harness_error:
+        raise ToolError(f"could not reach {url}: {recorded.harness_error}")
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("wb") as handle:
+        for frame in recorded.frames:
+            handle.write(frame.data.replace(b"\n", b" ") + b"\n")
+    sidecar = {
+        **summary(recorded),
+        "url": url,
+        "requestHeaders": recorded.request_headers,
+        "responseHeaders": recorded.response_headers,
+        "eventTimesMs": [round(f.at * 1000, 1) for f in recorded.frames],
+        "framing": [
+            {"rule": h.rule, "index": h.index, "message": h.message} for h in recorded.framing
+        ],
+    }
+    Path(f"{output}.timing.json").write_bytes(orjson.dumps(sidecar, option=orjson.OPT_INDENT_2))
+    click.echo(
+        f"recorded {len(recorded.frames)} event(s), status {recorded.status}, "
+        f"{recorded.ending}, to {output} (+ {output}.timing.json)"
+    )
 
 
 @main.command()

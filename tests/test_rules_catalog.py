@@ -1,0 +1,115 @@
+"""The rule catalog is well formed and tied to the AG-UI 1.1 requirements inventory."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from importlib import resources
+
+import pytest
+import yaml
+
+from agui_conformance import docs_gen
+from agui_conformance.model import Level, Strength
+from agui_conformance.rules import CATEGORIES, PROFILES, SPEC_BASE, Rule, catalog
+from tests.shared_data import shared_path
+
+KEBAB = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+RULES = list(catalog().values())
+
+
+def _raw_catalog() -> list[dict[str, object]]:
+    text = resources.files("agui_conformance.rules").joinpath("catalog.yaml")
+    data = yaml.safe_load(text.read_text(encoding="utf-8"))
+    assert isinstance(data, list)
+    return data
+
+
+def _inventory() -> dict[str, docs_gen.Requirement]:
+    rows = docs_gen.read_inventory(shared_path("SPEC-NOTES.md"))
+    return {row.id: row for row in rows}
+
+
+def test_catalog_loads() -> None:
+    assert len(RULES) >= 100
+    assert all(isinstance(rule, Rule) for rule in RULES)
+
+
+def test_ids_are_kebab_case_and_unique() -> None:
+    ids = [str(entry["id"]) for entry in _raw_catalog()]
+    duplicates = [i for i, n in Counter(ids).items() if n > 1]
+    assert not duplicates, duplicates
+    bad = [i for i in ids if not KEBAB.fullmatch(i)]
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_spec_url_points_into_the_1_1_spec(rule: Rule) -> None:
+    assert rule.url.startswith(SPEC_BASE), rule.url
+    rest = rule.url[len(SPEC_BASE) :]
+    # a page below /spec/1.1 or an anchor on a page; the bare base names nothing
+    assert re.fullmatch(r"(/[a-z0-9-]+)+(#[a-z0-9_-]+)?|/?#[a-z0-9_-]+", rest), rule.url
+
+
+def test_spec_urls_are_ones_the_spec_notes_cite() -> None:
+    """No invented pages or anchors: every URL appears in SPEC-NOTES.md, which was
+    written from the spec itself."""
+    notes = shared_path("SPEC-NOTES.md").read_text(encoding="utf-8")
+    path_of = len("https://docs.ag-ui.com")
+    unknown = [r.id for r in RULES if r.url not in notes and r.url[path_of:] not in notes]
+    assert not unknown, unknown
+
+
+def test_checks_and_respects_name_inventory_rows() -> None:
+    inventory = _inventory()
+    for rule in RULES:
+        for rid in (*rule.checks, *rule.respects):
+            assert rid in inventory, f"{rule.id} names unknown requirement {rid}"
+        overlap = set(rule.checks) & set(rule.respects)
+        assert not overlap, f"{rule.id} both checks and respects {overlap}"
+
+
+# MUST rows whose legal half a rule is calibrated against: CHUNK-005 says a chunk
+# naming a different id legally opens a new item, which chunk-missing-id must not flag.
+RESPECTED_NON_MAY = {("chunk-missing-id", "CHUNK-005")}
+
+
+def test_respected_rows_are_may_rows() -> None:
+    """`respects` lists legal traffic a rule must not flag: MAY rows (SPEC-NOTES 2.1)."""
+    inventory = _inventory()
+    for rule in RULES:
+        for rid in rule.respects:
+            if (rule.id, rid) in RESPECTED_NON_MAY:
+                continue
+            assert inventory[rid].level.startswith("MAY"), f"{rule.id} respects {rid}"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_hint_is_a_sentence(rule: Rule) -> None:
+    hint = rule.hint.strip()
+    assert len(hint.split()) >= 4, hint
+    # starts like a sentence: a capital, a quote or code, or a camelCase field name
+    assert re.match(r"[A-Z\"'`(]|[a-z]+[A-Z]", hint), hint
+    assert hint.endswith((".", ".)", '."', ".`", "!")), hint
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_fields_are_consistent(rule: Rule) -> None:
+    assert rule.title.strip() and not rule.title.endswith("."), rule.title
+    assert rule.category in CATEGORIES
+    assert rule.kind in ("stream", "request+stream", "live")
+    assert set(rule.levels) <= set(PROFILES)
+    assert rule.profiles and set(rule.profiles) <= set(PROFILES)
+    # a rule with nothing to check is an advisory, a MAY-level note or a harness check
+    assert rule.checks or rule.respects or rule.advisory or rule.strength is not Strength.MUST
+
+
+def test_levels_follow_the_profiles() -> None:
+    """spec: MUST error, SHOULD warning, MAY info; strict makes SHOULD an error."""
+    for rule in RULES:
+        if rule.levels or rule.heuristic:
+            continue
+        expected = {Strength.MUST: Level.ERROR, Strength.SHOULD: Level.WARNING}
+        assert rule.level("spec") is expected.get(rule.strength, Level.INFO), rule.id
+        if rule.strength is Strength.SHOULD:
+            assert rule.level("strict") is Level.ERROR, rule.id
