@@ -45,6 +45,9 @@ class Case(BaseModel):
     auth: Literal["omit", "wrong"] | None = None
     then: list[FollowUp] = Field(default_factory=list)
     concurrent: int = Field(default=1, ge=1, le=50)
+    disconnect_after: int | None = Field(
+        default=None, ge=1, description="Hang up after this many events, then run again."
+    )
     needs: Literal["auth"] | None = None
 
     def model_post_init(self, _: Any) -> None:
@@ -122,6 +125,10 @@ def build_body(case: Case, ids: Ids) -> tuple[dict[str, Any] | None, bytes]:
     return request, orjson.dumps(request)
 
 
+class NotExercised(Exception):
+    """The agent did not do what the follow-up builds on (e.g. it raised no interrupt)."""
+
+
 def follow_up(
     step: FollowUp, previous: dict[str, Any], events: list[dict[str, Any]], ids: Ids
 ) -> dict[str, Any]:
@@ -149,6 +156,8 @@ def follow_up(
         finish = next((e for e in reversed(events) if e.get("type") == "RUN_FINISHED"), {})
         outcome = finish.get("outcome") if isinstance(finish, dict) else None
         interrupts = outcome.get("interrupts", []) if isinstance(outcome, dict) else []
+        if not interrupts:
+            raise NotExercised("the agent ended the run without an interrupt outcome")
         body["resume"] = [
             {"interruptId": i["id"], "status": "resolved", "payload": {"ok": True}}
             for i in interrupts

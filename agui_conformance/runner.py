@@ -17,7 +17,7 @@ import orjson
 from pydantic import BaseModel, Field
 
 from agui_conformance import live
-from agui_conformance.cases import Case, Ids, build_body, follow_up
+from agui_conformance.cases import Case, Ids, NotExercised, build_body, follow_up
 from agui_conformance.model import Finding, Level
 from agui_conformance.transport import Deadlines, Exchange, exchange, is_secret, summary
 from agui_conformance.validator import StreamValidator
@@ -108,7 +108,13 @@ def judge(record: Exchange, request: Any, expect: str, profile: str) -> list[Fin
     return validator.result().findings
 
 
-async def _send(cfg: RunnerConfig, client: httpx.AsyncClient, body: bytes, case: Case) -> Exchange:
+async def _send(
+    cfg: RunnerConfig,
+    client: httpx.AsyncClient,
+    body: bytes,
+    case: Case,
+    stop_after: int | None = None,
+) -> Exchange:
     headers = dict(cfg.headers)
     if case.auth == "omit":
         for name in cfg.auth_header_names():
@@ -125,6 +131,7 @@ async def _send(cfg: RunnerConfig, client: httpx.AsyncClient, body: bytes, case:
         max_bytes=cfg.max_bytes,
         secret_headers=cfg.secret_headers,
         client=client,
+        stop_after=stop_after,
     )
 
 
@@ -162,8 +169,11 @@ async def run_case(case: Case, cfg: RunnerConfig, client: httpx.AsyncClient) -> 
         )
         return result
     copies = await asyncio.gather(*(_one_thread(case, cfg, client) for _ in range(case.concurrent)))
-    for runs in copies:
+    for runs, skipped in copies:
         result.runs.extend(runs)
+        if skipped:
+            result.status = "not-applicable"
+            result.reason = skipped
     if case.expect in ("reject", "lenient"):
         await _survival(result, cfg, client)
     if any(run.harnessError for run in result.runs):
@@ -172,19 +182,36 @@ async def run_case(case: Case, cfg: RunnerConfig, client: httpx.AsyncClient) -> 
     return result
 
 
-async def _one_thread(case: Case, cfg: RunnerConfig, client: httpx.AsyncClient) -> list[RunRecord]:
+async def _one_thread(
+    case: Case, cfg: RunnerConfig, client: httpx.AsyncClient
+) -> tuple[list[RunRecord], str | None]:
+    """The case's runs on one thread, and why it was not exercised (None if it was)."""
     ids = Ids()
     request, body = build_body(case, ids)
+    runs: list[RunRecord] = []
+    if case.disconnect_after is not None:
+        # A client leaving mid-stream: nothing to judge in the cut stream (a truncated run
+        # on our side, not the agent's fault); the agent must serve the next run.
+        cut = await _send(cfg, client, body, case, stop_after=case.disconnect_after)
+        runs.append(_record(cut, request, body, []))
+        if cut.harness_error is not None:
+            return runs, None
+        request, body = build_body(case, ids)
     record = await _send(cfg, client, body, case)
-    runs = [_record(record, request, body, judge(record, request, case.expect, cfg.profile))]
+    runs.append(_record(record, request, body, judge(record, request, case.expect, cfg.profile)))
     for step in case.then:
         if request is None or record.status != 200:
             break
-        request = follow_up(step, request, [e for e in _events(record) if isinstance(e, dict)], ids)
+        try:
+            request = follow_up(
+                step, request, [e for e in _events(record) if isinstance(e, dict)], ids
+            )
+        except NotExercised as why:
+            return runs, str(why)
         body = orjson.dumps(request)
         record = await _send(cfg, client, body, case)
         runs.append(_record(record, request, body, judge(record, request, "run", cfg.profile)))
-    return runs
+    return runs, None
 
 
 async def _survival(result: CaseResult, cfg: RunnerConfig, client: httpx.AsyncClient) -> None:

@@ -98,6 +98,7 @@ async def exchange(
     max_bytes: int = 64 << 20,
     secret_headers: frozenset[str] = frozenset(),
     client: httpx.AsyncClient | None = None,
+    stop_after: int | None = None,
 ) -> Exchange:
     """POST `body` to `url` and record the answer, within the deadlines."""
     deadlines = deadlines or Deadlines()
@@ -109,7 +110,7 @@ async def exchange(
     start = time.monotonic()
     try:
         await asyncio.wait_for(
-            _stream(http, url, body, sent, record, deadlines, max_bytes, start),
+            _stream(http, url, body, sent, record, deadlines, max_bytes, start, stop_after),
             timeout=deadlines.total,
         )
     except TimeoutError:
@@ -135,6 +136,7 @@ async def _stream(
     deadlines: Deadlines,
     max_bytes: int,
     start: float,
+    stop_after: int | None = None,
 ) -> None:
     parser = SSEParser()
     terminal_seen = False
@@ -178,6 +180,9 @@ async def _stream(
             if record.size > max_bytes:
                 record.ending = "too-large"
                 break
+            if stop_after is not None and len(record.frames) >= stop_after:
+                record.ending = "client-closed"  # we hung up on purpose (a user leaving)
+                return
             for item in parser.feed(chunk):
                 if isinstance(item, Frame):
                     record.frames.append(TimedFrame(item.index, now, item.data))

@@ -31,9 +31,11 @@ from reference_agent.server import running_agent
 FAST = Deadlines(connect=2.0, first_byte=1.0, idle=1.0, total=3.0, linger=1.0)
 
 
-def suite(url: str, cases: list[Case] | None = None, **kw: object) -> list[CaseResult]:
+def suite(
+    url: str, cases: list[Case] | None = None, fail_on: Level = Level.ERROR, **kw: object
+) -> list[CaseResult]:
     cfg = RunnerConfig(url=url, **kw)  # type: ignore[arg-type]
-    return asyncio.run(run_suite(cases or list(load_cases()), cfg, Level.ERROR))
+    return asyncio.run(run_suite(cases or list(load_cases()), cfg, fail_on))
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -80,15 +82,11 @@ def test_every_fault_fails_the_suite_naming_its_rule(name: str) -> None:
     fault = FAULTS[name]
     cases = [*load_cases(), *_fault_cases(fault.command, fault.needs_tools)]
     with running_agent(AgentConfig(fault=name)) as agent:
-        results = suite(agent.url, cases=cases, profile="strict")
+        results = suite(agent.url, cases=cases, profile="strict", fail_on=Level.INFO)
     rules = {f.rule for r in results for f in r.findings}
     assert fault.rule in rules, (name, sorted(rules))
-    assert any(r.status == "failed" for r in results) or fault.rule in {
-        # info-level advisories do not fail a run at --fail-on error
-        "snapshot-missing-streamed-id",
-        "snapshot-tool-args-differ",
-        "run-error-raw-exception",
-    }
+    failing = [r for r in results if r.status == "failed"]
+    assert failing and any(fault.rule in {f.rule for f in r.findings} for r in failing)
 
 
 # ------------------------------------------------------------------ hostile servers
