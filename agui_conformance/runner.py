@@ -19,7 +19,14 @@ from pydantic import BaseModel, Field
 from agui_conformance import live
 from agui_conformance.cases import Case, Ids, NotExercised, build_body, follow_up
 from agui_conformance.model import Finding, Level
-from agui_conformance.transport import Deadlines, Exchange, exchange, is_secret, summary
+from agui_conformance.transport import (
+    Deadlines,
+    Exchange,
+    exchange,
+    is_secret,
+    new_client,
+    summary,
+)
 from agui_conformance.validator import StreamValidator
 
 SURVIVAL_REQUEST = {
@@ -239,9 +246,7 @@ def verdict(result: CaseResult, fail_on: Level) -> CaseResult:
 async def run_suite(
     cases: list[Case], cfg: RunnerConfig, fail_on: Level = Level.ERROR
 ) -> list[CaseResult]:
-    limits = httpx.Limits(max_connections=20)
-    timeout = httpx.Timeout(cfg.deadlines.total, connect=cfg.deadlines.connect)
-    async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
+    async with new_client(cfg.deadlines) as client:
         results = []
         for case in cases:
             results.append(verdict(await run_case(case, cfg, client), fail_on))

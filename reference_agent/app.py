@@ -216,7 +216,9 @@ async def _run(request: Request, config: AgentConfig, agent: str | None) -> Resp
     if framing == "stall":
         await asyncio.sleep(STALL_SECONDS)
     return StreamingResponse(
-        _stream(events, plan.delay, framing), media_type="text/event-stream", headers=SSE_HEADERS
+        _stream(events, plan.delay, framing, request),
+        media_type="text/event-stream",
+        headers=SSE_HEADERS,
     )
 
 
@@ -239,7 +241,7 @@ def _with_command(run_input: dict[str, Any], agent: str) -> dict[str, Any]:
 
 
 async def _stream(
-    events: list[dict[str, Any]], delay: float, framing: str | None
+    events: list[dict[str, Any]], delay: float, framing: str | None, request: Request
 ) -> AsyncIterator[bytes]:
     if framing == "buffered":
         await asyncio.sleep(BUFFER_SECONDS)  # a proxy holding the body back
@@ -252,6 +254,8 @@ async def _stream(
     for position, event in enumerate(events):
         if delay and position:
             await asyncio.sleep(delay)
+        if position % 64 == 63 and await request.is_disconnected():
+            return  # the client left: stop working for nobody
         yield encode(event, framing)
         if framing == "no-data-prefix" and position == 0:
             # one extra event written without `data:`: consumers drop the line

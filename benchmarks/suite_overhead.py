@@ -1,0 +1,103 @@
+"""The suite's own overhead against the reference agent: not a test, a report.
+
+Starts `agui-conformance serve` in its own process (so its work is not ours),
+runs every case R times, and splits the wall time into: time inside our
+checks (`runner.judge`: live checks + validation of every event), other CPU
+time of this process (HTTP client, SSE parsing, case building), and the rest,
+waiting on the agent. Target: our checks add under 10% to the agent's time.
+
+    python benchmarks/suite_overhead.py [--rounds 3] [--examples 25]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from agui_conformance import runner
+from agui_conformance.cases import load_cases
+from reference_agent.server import free_port
+
+spent = {"judge": 0.0}
+_judge = runner.judge
+
+
+def timed_judge(*args: Any, **kwargs: Any) -> Any:
+    start = time.perf_counter()
+    try:
+        return _judge(*args, **kwargs)
+    finally:
+        spent["judge"] += time.perf_counter() - start
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc (Linux)."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--examples", type=int, default=25)
+    args = parser.parse_args()
+    runner.judge = timed_judge  # type: ignore[assignment]
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "agui_conformance.cli", "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(url + "health", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        cases = list(load_cases())
+        cfg = runner.RunnerConfig(url=url)
+        agent_start = cpu_seconds(server.pid)
+        wall_start, cpu_start = time.perf_counter(), time.process_time()
+        for _ in range(args.rounds):
+            results = asyncio.run(runner.run_suite(cases, cfg))
+            assert {r.status for r in results} <= {"passed", "not-applicable"}
+            if args.examples:
+                generated = runner.run_generated(cfg, args.examples, seed=1)
+                assert generated.status == "passed", generated.reason
+        wall = time.perf_counter() - wall_start
+        cpu = time.process_time() - cpu_start
+        agent = cpu_seconds(server.pid) - agent_start
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    judge = spent["judge"]
+    share = 100 * judge / max(agent, 1e-9)
+    print(f"{args.rounds} rounds of {len(cases)} cases + {args.examples} generated inputs")
+    print(f"  wall time                      {wall:7.2f} s")
+    print(f"  the agent's own CPU time       {agent:7.2f} s")
+    print(f"  our checks (judge)             {judge:7.2f} s  = {share:5.1f}% of the agent's time")
+    print(
+        f"  the rest of the client's CPU   {cpu - judge:7.2f} s  (HTTP client, SSE framing, "
+        "request building, hypothesis)"
+    )
+
+
+if __name__ == "__main__":
+    main()
