@@ -241,25 +241,12 @@ def rules(profile: str, fmt: str, category: str | None) -> None:
 
 
 def _headers(specs: tuple[str, ...]) -> dict[str, str]:
-    """'Name: value' pairs; a value `env:VAR` is read from the environment (keeps secrets
-    off the command line)."""
-    import os
+    from agui_conformance.transport import headers_from_specs
 
-    from agui_conformance.transport import parse_header
-
-    headers: dict[str, str] = {}
-    for spec in specs:
-        try:
-            name, value = parse_header(spec)
-        except ValueError as err:
-            raise ToolError(str(err)) from err
-        if value.startswith("env:"):
-            var = value[4:]
-            if var not in os.environ:
-                raise ToolError(f"--agent-header {name}: environment variable {var} is not set")
-            value = os.environ[var]
-        headers[name] = value
-    return headers
+    try:
+        return headers_from_specs(specs)
+    except ValueError as err:
+        raise ToolError(str(err)) from err
 
 
 @main.command()

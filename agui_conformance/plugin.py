@@ -13,7 +13,6 @@ adapts it to pytest.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -146,15 +145,12 @@ class _Target:
 
 
 def _headers(specs: list[str]) -> dict[str, str]:
-    from agui_conformance.transport import parse_header
+    from agui_conformance.transport import headers_from_specs
 
-    headers = {}
-    for spec in specs:
-        name, value = parse_header(spec)
-        if value.startswith("env:"):
-            value = os.environ.get(value[4:], "")
-        headers[name] = value
-    return headers
+    try:
+        return headers_from_specs(specs)
+    except ValueError as err:
+        raise pytest.UsageError(f"--agent-header: {err}") from err
 
 
 class AguiCaseItem(pytest.Item):

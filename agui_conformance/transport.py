@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import os
 import ssl
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -219,6 +221,21 @@ def parse_header(text: str) -> tuple[str, str]:
     if not sep or not name.strip():
         raise ValueError(f"header {text!r} is not 'Name: value'")
     return name.strip(), value.strip()
+
+
+def headers_from_specs(specs: Iterable[str]) -> dict[str, str]:
+    """'Name: value' options to headers; a value `env:VAR` is read from the environment so
+    secrets stay off command lines. Raises ValueError naming the bad option."""
+    headers: dict[str, str] = {}
+    for spec in specs:
+        name, value = parse_header(spec)
+        if value.startswith("env:"):
+            var = value[4:]
+            if var not in os.environ:
+                raise ValueError(f"header {name}: environment variable {var} is not set")
+            value = os.environ[var]
+        headers[name] = value
+    return headers
 
 
 def summary(record: Exchange) -> dict[str, Any]:

@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -27,7 +26,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reference_agent.server import free_port
+from reference_agent.server import spawned_agent
 
 
 def rss_mb(pid: int) -> float:
@@ -86,23 +85,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "agui_conformance.cli", "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(url + "health", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+    with spawned_agent() as server:
+        url = server.url
         print(f"reference agent pid {server.pid} on {url}; {os.cpu_count()} cores")
         print(f"{args.concurrency} concurrent runs x {args.events} events, {args.rounds} rounds")
         for n in range(1, args.rounds + 1):
@@ -116,9 +100,6 @@ def main() -> None:
                 f"TTFE p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  errors {errors}  "
                 f"server RSS {rss_mb(server.pid):6.1f} MB"
             )
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -13,19 +13,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agui_conformance import runner
 from agui_conformance.cases import load_cases
-from reference_agent.server import free_port
+from reference_agent.server import spawned_agent
 
 spent = {"judge": 0.0}
 _judge = runner.judge
@@ -54,23 +51,8 @@ def main() -> None:
     args = parser.parse_args()
     runner.judge = timed_judge  # type: ignore[assignment]
 
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "agui_conformance.cli", "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(url + "health", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+    with spawned_agent() as server:
+        url = server.url
         cases = list(load_cases())
         cfg = runner.RunnerConfig(url=url)
         agent_start = cpu_seconds(server.pid)
@@ -84,9 +66,6 @@ def main() -> None:
         wall = time.perf_counter() - wall_start
         cpu = time.process_time() - cpu_start
         agent = cpu_seconds(server.pid) - agent_start
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     judge = spent["judge"]
     share = 100 * judge / max(agent, 1e-9)
     print(f"{args.rounds} rounds of {len(cases)} cases + {args.examples} generated inputs")

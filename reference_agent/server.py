@@ -4,11 +4,15 @@ thread on a free loopback port (for tests, fixtures and `agui-conformance run`).
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import uvicorn
 
@@ -62,3 +66,52 @@ def running_agent(
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@dataclass(frozen=True)
+class SpawnedAgent:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path  # everything the server printed
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+@contextlib.contextmanager
+def spawned_agent(
+    *args: str, env: dict[str, str] | None = None, startup_timeout: float = 30.0
+) -> Iterator[SpawnedAgent]:
+    """`agui-conformance serve ARGS` in its own process on a free port, ready to serve.
+
+    Its output goes to a file: a pipe nobody reads would fill up and stall the server."""
+    import tempfile
+
+    import httpx
+
+    port = free_port()
+    handle, name = tempfile.mkstemp(prefix="reference-agent-", suffix=".log")
+    log = Path(name)
+    with os.fdopen(handle, "wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "agui_conformance.cli", "serve", "--port", str(port), *args],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + startup_timeout
+        while True:
+            try:
+                httpx.get(url + "health", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("the reference agent did not start") from None
+                time.sleep(0.1)
+        yield SpawnedAgent(url, process, log)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -381,48 +381,21 @@ def test_events_are_flushed_one_by_one(agent: RunningAgent) -> None:
 
 
 def test_serve_command_runs_the_agent_with_auth() -> None:
-    import os
-    import subprocess
-    import sys
-    import time
+    from reference_agent.server import spawned_agent
 
-    from reference_agent.server import free_port
-
-    port = free_port()
-    env = {**os.environ, "AGUI_AGENT_TOKEN": "t0ken-for-test"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "agui_conformance.cli", "serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(url + "health", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.1)
+    with spawned_agent(env={"AGUI_AGENT_TOKEN": "t0ken-for-test"}) as served:
         body = request_for("hello")
-        assert (
-            httpx.post(url, content=orjson.dumps(body), headers=SSE, timeout=TIMEOUT).status_code
-            == 401
-        )
+        refused = httpx.post(served.url, content=orjson.dumps(body), headers=SSE, timeout=TIMEOUT)
+        assert refused.status_code == 401
         ok = httpx.post(
-            url,
+            served.url,
             content=orjson.dumps(body),
             headers={**SSE, "Authorization": "Bearer t0ken-for-test"},
             timeout=TIMEOUT,
         )
         assert ok.status_code == 200
-    finally:
-        proc.terminate()
-        output = proc.communicate(timeout=10)[0]
-    assert b"t0ken-for-test" not in output
+    log = served.log.read_bytes()
+    assert b"reference agent on" in log and b"t0ken-for-test" not in log
 
 
 def test_list_faults_names_the_rule_each_breaks() -> None:
