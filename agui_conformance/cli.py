@@ -264,6 +264,12 @@ def _headers(specs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--fail-on", type=click.Choice(FAIL_ON), default="error", show_default=True)
 @click.option("-k", "keyword", help="Only cases whose id contains this text.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write a JSON report.")
+@click.option(
+    "--junit",
+    "junit_path",
+    type=click.Path(dir_okay=False),
+    help="Write a JUnit XML report (one testcase per case).",
+)
 @click.option("--first-byte-timeout", default=15.0, show_default=True, type=float)
 @click.option("--idle-timeout", default=30.0, show_default=True, type=float)
 @click.option("--total-timeout", default=120.0, show_default=True, type=float)
@@ -283,6 +289,7 @@ def run(
     fail_on: str,
     keyword: str | None,
     json_path: str | None,
+    junit_path: str | None,
     first_byte_timeout: float,
     idle_timeout: float,
     total_timeout: float,
@@ -359,6 +366,13 @@ def run(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
         click.echo(f"JSON report: {json_path}")
+    if junit_path:
+        from agui_conformance.report.junit import to_junit
+
+        out = Path(junit_path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(to_junit(results, fail_on=threshold), encoding="utf-8")
+        click.echo(f"JUnit report: {junit_path}")
     failed = counts.get("failed", 0) + counts.get("harness-error", 0)
     if counts.get("harness-error"):
         sys.exit(EXIT_ERROR)

@@ -257,6 +257,7 @@ async def _stream(
         if position % 64 == 63 and await request.is_disconnected():
             return  # the client left: stop working for nobody
         yield encode(event, framing)
+        await asyncio.sleep(0)  # let the server notice a departed client between events
         if framing == "no-data-prefix" and position == 0:
             # one extra event written without `data:`: consumers drop the line
             lost = {"type": "CUSTOM", "name": "com.agui-conformance.lost", "value": 1}

@@ -289,3 +289,22 @@ def test_generated_inputs_are_valid_run_agent_inputs() -> None:
         assert get_checker().check_input(body) == []
 
     check()
+
+
+def test_junit_report_names_rules_and_skips_not_applicable(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    junit = tmp_path / "junit.xml"
+    with running_agent(AgentConfig(fault="no-protocol-version")) as agent:
+        outcome = CliRunner().invoke(
+            main, ["run", "--agent-url", agent.url, "--examples", "0", "--junit", str(junit)]
+        )
+    assert outcome.exit_code == 1
+    suite_el = ET.parse(junit).getroot().find("testsuite")
+    assert suite_el is not None
+    assert int(suite_el.get("tests", "0")) == len(load_cases())
+    assert int(suite_el.get("skipped", "0")) == 2
+    failures = suite_el.findall("testcase/failure")
+    assert failures and int(suite_el.get("failures", "0")) == len(failures)
+    assert {f.get("type") for f in failures} == {"version-missing"}
+    assert all("fix: " in (f.text or "") for f in failures)

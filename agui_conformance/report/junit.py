@@ -1,0 +1,57 @@
+"""JUnit XML for CI: one testcase per scenario case, its findings as the failure."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from typing import Any
+
+from agui_conformance.model import Level
+
+
+def to_junit(
+    results: Sequence[Any], *, suite: str = "agui-conformance", fail_on: Level = Level.ERROR
+) -> str:
+    """`results`: runner CaseResults. not-applicable -> skipped; harness-error -> error."""
+    cases = ET.Element("testsuite", name=suite)
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    total_time = 0.0
+    for result in results:
+        counts["tests"] += 1
+        seconds = sum((run.timing.get("totalMs") or 0) for run in result.runs) / 1000
+        total_time += seconds
+        case = ET.SubElement(
+            cases, "testcase", classname=f"{suite}.cases", name=result.id, time=f"{seconds:.3f}"
+        )
+        findings = [f for f in result.findings if f.level.rank >= fail_on.rank]
+        if result.status == "not-applicable":
+            counts["skipped"] += 1
+            ET.SubElement(case, "skipped", message=result.reason or "not applicable")
+        elif result.status == "harness-error":
+            counts["errors"] += 1
+            ET.SubElement(case, "error", message=result.reason or "harness error")
+        elif result.status == "failed":
+            counts["failures"] += 1
+            first = findings[0] if findings else None
+            failure = ET.SubElement(
+                case,
+                "failure",
+                message=f"{first.rule}: {first.message}" if first else result.reason,
+                type=first.rule if first else "failed",
+            )
+            lines = []
+            for f in result.findings:
+                where = "stream" if f.index is None else f"event {f.index}"
+                lines.append(
+                    f"{f.level.value} {f.rule} @{where}: {f.message}\n"
+                    f"  fix: {f.hint}\n  spec: {f.spec}"
+                )
+            failure.text = "\n".join(lines)
+        ET.SubElement(case, "system-out").text = result.title
+    for key, value in counts.items():
+        cases.set(key, str(value))
+    cases.set("time", f"{total_time:.3f}")
+    root = ET.Element("testsuites")
+    root.append(cases)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
