@@ -66,3 +66,11 @@ def test_reference_agent_passes_through_the_plugin_with_markers(pytester: pytest
     )
     outcomes = selected.parseoutcomes()
     assert outcomes.get("passed", 0) >= 1 and outcomes.get("deselected", 0) >= 10
+
+
+def test_works_under_pytest_xdist(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    from agui_conformance.cases import load_cases
+
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--agui-reference", "-n", "2")
+    result.assert_outcomes(passed=len(load_cases()) - 2, skipped=2)
