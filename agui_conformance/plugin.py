@@ -2,8 +2,10 @@
 
 Owns the pytest face of the runner: `pytest --agent-url URL` (or
 `--agui-reference` for the built-in reference agent) adds one test item per
-scenario case, named `agui[<case-id>]`, marked with the categories and levels
-of the rules its requirements map to (so `-m must` or `-m tool_calls` select);
+scenario case, named `agui[<case-id>]` (every rule), plus one per requirement
+it exercises, `agui[<case-id>][LIFE-002]` (only the rules deciding it), marked
+with the categories and levels of those rules (so `-m must` or `-m tool_calls`
+select); the case runs once and its items share the result;
 a case that does not apply is skipped with its reason, never passed. For
 users' own tests it offers `assert_conformant`, the `agui_validate` fixture
 and the `reference_agent` fixture. The runner does the work; this module only
@@ -128,6 +130,7 @@ class _Target:
         self.config = config
         self._stack: Any = None
         self.url: str | None = config.getoption("agent_url")
+        self.results: dict[str, Any] = {}  # case id -> CaseResult, run once per process
 
     def ensure(self) -> str:
         if self.url is None:
@@ -153,24 +156,40 @@ def _headers(specs: list[str]) -> dict[str, str]:
         raise pytest.UsageError(f"--agent-header: {err}") from err
 
 
-class AguiCaseItem(pytest.Item):
-    """One scenario case run against the agent."""
+def _rules_checking(requirement: str) -> set[str]:
+    from agui_conformance.rules import catalog
 
-    def __init__(self, *, case: Any, target: _Target, **kwargs: Any) -> None:
+    return {rule.id for rule in catalog().values() if requirement in rule.checks}
+
+
+class AguiCaseItem(pytest.Item):
+    """One scenario case run against the agent: either the whole case (every rule) or one
+    requirement it exercises (only the rules that decide that requirement). The case runs
+    once per process; its items share the result."""
+
+    def __init__(
+        self, *, case: Any, target: _Target, requirement: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.case = case
         self.target = target
+        self.requirement = requirement
         self.result: Any = None
         self.add_marker("agui")
-        requirements = case.requirements if case is not None else ["INPUT-001", "PROC-002"]
+        if requirement is not None:
+            requirements = [requirement]
+        else:
+            requirements = case.requirements if case is not None else ["INPUT-001", "PROC-002"]
         for mark in sorted(_markers_for(requirements)):
             self.add_marker(mark)
 
-    def runtest(self) -> None:
-        from agui_conformance.runner import RunnerConfig, run_suite
+    def _run(self, threshold: Level) -> Any:
+        from agui_conformance.runner import RunnerConfig, run_generated, run_suite
 
+        key = self.case.id if self.case is not None else "generated-inputs"
+        if key in self.target.results:
+            return self.target.results[key]
         config = self.config
-        threshold = Level(config.getoption("agui_fail_on"))
         cfg = RunnerConfig(
             url=self.target.ensure(),
             headers=_headers(config.getoption("agent_header")),
@@ -178,19 +197,31 @@ class AguiCaseItem(pytest.Item):
             auth_required=config.getoption("agui_auth_required"),
         )
         if self.case is None:
-            from agui_conformance.runner import run_generated
-
             examples = config.getoption("agui_examples")
-            self.result = run_generated(cfg, examples, config.getoption("agui_seed"), threshold)
+            result = run_generated(cfg, examples, config.getoption("agui_seed"), threshold)
         else:
-            self.result = asyncio.run(run_suite([self.case], cfg, threshold))[0]
+            result = asyncio.run(run_suite([self.case], cfg, threshold))[0]
+        self.target.results[key] = result
+        return result
+
+    def runtest(self) -> None:
+        threshold = Level(self.config.getoption("agui_fail_on"))
+        self.result = self._run(threshold)
         if self.result.status == "not-applicable":
             pytest.skip(f"not applicable: {self.result.reason}")
         if self.result.status == "harness-error":
             raise RuntimeError(f"harness error (not the agent's): {self.result.reason}")
-        bad = [f for f in self.result.findings if f.level.rank >= threshold.rank]
+        findings = self.result.findings
+        if self.requirement is not None:
+            deciding = _rules_checking(self.requirement)
+            if not deciding:
+                pytest.skip(
+                    f"not checkable: no rule decides {self.requirement} (see docs/coverage.md)"
+                )
+            findings = [f for f in findings if f.rule in deciding]
+        bad = [f for f in findings if f.level.rank >= threshold.rank]
         if bad:
-            message = _describe(self.result.id, bad)
+            message = _describe(self.name, bad)
             if self.case is None:
                 message += "\n" + self.result.reason + "\n" + self.result.runs[0].request["curl"]
             raise ConformanceError(message)
@@ -227,6 +258,14 @@ class AguiSuite(pytest.Collector):
             yield AguiCaseItem.from_parent(
                 self, name=f"agui[{case.id}]", case=case, target=self.target
             )
+            for requirement in case.requirements:
+                yield AguiCaseItem.from_parent(
+                    self,
+                    name=f"agui[{case.id}][{requirement}]",
+                    case=case,
+                    target=self.target,
+                    requirement=requirement,
+                )
         if self.config.getoption("agui_examples") > 0:
             yield AguiCaseItem.from_parent(
                 self, name="agui[generated-inputs]", case=None, target=self.target
