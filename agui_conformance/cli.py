@@ -11,7 +11,7 @@ import bisect
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
@@ -19,6 +19,9 @@ import orjson
 from agui_conformance.model import Level
 from agui_conformance.report import to_json, to_sarif, to_text
 from agui_conformance.rules import CATEGORIES, PROFILES, Rule, catalog
+
+if TYPE_CHECKING:
+    from agui_conformance.runner import CaseResult
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FAIL_ON = ("error", "warning", "info", "never")
@@ -240,6 +243,24 @@ def rules(profile: str, fmt: str, category: str | None) -> None:
         click.echo(f"{r.id:<{width}}  {level(r):<7}  {r.category:<12}  {r.title}")
 
 
+def _echo_result(result: CaseResult, position: int, total: int) -> None:
+    """One case as soon as it is done: status, findings at warning or above."""
+    width = len(str(total))
+    click.echo(
+        f"[{position:>{width}}/{total}] {result.status.upper():<15} {result.id}  "
+        f"{result.reason}".rstrip()
+    )
+    if result.id == "generated-inputs" and result.status == "failed":
+        click.echo("    minimal failing input, as a curl command:")
+        click.echo("    " + result.runs[0].request["curl"].replace("\n", "\n    "))
+    shown = [f for f in result.findings if f.level.rank >= Level.WARNING.rank]
+    for finding in shown[:5]:
+        where = "" if finding.index is None else f" @event {finding.index}"
+        click.echo(f"    {finding.level.value} {finding.rule}{where}: {finding.message}")
+    if len(shown) > 5:
+        click.echo(f"    … and {len(shown) - 5} more")
+
+
 def _headers(specs: tuple[str, ...]) -> dict[str, str]:
     from agui_conformance.transport import headers_from_specs
 
@@ -328,28 +349,26 @@ def run(
             deadlines=deadlines,
             auth_required=auth_required,
         )
-        results = asyncio.run(run_suite(cases, cfg, threshold))
+        total = len(cases) + (1 if examples and keyword is None else 0)
+        done: list[CaseResult] = []
+
+        def show(result: CaseResult) -> None:
+            done.append(result)
+            _echo_result(result, len(done), total)
+
+        results = asyncio.run(run_suite(cases, cfg, threshold, on_result=show))
         if examples and keyword is None:
             import random
 
             from agui_conformance.runner import run_generated
 
             seed = seed if seed is not None else random.randrange(2**31)
-            click.echo(f"generated inputs: {examples} examples, seed {seed}")
+            click.echo(f"generated inputs: {examples} examples, seed {seed} …")
             results.append(run_generated(cfg, examples, seed, threshold))
+            show(results[-1])
     counts: dict[str, int] = {}
     for result in results:
         counts[result.status] = counts.get(result.status, 0) + 1
-        click.echo(f"{result.status.upper():<15} {result.id}  {result.reason}".rstrip())
-        if result.id == "generated-inputs" and result.status == "failed":
-            click.echo("    minimal failing input, as a curl command:")
-            click.echo("    " + result.runs[0].request["curl"].replace("\n", "\n    "))
-        shown = [f for f in result.findings if f.level.rank >= Level.WARNING.rank]
-        for finding in shown[:5]:
-            where = "" if finding.index is None else f" @event {finding.index}"
-            click.echo(f"    {finding.level.value} {finding.rule}{where}: {finding.message}")
-        if len(shown) > 5:
-            click.echo(f"    … and {len(shown) - 5} more")
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     click.echo(f"{len(results)} cases: {summary} (profile {profile})")
     if json_path:

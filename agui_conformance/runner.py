@@ -9,6 +9,7 @@ frames as they arrived. It knows nothing of files, pytest or report formats.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -244,12 +245,19 @@ def verdict(result: CaseResult, fail_on: Level) -> CaseResult:
 
 
 async def run_suite(
-    cases: list[Case], cfg: RunnerConfig, fail_on: Level = Level.ERROR
+    cases: list[Case],
+    cfg: RunnerConfig,
+    fail_on: Level = Level.ERROR,
+    on_result: Callable[[CaseResult], None] | None = None,
 ) -> list[CaseResult]:
+    """Run `cases` in order; `on_result` sees each result as soon as it is known."""
     async with new_client(cfg.deadlines) as client:
         results = []
         for case in cases:
-            results.append(verdict(await run_case(case, cfg, client), fail_on))
+            result = verdict(await run_case(case, cfg, client), fail_on)
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
         return results
 
 
