@@ -7,7 +7,7 @@ Public API:
     Finding, Level, ValidationResult: the typed records
 """
 
-from agui_conformance.model import Finding, Level, ValidationResult
+from agui_conformance.model import CaseResult, Finding, Level, Report, ValidationResult
 from agui_conformance.validator import (
     StreamValidator,
     validate_events,
@@ -18,8 +18,10 @@ from agui_conformance.validator import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "CaseResult",
     "Finding",
     "Level",
+    "Report",
     "StreamValidator",
     "ValidationResult",
     "__version__",

@@ -261,6 +261,18 @@ def _echo_result(result: CaseResult, position: int, total: int) -> None:
         click.echo(f"    … and {len(shown) - 5} more")
 
 
+def _redact_url(url: str) -> str:
+    """Credentials in a URL (user:password@host) never reach a report."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None and parts.username is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 def _headers(specs: tuple[str, ...]) -> dict[str, str]:
     from agui_conformance.transport import headers_from_specs
 
@@ -373,17 +385,17 @@ def run(
     click.echo(f"{len(results)} cases: {summary} (profile {profile})")
     if json_path:
         from agui_conformance import __version__
+        from agui_conformance.model import Report, ToolInfo
 
-        report = {
-            "reportVersion": "1",
-            "tool": {"name": "agui-conformance", "version": __version__},
-            "target": agent_url,
-            "profile": profile,
-            "cases": [r.model_dump(mode="json") for r in results],
-        }
+        report = Report(
+            tool=ToolInfo(version=__version__),
+            target=_redact_url(agent_url),
+            profile=profile,
+            cases=results,
+        )
         out = Path(json_path)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+        out.write_bytes(orjson.dumps(report.model_dump(mode="json"), option=orjson.OPT_INDENT_2))
         click.echo(f"JSON report: {json_path}")
     if junit_path:
         from agui_conformance.report.junit import to_junit

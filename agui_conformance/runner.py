@@ -15,11 +15,10 @@ from typing import Any
 
 import httpx
 import orjson
-from pydantic import BaseModel, Field
 
 from agui_conformance import live
 from agui_conformance.cases import Case, Ids, NotExercised, build_body, follow_up
-from agui_conformance.model import Finding, Level
+from agui_conformance.model import CaseResult, Finding, Level, RunRecord
 from agui_conformance.transport import (
     Deadlines,
     Exchange,
@@ -47,34 +46,6 @@ class RunnerConfig:
 
     def auth_header_names(self) -> list[str]:
         return [h for h in self.headers if is_secret(h, self.secret_headers)]
-
-
-class RunRecord(BaseModel):
-    """One HTTP exchange of a case, as reports show it."""
-
-    request: Any = Field(description="The RunAgentInput sent (or a preview of a raw body).")
-    requestHeaders: dict[str, str]
-    status: int | None
-    responseHeaders: dict[str, str]
-    timing: dict[str, Any]
-    events: list[Any] = Field(default_factory=list)
-    eventTimesMs: list[float] = Field(default_factory=list)
-    findings: list[Finding] = Field(default_factory=list)
-    harnessError: str | None = None
-
-
-class CaseResult(BaseModel):
-    id: str
-    title: str
-    requirements: list[str]
-    expect: str
-    status: str = Field(description="passed | failed | not-applicable | harness-error")
-    reason: str = ""
-    runs: list[RunRecord] = Field(default_factory=list)
-
-    @property
-    def findings(self) -> list[Finding]:
-        return [f for run in self.runs for f in run.findings]
 
 
 def _events(record: Exchange) -> list[Any]:
