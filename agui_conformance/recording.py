@@ -1,104 +1,218 @@
 """Recorded streams: files, bytes or stdin in, raw event payloads out.
 
 Owns reading what `agui-conformance validate` is given and detecting its
-format: an SSE capture (`data:` frames as the agent sent them), JSONL (one
-JSON event per line), or a JSON document (an array of events, or an object
-with a `stream` or `events` array, as the official corpus fixtures are).
-Payloads are yielded lazily as raw bytes; parsing is the validator's job, so
-a malformed line still becomes a payload (and a finding). SSE framing
-findings are collected in `Recording.hits`.
+format from the first non-blank bytes:
+
+- `sse`: an SSE capture (starts with `data:`, `:`, `event:`, `id:` or
+  `retry:`, optionally after a BOM); parsed by `sse.SSEParser`, whose framing
+  hits are collected in `Recording.hits` as the payloads are read.
+- `jsonl`: one JSON value per line (blank lines carry no event). Read in
+  chunks: a 200,000-line file is never held whole, nor parsed here.
+- `json`: one JSON document: an array of events, or an object with a
+  `stream` array (the official corpus fixture format) or an `events` array.
+  The document is parsed whole (it must be), and each element re-serialised
+  with orjson to become its payload.
+
+Payloads are raw bytes: parsing and judging them is the validator's job, so
+a line that is not JSON is still a payload (the validator reports
+`event-not-json`). A leading BOM is dropped silently in JSONL and JSON
+recordings (a file artefact; orjson refuses it); in SSE captures the parser
+reports it (`sse-bom`), as it belongs to the agent's stream. Never raises on
+the content of a recording; an unknown `fmt` is a caller error (ValueError)
+and an unreadable file raises OSError.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any
+from os import PathLike
+from types import TracebackType
+from typing import NamedTuple, Protocol
 
 import orjson
 
 from agui_conformance.hits import Hit
 from agui_conformance.sse import Frame, SSEParser
 
+__all__ = [
+    "CHUNK",
+    "FORMATS",
+    "Payload",
+    "Readable",
+    "Recording",
+    "Source",
+    "detect",
+    "open_recording",
+]
+
 CHUNK = 1 << 16
-_SSE_STARTS = (b"data:", b":", b"event:", b"id:", b"retry:")
 FORMATS = ("auto", "sse", "jsonl", "json")
+_SSE_STARTS = (b"data:", b":", b"event:", b"id:", b"retry:")
+_BOM = b"\xef\xbb\xbf"
+_WHITESPACE = b" \t\r\n\x0b\x0c"
 
 
-@dataclass(frozen=True, slots=True)
-class Payload:
-    index: int
+class Readable(Protocol):
+    """A binary file object (`sys.stdin.buffer`, `open(path, "rb")`, `io.BytesIO`)."""
+
+    def read(self, size: int = -1, /) -> bytes | None: ...
+
+
+Source = Readable | bytes | bytearray | memoryview | str | PathLike[str]
+
+
+class Payload(NamedTuple):
+    """One event's raw JSON bytes, not yet parsed."""
+
+    index: int  # type: ignore[assignment]  # shadows tuple.index(), on purpose: the event index
     data: bytes
 
 
-@dataclass
+@dataclass(eq=False)
 class Recording:
-    """A recorded stream; iterate `payloads` once, then read `hits`."""
+    """A recorded stream. Iterate `payloads` once; `hits` is complete after that."""
 
-    format: str
+    format: str  # "sse" | "jsonl" | "json"
     payloads: Iterator[Payload]
     hits: list[Hit] = field(default_factory=list)
 
+    def __iter__(self) -> Iterator[Payload]:
+        return self.payloads
 
-def _chunks(source: Any) -> Iterator[bytes]:
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        yield bytes(source)
-        return
-    if isinstance(source, (str, Path)):
-        with open(source, "rb") as handle:
-            yield from _read(handle)
-        return
-    yield from _read(source)
+    def close(self) -> None:
+        """Stop reading early and release the file (done by itself at the end)."""
+        close = getattr(self.payloads, "close", None)
+        if close is not None:
+            close()
 
+    def __enter__(self) -> Recording:
+        return self
 
-def _read(handle: IO[bytes]) -> Iterator[bytes]:
-    while True:
-        chunk = handle.read(CHUNK)
-        if not chunk:
-            return
-        yield chunk
-
-
-def detect(head: bytes) -> str:
-    """The format of a recording from its first bytes."""
-    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
-    if text.startswith(_SSE_STARTS):
-        return "sse"
-    if text.startswith(b"["):
-        return "json"
-    if text.startswith(b"{"):
-        first_line = text.split(b"\n", 1)[0].strip()
-        try:
-            value = orjson.loads(first_line)
-        except orjson.JSONDecodeError:
-            return "json"  # a pretty-printed document spans lines
-        if isinstance(value, dict) and ("stream" in value or "events" in value):
-            return "json"
-        return "jsonl"
-    return "jsonl"
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
-def open_recording(source: Any, fmt: str = "auto") -> Recording:
-    """Open a path, bytes or binary file object as a recording."""
+def open_recording(source: Source, fmt: str = "auto") -> Recording:
+    """Open a path, bytes or binary file object (e.g. `sys.stdin.buffer`) as a recording.
+
+    A path is opened here (OSError if it cannot be) and closed when the payloads
+    are exhausted or `Recording.close()` is called; a file object is read, never closed.
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
     chunks = _chunks(source)
-    head = b""
-    for chunk in chunks:
-        head += chunk
-        if len(head.strip()) >= 16:
-            break
+    head, complete = _read_head(chunks)
+    kind = detect(head, complete=complete) if fmt == "auto" else fmt
+    if kind != "sse" and head.startswith(_BOM):
+        head = head[len(_BOM) :]
     rest = _prepend(head, chunks)
-    kind = detect(head) if fmt == "auto" else fmt
     recording = Recording(format=kind, payloads=iter(()))
     if kind == "sse":
         recording.payloads = _sse(rest, recording.hits)
     elif kind == "json":
-        recording.payloads = _json(rest, recording.hits)
+        recording.payloads = _json(rest)
     else:
         recording.payloads = _jsonl(rest)
     return recording
+
+
+def detect(head: bytes, *, complete: bool = False) -> str:
+    """The format of a recording from its first bytes: "sse", "jsonl" or "json".
+
+    `head` should hold at least the first non-blank line and the first non-blank
+    byte after it (`open_recording` reads that much); `complete=True` says it is
+    the whole input. With less, the guess is by first character.
+    """
+    text = head[len(_BOM) :] if head.startswith(_BOM) else head
+    text = text.lstrip(_WHITESPACE)
+    if text.startswith(_SSE_STARTS):
+        return "sse"
+    if not text.startswith((b"{", b"[")):
+        return "jsonl"  # not JSON at all: each line will be reported as such
+    newline = text.find(b"\n")
+    if newline < 0 and not complete:
+        return "json" if text.startswith(b"[") else "jsonl"  # guess: first line unseen
+    first = text if newline < 0 else text[:newline]
+    after = b"" if newline < 0 else text[newline + 1 :].lstrip(_WHITESPACE)
+    try:
+        value = orjson.loads(first)
+    except orjson.JSONDecodeError:
+        if not after:
+            return "jsonl"  # one broken line: a payload either way
+        if text.startswith(b"["):
+            return "json"  # an array spread over lines
+        return "jsonl" if after.startswith(b"{") else "json"  # broken first event / pretty doc
+    if after:
+        return "jsonl"  # several values, one per line
+    if isinstance(value, list) or (isinstance(value, dict) and _events_of(value) is not None):
+        return "json"
+    return "jsonl"
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _chunks(source: Source) -> Iterator[bytes]:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        for start in range(0, len(data), CHUNK):
+            yield data[start : start + CHUNK]
+        return
+    if isinstance(source, (str, PathLike)):
+        handle = open(source, "rb")  # noqa: SIM115 - closed in finally, lazily
+        try:
+            yield from _read(handle)
+        finally:
+            handle.close()
+        return
+    yield from _read(source)
+
+
+def _read(handle: Readable) -> Iterator[bytes]:
+    while True:
+        chunk = handle.read(CHUNK)
+        if not chunk:
+            return
+        yield bytes(chunk)
+
+
+def _read_head(chunks: Iterator[bytes]) -> tuple[bytes, bool]:
+    """Enough of the start to detect the format: the first non-blank line and the first
+    non-blank byte after it (or everything, when shorter). True when it is everything."""
+    head = bytearray()
+    scan = 0  # where to look next for the end of the first line
+    line_end = -1
+    for chunk in chunks:
+        head += chunk
+        start = _first_content(head)
+        if start < 0:
+            continue
+        if head.startswith(_SSE_STARTS, start):
+            return bytes(head), False
+        if line_end < 0:
+            line_end = head.find(b"\n", max(scan, start))
+            scan = len(head)
+            if line_end < 0:
+                continue
+        if _first_content(head, line_end + 1) >= 0:
+            return bytes(head), False
+    return bytes(head), True
+
+
+def _first_content(buf: bytearray, start: int = 0) -> int:
+    """Index of the first non-whitespace byte at or after `start` (a leading BOM skipped)."""
+    if start == 0 and buf.startswith(_BOM):
+        start = len(_BOM)
+    size = len(buf)
+    while start < size and buf[start] in _WHITESPACE:
+        start += 1
+    return start if start < size else -1
 
 
 def _prepend(head: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
@@ -107,14 +221,14 @@ def _prepend(head: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-def _sse(chunks: Iterator[bytes], hits: list[Hit]) -> Iterator[Payload]:
+def _sse(chunks: Iterable[bytes], hits: list[Hit]) -> Iterator[Payload]:
     parser = SSEParser()
     for chunk in chunks:
-        yield from _split(parser.feed(chunk), hits)
-    yield from _split(parser.close(), hits)
+        yield from _frames(parser.feed(chunk), hits)
+    yield from _frames(parser.close(), hits)
 
 
-def _split(items: list[Frame | Hit], hits: list[Hit]) -> Iterator[Payload]:
+def _frames(items: list[Frame | Hit], hits: list[Hit]) -> Iterator[Payload]:
     for item in items:
         if isinstance(item, Frame):
             yield Payload(item.index, item.data)
@@ -122,33 +236,50 @@ def _split(items: list[Frame | Hit], hits: list[Hit]) -> Iterator[Payload]:
             hits.append(item)
 
 
-def _jsonl(chunks: Iterator[bytes]) -> Iterator[Payload]:
+def _jsonl(chunks: Iterable[bytes]) -> Iterator[Payload]:
     index = 0
-    pending = b""
+    pieces: list[bytes] = []  # the current line, when it spans chunks
     for chunk in chunks:
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
+        lines = chunk.split(b"\n")
+        if len(lines) == 1:
+            pieces.append(chunk)
+            continue
+        if pieces:
+            pieces.append(lines[0])
+            lines[0] = b"".join(pieces)
+            pieces = []
+        tail = lines.pop()
         for line in lines:
-            if line.strip():
-                yield Payload(index, line.rstrip(b"\r"))
+            if line and not line.isspace():
+                yield Payload(index, line[:-1] if line.endswith(b"\r") else line)
                 index += 1
-    if pending.strip():
-        yield Payload(index, pending)
+        if tail:
+            pieces.append(tail)
+    line = b"".join(pieces)
+    if line and not line.isspace():
+        yield Payload(index, line[:-1] if line.endswith(b"\r") else line)
 
 
-def _json(chunks: Iterator[bytes], hits: list[Hit]) -> Iterator[Payload]:
+def _json(chunks: Iterable[bytes]) -> Iterator[Payload]:
     raw = b"".join(chunks)
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        yield Payload(0, raw[:4096])  # reported as not JSON by the validator
+        yield Payload(0, raw)  # the validator reports it as not JSON, with the position
         return
-    if isinstance(document, dict):
-        events = document.get("stream", document.get("events"))
-    else:
-        events = document
+    events = _events_of(document) if isinstance(document, dict) else document
     if not isinstance(events, list):
-        yield Payload(0, orjson.dumps(document))
+        yield Payload(0, orjson.dumps(document))  # one event, as a document
         return
+    del document, raw
     for index, event in enumerate(events):
         yield Payload(index, orjson.dumps(event))
+
+
+def _events_of(document: dict[str, object]) -> list[object] | None:
+    """The event list of a fixture-like object (`stream`, else `events`), if any."""
+    for key in ("stream", "events"):
+        value = document.get(key)
+        if isinstance(value, list):
+            return value
+    return None
