@@ -198,19 +198,17 @@ def assistant_messages(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         elif kind in ("TOOL_CALL_START", "TOOL_CALL_CHUNK") and event.get("toolCallId"):
             cid = event["toolCallId"]
             chunk_ids["tool"] = cid
-            if cid in calls:
-                continue
-            parent = event.get("parentMessageId") or f"assistant-for-{cid}"
-            message = built.setdefault(parent, {"id": parent, "role": "assistant"})
-            call = {
-                "id": cid,
-                "type": "function",
-                "function": {"name": str(event.get("toolCallName", "")), "arguments": ""},
-            }
-            calls[cid] = call
-            message.setdefault("toolCalls", []).append(call)
+            if cid not in calls:
+                parent = event.get("parentMessageId") or f"assistant-for-{cid}"
+                message = built.setdefault(parent, {"id": parent, "role": "assistant"})
+                calls[cid] = {
+                    "id": cid,
+                    "type": "function",
+                    "function": {"name": str(event.get("toolCallName", "")), "arguments": ""},
+                }
+                message.setdefault("toolCalls", []).append(calls[cid])
             if kind == "TOOL_CALL_CHUNK":
-                call["function"]["arguments"] += str(event.get("delta", ""))
+                calls[cid]["function"]["arguments"] += str(event.get("delta", ""))
         elif kind == "TOOL_CALL_ARGS" and event.get("toolCallId") in calls:
             calls[event["toolCallId"]]["function"]["arguments"] += str(event.get("delta", ""))
         elif kind == "TOOL_CALL_CHUNK" and chunk_ids.get("tool") in calls:

@@ -21,6 +21,7 @@ from agui_conformance.report import to_json, to_sarif, to_text
 from agui_conformance.rules import CATEGORIES, PROFILES, Rule, catalog
 
 if TYPE_CHECKING:
+    from agui_conformance.model import Report
     from agui_conformance.runner import CaseResult
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -314,6 +315,27 @@ def _headers(specs: tuple[str, ...]) -> dict[str, str]:
     help="Generated RunAgentInputs to send (hypothesis); 0 turns generation off.",
 )
 @click.option("--seed", type=int, help="Seed for generated inputs (printed when chosen at random).")
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False),
+    default="reports/compliance.html",
+    show_default=True,
+    help="Write the standalone HTML compliance report here.",
+)
+@click.option("--no-html", is_flag=True, help="Do not write the HTML report.")
+@click.option(
+    "--sarif",
+    "sarif_path",
+    type=click.Path(dir_okay=False),
+    help="Write the findings as SARIF 2.1.0 (code scanning).",
+)
+@click.option(
+    "--compare-reference",
+    is_flag=True,
+    help="Also run the cases against the built-in reference agent and show its results "
+    "beside the target's.",
+)
 def run(
     agent_url: str | None,
     header_specs: tuple[str, ...],
@@ -328,13 +350,18 @@ def run(
     total_timeout: float,
     examples: int,
     seed: int | None,
+    html_path: str,
+    no_html: bool,
+    sarif_path: str | None,
+    compare_reference: bool,
 ) -> None:
     """Run the conformance cases against an agent (default: the built-in reference agent)."""
-    import asyncio
     import contextlib
+    import random
 
+    from agui_conformance import suite
     from agui_conformance.cases import load_cases
-    from agui_conformance.runner import RunnerConfig, run_suite
+    from agui_conformance.runner import RunnerConfig
     from agui_conformance.transport import Deadlines
 
     headers = _headers(header_specs)
@@ -342,18 +369,22 @@ def run(
         cases = [c for c in load_cases() if keyword is None or keyword in c.id]
     except ValueError as err:
         raise ToolError(f"invalid case file: {err}") from err
-    if not cases:
+    generated = examples if keyword is None or keyword in suite.GENERATED else 0
+    if not cases and not generated:
         raise ToolError(f"no case matches -k {keyword!r}")
-    deadlines = Deadlines(first_byte=first_byte_timeout, idle=idle_timeout, total=total_timeout)
+    if generated:
+        seed = seed if seed is not None else random.randrange(2**31)
     threshold = Level.INFO if fail_on == "never" else Level(fail_on)
+    plan = suite.Plan(cases, generated, seed, threshold, fail_on)
+    deadlines = Deadlines(first_byte=first_byte_timeout, idle=idle_timeout, total=total_timeout)
     with contextlib.ExitStack() as stack:
-        if agent_url is None:
-            from reference_agent.server import running_agent
+        from reference_agent.server import running_agent
 
+        if agent_url is None:
             agent_url = stack.enter_context(running_agent()).url
             click.echo(f"target: the reference agent at {agent_url}")
         else:
-            click.echo(f"target: {agent_url}")
+            click.echo(f"target: {_redact_url(agent_url)}")
         cfg = RunnerConfig(
             url=agent_url,
             headers=headers,
@@ -361,53 +392,70 @@ def run(
             deadlines=deadlines,
             auth_required=auth_required,
         )
-        total = len(cases) + (1 if examples and keyword is None else 0)
+        reference = None
+        if compare_reference:
+            ref_url = stack.enter_context(running_agent()).url
+            reference = RunnerConfig(url=ref_url, profile=profile, deadlines=deadlines)
         done: list[CaseResult] = []
 
         def show(result: CaseResult) -> None:
             done.append(result)
-            _echo_result(result, len(done), total)
+            _echo_result(result, len(done), plan.total)
 
-        results = asyncio.run(run_suite(cases, cfg, threshold, on_result=show))
-        if examples and keyword is None:
-            import random
-
-            from agui_conformance.runner import run_generated
-
-            seed = seed if seed is not None else random.randrange(2**31)
-            click.echo(f"generated inputs: {examples} examples, seed {seed} …")
-            results.append(run_generated(cfg, examples, seed, threshold))
-            show(results[-1])
-    counts: dict[str, int] = {}
-    for result in results:
-        counts[result.status] = counts.get(result.status, 0) + 1
-    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    click.echo(f"{len(results)} cases: {summary} (profile {profile})")
-    if json_path:
-        from agui_conformance import __version__
-        from agui_conformance.model import Report, ToolInfo
-
-        report = Report(
-            tool=ToolInfo(version=__version__),
-            target=_redact_url(agent_url),
-            profile=profile,
-            cases=results,
+        if generated:
+            click.echo(f"generated inputs: {generated} examples, seed {seed}")
+        report = suite.run(
+            cfg, plan, shown_target=_redact_url(agent_url), on_result=show, reference=reference
         )
-        out = Path(json_path)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(orjson.dumps(report.model_dump(mode="json"), option=orjson.OPT_INDENT_2))
-        click.echo(f"JSON report: {json_path}")
+    _finish(report, json_path, junit_path, html_path if not no_html else None, sarif_path)
+
+
+def _finish(
+    report: Report,
+    json_path: str | None,
+    junit_path: str | None,
+    html_path: str | None,
+    sarif_path: str | None,
+) -> None:
+    """Print the verdict, write the reports asked for, exit with the run's code."""
+    summary = report.summary
+    assert summary is not None
+    counts = ", ".join(f"{n} {status}" for status, n in summary.cases.items())
+    reqs = ", ".join(f"{n} {state}" for state, n in summary.requirements.items())
+    click.echo(f"{len(report.cases)} cases: {counts} (profile {report.profile})")
+    click.echo(f"requirements: {reqs}")
+    click.echo(f"conformance level reached: {summary.conformance}")
+    if json_path:
+        data = orjson.dumps(report.model_dump(mode="json"), option=orjson.OPT_INDENT_2)
+        _write_report(json_path, data.decode(), "JSON report")
     if junit_path:
         from agui_conformance.report.junit import to_junit
 
-        out = Path(junit_path)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(to_junit(results, fail_on=threshold), encoding="utf-8")
-        click.echo(f"JUnit report: {junit_path}")
-    failed = counts.get("failed", 0) + counts.get("harness-error", 0)
-    if counts.get("harness-error"):
+        threshold = Level.INFO if report.failOn == "never" else Level(report.failOn)
+        _write_report(junit_path, to_junit(report.cases, fail_on=threshold), "JUnit report")
+    if sarif_path:
+        from agui_conformance.report.sarif import report_to_sarif
+
+        artifact = json_path or html_path or "reports/compliance.json"
+        _write_report(sarif_path, report_to_sarif(report, artifact), "SARIF report")
+    if html_path:
+        from agui_conformance.report.html import to_html
+
+        _write_report(html_path, to_html(report), "HTML report")
+    if summary.cases.get("harness-error"):
         sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FINDINGS if failed and fail_on != "never" else EXIT_OK)
+    failed = summary.cases.get("failed", 0)
+    sys.exit(EXIT_FINDINGS if failed and report.failOn != "never" else EXIT_OK)
+
+
+def _write_report(path: str, text: str, label: str) -> None:
+    out = Path(path)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ToolError(f"cannot create {out.parent}: {err.strerror or err}") from err
+    _write(path, text)
+    click.echo(f"{label}: {path}")
 
 
 @main.command()

@@ -8,7 +8,7 @@ HTTP, files or rules' logic; reports and the CLI only read these.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -90,6 +90,9 @@ class RunRecord(BaseModel):
     eventTimesMs: list[float] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
     harnessError: str | None = None
+    exercised: list[str] = Field(
+        default_factory=list, description="Rule ids whose trigger this exchange reached."
+    )
 
 
 class CaseResult(BaseModel):
@@ -100,10 +103,56 @@ class CaseResult(BaseModel):
     status: str = Field(description="passed | failed | not-applicable | harness-error")
     reason: str = ""
     runs: list[RunRecord] = Field(default_factory=list)
+    durationMs: float | None = None
+    exercised: list[str] = Field(
+        default_factory=list,
+        description="Rules exercised by exchanges not kept in `runs` (passing generated inputs).",
+    )
+    reference: str | None = Field(
+        default=None, description="The reference agent's status on this case, when compared."
+    )
 
     @property
     def findings(self) -> list[Finding]:
         return [f for run in self.runs for f in run.findings]
+
+
+RequirementState = Literal["passed", "failed", "not-exercised", "not-applicable"]
+
+
+class RequirementStatus(BaseModel):
+    """One catalog rule's outcome over a whole suite run."""
+
+    rule: str
+    title: str
+    strength: Strength
+    level: Level = Field(description="The rule's level under the run's profile.")
+    category: str
+    spec: str
+    hint: str = ""
+    status: RequirementState
+    reason: str = Field(default="", description="Why not applicable / not exercised.")
+    findings: int = Field(default=0, description="Findings at or above the fail-on level.")
+    notes: int = Field(default=0, description="Findings below the fail-on level.")
+    cases: list[str] = Field(default_factory=list, description="Cases with findings of it.")
+    reference: RequirementState | None = Field(
+        default=None, description="The same rule's status against the reference agent."
+    )
+
+
+class Summary(BaseModel):
+    """The verdict block: what a reader needs first."""
+
+    conformance: str = Field(
+        description="'MUST + SHOULD' (no error or warning), 'MUST' (no error), 'none' "
+        "(errors), or 'incomplete' (a harness error kept cases from running)."
+    )
+    passed: bool = Field(description="No case failed at the fail-on level.")
+    requirements: dict[str, int] = Field(description="Requirement count per status.")
+    cases: dict[str, int] = Field(description="Case count per status.")
+    protocolVersions: list[str] = Field(
+        default_factory=list, description="protocolVersion values the agent declared."
+    )
 
 
 class ToolInfo(BaseModel):
@@ -120,6 +169,14 @@ class Report(BaseModel):
     protocolVersion: str = "1.1"
     target: str = Field(description="The agent URL tested (credentials never appear).")
     profile: str
+    failOn: str = "error"
+    seed: int | None = Field(default=None, description="Seed of the generated inputs.")
+    examples: int = 0
+    startedAt: str = Field(default="", description="ISO 8601 UTC time the run started.")
+    durationS: float = 0.0
+    command: str = Field(default="", description="The command that reproduces this run.")
+    summary: Summary | None = None
+    requirements: list[RequirementStatus] = Field(default_factory=list)
     cases: list[CaseResult]
 
 

@@ -9,6 +9,7 @@ frames as they arrived. It knows nothing of files, pytest or report formats.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ import orjson
 
 from agui_conformance import live
 from agui_conformance.cases import Case, Ids, NotExercised, build_body, follow_up
+from agui_conformance.exercise import exchange_tokens, exercised
 from agui_conformance.model import CaseResult, Finding, Level, RunRecord
 from agui_conformance.transport import (
     Deadlines,
@@ -58,13 +60,18 @@ def _events(record: Exchange) -> list[Any]:
     return out
 
 
+def mode_of(record: Exchange, expect: str) -> str:
+    """How an exchange is judged: a lenient probe that was served is judged as a run."""
+    if expect == "lenient":
+        return "run" if record.status == 200 else "reject"
+    return expect
+
+
 def judge(record: Exchange, request: Any, expect: str, profile: str) -> list[Finding]:
     """Findings for one exchange under the case's expectation."""
     if record.harness_error is not None:
         return []
-    mode = expect
-    if expect == "lenient":
-        mode = "run" if record.status == 200 else "reject"
+    mode = mode_of(record, expect)
     if mode == "survival":
         checker = StreamValidator(profile=profile)
         checker.add_hits(live.check_exchange(record, "survival"))
@@ -114,7 +121,15 @@ async def _send(
     )
 
 
-def _record(record: Exchange, request: Any, body: bytes, findings: list[Finding]) -> RunRecord:
+def _record(
+    record: Exchange, request: Any, body: bytes, findings: list[Finding], expect: str | None
+) -> RunRecord:
+    """The report's view of one exchange; `expect` None: not judged (a cut stream)."""
+    events = _events(record)
+    covered: list[str] = []
+    if expect is not None and record.harness_error is None:
+        mode = mode_of(record, expect)
+        covered = exercised(exchange_tokens(mode, record.status, events, request))
     shown: Any = request
     if request is None:
         shown = body[:500].decode("utf-8", "replace")
@@ -126,10 +141,11 @@ def _record(record: Exchange, request: Any, body: bytes, findings: list[Finding]
         status=record.status,
         responseHeaders=record.response_headers,
         timing=summary(record),
-        events=_events(record),
+        events=events,
         eventTimesMs=[round(f.at * 1000, 1) for f in record.frames],
         findings=findings,
         harnessError=record.harness_error,
+        exercised=covered,
     )
 
 
@@ -172,12 +188,16 @@ async def _one_thread(
         # A client leaving mid-stream: nothing to judge in the cut stream (a truncated run
         # on our side, not the agent's fault); the agent must serve the next run.
         cut = await _send(cfg, client, body, case, stop_after=case.disconnect_after)
-        runs.append(_record(cut, request, body, []))
+        runs.append(_record(cut, request, body, [], None))
         if cut.harness_error is not None:
             return runs, None
         request, body = build_body(case, ids)
     record = await _send(cfg, client, body, case)
-    runs.append(_record(record, request, body, judge(record, request, case.expect, cfg.profile)))
+    runs.append(
+        _record(
+            record, request, body, judge(record, request, case.expect, cfg.profile), case.expect
+        )
+    )
     for step in case.then:
         if request is None or record.status != 200:
             break
@@ -189,7 +209,8 @@ async def _one_thread(
             return runs, str(why)
         body = orjson.dumps(request)
         record = await _send(cfg, client, body, case)
-        runs.append(_record(record, request, body, judge(record, request, "run", cfg.profile)))
+        findings = judge(record, request, "run", cfg.profile)
+        runs.append(_record(record, request, body, findings, "run"))
     return runs, None
 
 
@@ -206,6 +227,7 @@ async def _survival(result: CaseResult, cfg: RunnerConfig, client: httpx.AsyncCl
     )
     if record.harness_error is None:
         result.runs[-1].findings.extend(judge(record, request, "survival", cfg.profile))
+        result.runs[-1].exercised.extend(exercised(exchange_tokens("survival", record.status)))
 
 
 def verdict(result: CaseResult, fail_on: Level) -> CaseResult:
@@ -225,7 +247,9 @@ async def run_suite(
     async with new_client(cfg.deadlines) as client:
         results = []
         for case in cases:
+            started = time.perf_counter()
             result = verdict(await run_case(case, cfg, client), fail_on)
+            result.durationMs = round((time.perf_counter() - started) * 1000, 1)
             results.append(result)
             if on_result is not None:
                 on_result(result)
@@ -234,26 +258,9 @@ async def run_suite(
 
 def curl_reproducer(cfg: RunnerConfig, body: bytes) -> str:
     """A shell command that replays `body`; secret header values come from env vars."""
-    import shlex
+    from agui_conformance.reproduce import curl_command
 
-    parts = [
-        "curl",
-        "-N",
-        "-X",
-        "POST",
-        shlex.quote(cfg.url),
-        "-H",
-        shlex.quote("Content-Type: application/json"),
-        "-H",
-        shlex.quote("Accept: text/event-stream"),
-    ]
-    for name, value in cfg.headers.items():
-        if is_secret(name, cfg.secret_headers):
-            var = "AGUI_" + "".join(c if c.isalnum() else "_" for c in name.upper())
-            parts += ["-H", f'"{name}: ${var}"']
-        else:
-            parts += ["-H", shlex.quote(f"{name}: {value}")]
-    return " ".join(parts) + " --data-binary @- <<'JSON'\n" + body.decode() + "\nJSON"
+    return curl_command(cfg.url, body.decode("utf-8", "replace"), cfg.headers, cfg.secret_headers)
 
 
 def run_generated(
@@ -274,6 +281,7 @@ def run_generated(
         status="passed",
     )
     failing: list[RunRecord] = []
+    covered: set[str] = set()
 
     @with_seed(seed)
     @settings(
@@ -302,11 +310,13 @@ def run_generated(
         if record.harness_error is not None:
             raise RuntimeError(record.harness_error)
         findings = judge(record, body_obj, "run", cfg.profile)
+        covered.update(exercised(exchange_tokens("run", record.status, _events(record), body_obj)))
         bad = [f for f in findings if f.level.rank >= fail_on.rank]
         if bad:
-            failing.append(_record(record, body_obj, body, findings))
+            failing.append(_record(record, body_obj, body, findings, "run"))
             raise AssertionError(f"{len(bad)} finding(s)")
 
+    started = time.perf_counter()
     try:
         check()
     except AssertionError:
@@ -325,4 +335,6 @@ def run_generated(
     except RuntimeError as err:
         result.status = "harness-error"
         result.reason = str(err)
+    result.exercised = sorted(covered)
+    result.durationMs = round((time.perf_counter() - started) * 1000, 1)
     return result

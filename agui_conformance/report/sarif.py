@@ -14,8 +14,8 @@ from urllib.parse import quote
 
 import orjson
 
-from agui_conformance.model import Level, ValidationResult
-from agui_conformance.rules import SPEC_BASE, catalog
+from agui_conformance.model import Level, Report, ValidationResult
+from agui_conformance.rules import SPEC_BASE, Rule, catalog
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVEL = {Level.ERROR: "error", Level.WARNING: "warning", Level.INFO: "note"}
@@ -41,8 +41,6 @@ def to_sarif(
 ) -> str:
     """`lines`: the 1-based line of each event index, when known. `line_per_event`: the
     source is JSONL without blank lines, so event N is on line N+1."""
-    from agui_conformance import __version__
-
     rules = list(catalog().values())
     position = {rule.id: i for i, rule in enumerate(rules)}
     uri = artifact_uri(source)
@@ -74,7 +72,26 @@ def to_sarif(
             },
         }
         results.append(entry)
-    driver = {
+    driver = _driver(rules, result.profile)
+    document = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": driver},
+                "artifacts": [{"location": {"uri": uri}}],
+                "properties": {"profile": result.profile, "events": result.events},
+                "results": results,
+            }
+        ],
+    }
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"
+
+
+def _driver(rules: list[Rule], profile: str) -> dict[str, Any]:
+    from agui_conformance import __version__
+
+    return {
         "name": "agui-conformance",
         "version": __version__,
         "informationUri": SPEC_BASE,
@@ -87,8 +104,8 @@ def to_sarif(
                 "helpUri": rule.url,
                 "help": {"text": rule.hint},
                 "defaultConfiguration": {
-                    "level": SARIF_LEVEL[rule.level(result.profile)],
-                    "enabled": rule.applies_to(result.profile),
+                    "level": SARIF_LEVEL[rule.level(profile)],
+                    "enabled": rule.applies_to(profile),
                 },
                 "properties": {
                     "category": rule.category,
@@ -100,14 +117,48 @@ def to_sarif(
             for rule in rules
         ],
     }
+
+
+def report_to_sarif(report: Report, artifact: str = "reports/compliance.json") -> str:
+    """A suite run as SARIF: one result per finding, located by case, run and event
+    (logical locations), attached to the report file `artifact`."""
+    rules = list(catalog().values())
+    position = {rule.id: i for i, rule in enumerate(rules)}
+    uri = artifact_uri(artifact)
+    results: list[dict[str, Any]] = []
+    for case in report.cases:
+        for number, run in enumerate(case.runs, start=1):
+            for finding in run.findings:
+                where = f"{case.id}/run {number}"
+                if finding.index is not None:
+                    where += f"/event {finding.index}"
+                logical: dict[str, Any] = {"name": where, "kind": "element"}
+                if finding.pointer:
+                    logical["fullyQualifiedName"] = where + finding.pointer
+                entry: dict[str, Any] = {"ruleId": finding.rule}
+                if finding.rule in position:
+                    entry["ruleIndex"] = position[finding.rule]
+                entry |= {
+                    "level": SARIF_LEVEL[finding.level],
+                    "message": {"text": f"{case.id}: {finding.message}"},
+                    "locations": [
+                        {
+                            "physicalLocation": {"artifactLocation": {"uri": uri}},
+                            "logicalLocations": [logical],
+                        }
+                    ],
+                    "partialFingerprints": {"aguiCaseRule": f"{case.id}/{finding.rule}"},
+                    "properties": {"case": case.id, "run": number, "eventIndex": finding.index},
+                }
+                results.append(entry)
     document = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {"driver": driver},
+                "tool": {"driver": _driver(rules, report.profile)},
                 "artifacts": [{"location": {"uri": uri}}],
-                "properties": {"profile": result.profile, "events": result.events},
+                "properties": {"profile": report.profile, "target": report.target},
                 "results": results,
             }
         ],

@@ -1,0 +1,133 @@
+"""Which rules an exchange exercised: the difference between "passed" and "not exercised".
+
+Owns the trigger tokens of one exchange (what happened on the wire) and the
+mapping from tokens to rules (`rules/triggers.yaml`). A rule counts as
+exercised by a run when one of its triggers holds there. Reads parsed events
+only; never raises on hostile input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+# The requests' members that open request-aware checks, as `request:KEY` tokens.
+REQUEST_KEYS = ("tools", "state", "forwardedProps", "protocolVersion", "resume")
+# Where nested members (`key:NAME`) are looked for: bodies that carry messages or parts.
+NESTED = frozenset(
+    {"MESSAGES_SNAPSHOT", "TOOL_CALL_RESULT", "ACTIVITY_SNAPSHOT", "RUN_FINISHED", "RUN_STARTED"}
+)
+MAX_DEPTH = 8
+MAX_NODES = 5_000
+
+
+@lru_cache(maxsize=1)
+def triggers() -> Mapping[str, tuple[frozenset[str], ...]]:
+    """rule id -> its triggers, each a set of tokens that must all hold."""
+    text = resources.files("agui_conformance.rules").joinpath("triggers.yaml").read_text("utf-8")
+    raw = yaml.safe_load(text)
+    if not isinstance(raw, dict):
+        raise ValueError("triggers.yaml must map rule ids to lists of triggers")
+    return {
+        str(rule): tuple(frozenset(str(t).split("+")) for t in alternatives)
+        for rule, alternatives in raw.items()
+    }
+
+
+def _nested_keys(value: Any, out: set[str]) -> None:
+    """Every member name at any depth (bounded), as `key:NAME` tokens."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    seen = 0
+    while stack and seen < MAX_NODES:
+        node, depth = stack.pop()
+        seen += 1
+        if depth > MAX_DEPTH:
+            continue
+        if isinstance(node, dict):
+            for key, child in node.items():
+                out.add(f"key:{key}")
+                if key == "content" and isinstance(child, list):
+                    out.add("parts")
+                stack.append((child, depth + 1))
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node)
+
+
+def request_tokens(request: Any) -> set[str]:
+    if not isinstance(request, dict):
+        return set()
+    out = {"request"}
+    for key in REQUEST_KEYS:
+        if request.get(key) not in (None, [], {}, ""):
+            out.add(f"request:{key}")
+    if request.get("messages"):
+        out.add("request:history")
+    return out
+
+
+def stream_tokens(events: Iterable[Any]) -> set[str]:
+    """Tokens for the events of one validated stream."""
+    out = {"stream"}
+    opened: dict[str, set[str]] = {"text": set(), "tool": set()}
+    runs = 0
+    for event in events:
+        if not isinstance(event, dict):
+            continue
+        kind = event.get("type")
+        if not isinstance(kind, str):
+            continue
+        out.add(kind)
+        out.update(f"field:{key}" for key in event)
+        if kind == "RUN_STARTED":
+            runs += 1
+        elif kind == "RUN_FINISHED":
+            outcome = event.get("outcome")
+            if isinstance(outcome, dict) and isinstance(outcome.get("type"), str):
+                out.add(f"outcome:{outcome['type']}")
+        elif kind in ("TEXT_MESSAGE_START", "TOOL_CALL_START"):
+            family = "text" if kind == "TEXT_MESSAGE_START" else "tool"
+            item = event.get("messageId" if family == "text" else "toolCallId")
+            if isinstance(item, str):
+                if item in opened[family]:
+                    out.add(f"reopen:{family}")
+                opened[family].add(item)
+        if kind in NESTED:
+            _nested_keys(event, out)
+    if runs > 1:
+        out.add("multi-run")
+    return out
+
+
+def exchange_tokens(
+    mode: str, status: int | None, events: Iterable[Any] = (), request: Any = None
+) -> set[str]:
+    """Tokens for one exchange judged in `mode` (run, reject, unauthorized, survival)."""
+    out: set[str] = set()
+    if status is not None:
+        out.add("http")
+    if mode == "reject":
+        out.add("probe")
+    elif mode == "unauthorized":
+        out.add("auth-probe")
+    elif mode == "survival":
+        out.update(("survival", "valid-input"))
+    elif mode == "run":
+        out.add("valid-input")
+        if status == 200:
+            out.add("sse")
+            out.update(stream_tokens(events))
+            out.update(request_tokens(request))
+    return out
+
+
+def exercised(tokens: set[str]) -> list[str]:
+    """The rules whose trigger holds for `tokens`, in catalog order of triggers.yaml."""
+    return [
+        rule
+        for rule, alternatives in triggers().items()
+        if any(alternative <= tokens for alternative in alternatives)
+    ]

@@ -1,0 +1,140 @@
+"""The requirement matrix and the verdict of a suite run.
+
+Owns turning case results into one status per catalog rule (passed, failed,
+not exercised, not applicable) and the summary a report opens with. A rule
+never counts as passed unless some exchange exercised it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+from agui_conformance.exercise import triggers
+from agui_conformance.model import (
+    CaseResult,
+    Level,
+    RequirementState,
+    RequirementStatus,
+    Summary,
+)
+from agui_conformance.rules import catalog
+
+STATES: tuple[RequirementState, ...] = ("passed", "failed", "not-exercised", "not-applicable")
+AUTH_ONLY = frozenset({frozenset({"auth-probe"})})
+
+
+def _auth_reason(cases: Iterable[CaseResult]) -> str | None:
+    """Why the auth probes did not run, when none did."""
+    probes = [c for c in cases if c.expect == "unauthorized"]
+    if probes and all(c.status == "not-applicable" for c in probes):
+        return probes[0].reason
+    return None
+
+
+def requirements(
+    cases: list[CaseResult], profile: str, fail_on: Level = Level.ERROR
+) -> list[RequirementStatus]:
+    """One status per catalog rule, in catalog order."""
+    exercised: set[str] = set()
+    failing: Counter[str] = Counter()
+    notes: Counter[str] = Counter()
+    where: defaultdict[str, list[str]] = defaultdict(list)
+    for case in cases:
+        exercised.update(case.exercised)
+        for run in case.runs:
+            exercised.update(run.exercised)
+            for finding in run.findings:
+                exercised.add(finding.rule)
+                if finding.level.rank >= fail_on.rank:
+                    failing[finding.rule] += 1
+                else:
+                    notes[finding.rule] += 1
+                if case.id not in where[finding.rule]:
+                    where[finding.rule].append(case.id)
+    auth_reason = _auth_reason(cases)
+    table = triggers()
+    out = []
+    for rule in catalog().values():
+        status: RequirementState
+        reason = ""
+        if profile not in rule.profiles:
+            status, reason = "not-applicable", f"not part of the `{profile}` profile"
+        elif failing[rule.id]:
+            status = "failed"
+        elif rule.id in exercised:
+            status = "passed"
+        elif auth_reason is not None and set(table.get(rule.id, ())) <= AUTH_ONLY:
+            status, reason = "not-applicable", auth_reason
+        else:
+            status = "not-exercised"
+            reason = "no exchange reached what this rule checks"
+        out.append(
+            RequirementStatus(
+                rule=rule.id,
+                title=rule.title,
+                strength=rule.strength,
+                level=rule.level(profile),
+                category=rule.category,
+                spec=rule.url,
+                hint=rule.hint,
+                status=status,
+                reason=reason,
+                findings=failing[rule.id],
+                notes=notes[rule.id],
+                cases=where[rule.id],
+            )
+        )
+    return out
+
+
+def conformance(cases: list[CaseResult]) -> str:
+    """The level reached on what was exercised."""
+    if any(c.status == "harness-error" for c in cases):
+        return "incomplete"
+    levels = {f.level for c in cases for f in c.findings}
+    if Level.ERROR in levels:
+        return "none"
+    if Level.WARNING in levels:
+        return "MUST"
+    return "MUST + SHOULD"
+
+
+def protocol_versions(cases: list[CaseResult]) -> list[str]:
+    seen: list[str] = []
+    for case in cases:
+        for run in case.runs:
+            for event in run.events:
+                if isinstance(event, dict) and event.get("type") == "RUN_STARTED":
+                    version = event.get("protocolVersion")
+                    shown = version if isinstance(version, str) else "(none)"
+                    if shown not in seen:
+                        seen.append(shown)
+    return seen
+
+
+def summarize(cases: list[CaseResult], reqs: list[RequirementStatus]) -> Summary:
+    by_state = Counter(r.status for r in reqs)
+    by_case = Counter(c.status for c in cases)
+    return Summary(
+        conformance=conformance(cases),
+        passed=not by_case.get("failed") and not by_case.get("harness-error"),
+        requirements={state: by_state.get(state, 0) for state in STATES},
+        cases=dict(sorted(by_case.items())),
+        protocolVersions=protocol_versions(cases),
+    )
+
+
+def attach_reference(
+    reqs: list[RequirementStatus],
+    cases: list[CaseResult],
+    ref_reqs: list[RequirementStatus],
+    ref_cases: list[CaseResult],
+) -> None:
+    """Fill the comparison column from a run of the same cases against the reference agent."""
+    ref_status = {r.rule: r.status for r in ref_reqs}
+    for req in reqs:
+        req.reference = ref_status.get(req.rule)
+    ref_case = {c.id: c.status for c in ref_cases}
+    for case in cases:
+        case.reference = ref_case.get(case.id)

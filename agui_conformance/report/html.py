@@ -1,0 +1,162 @@
+"""The standalone HTML compliance report.
+
+Owns the view of a `Report` a person reads: verdict, requirement matrix,
+per-case annotated transcripts, timelines and reproducers, rendered from the
+jinja2 templates beside this module into ONE self-contained file (inline CSS
+and script, no network fetches). Also renders the per-case fragment that the
+pytest-html extras show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+import orjson
+
+from agui_conformance.cases import assistant_messages
+from agui_conformance.model import CaseResult, Finding, Report, RunRecord
+from agui_conformance.report import transcript
+from agui_conformance.reproduce import curl_command, suite_command
+from agui_conformance.rules import CATEGORIES
+
+REQUEST_PREVIEW = 50_000  # characters of pretty request JSON shown per run
+
+
+@dataclass
+class RunView:
+    label: str
+    anchor: str
+    run: RunRecord
+    rows: list[transcript.Row]
+    stream_findings: list[Finding]
+    timeline: transcript.Timeline
+    request_json: str
+    assembled: list[dict[str, Any]]
+
+
+@dataclass
+class CaseView:
+    case: CaseResult
+    runs: list[RunView]
+    curl: str = ""
+    command: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _pretty(value: Any) -> str:
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+        except TypeError:
+            text = repr(value)
+    return text if len(text) <= REQUEST_PREVIEW else text[:REQUEST_PREVIEW] + "\n…"
+
+
+def _run_label(case: CaseResult, position: int) -> str:
+    return "run" if len(case.runs) == 1 else f"run {position + 1}"
+
+
+def _request_body(run: RunRecord) -> tuple[str, str]:
+    """(body text, content type) a reproducer sends for this run."""
+    content_type = next(
+        (v for k, v in run.requestHeaders.items() if k.lower() == "content-type"),
+        "application/json",
+    )
+    request = run.request
+    if isinstance(request, dict) and set(request) == {"input", "curl"}:
+        request = request["input"]  # a shrunk generated input
+    if isinstance(request, dict) and set(request) == {"preview", "bytes"}:
+        return f"{request['preview']}… ({request['bytes']} bytes in all)", content_type
+    if isinstance(request, str):
+        return request, content_type
+    return orjson.dumps(request).decode(), content_type
+
+
+def _run_view(case: CaseResult, run: RunRecord, position: int) -> RunView:
+    request = run.request
+    if isinstance(request, dict) and set(request) == {"input", "curl"}:
+        request = request["input"]
+    events = [e for e in run.events if isinstance(e, dict)]
+    try:
+        assembled = assistant_messages(events)
+    except Exception:  # a report never fails on a hostile stream
+        assembled = []
+    return RunView(
+        label=_run_label(case, position),
+        anchor=f"{case.id}-r{position}",
+        run=run,
+        rows=transcript.rows(run),
+        stream_findings=transcript.stream_findings(run),
+        timeline=transcript.timeline(run),
+        request_json=_pretty(request),
+        assembled=assembled,
+    )
+
+
+def case_view(case: CaseResult, report: Report | None = None) -> CaseView:
+    view = CaseView(case=case, runs=[_run_view(case, r, i) for i, r in enumerate(case.runs)])
+    for finding in case.findings:
+        view.counts[finding.level.value] = view.counts.get(finding.level.value, 0) + 1
+    if case.status == "failed" and case.runs:
+        failing = next((r for r in case.runs if r.findings), case.runs[-1])
+        url = report.target if report is not None else "URL"
+        body, content_type = _request_body(failing)
+        view.curl = curl_command(url, body, failing.requestHeaders, content_type=content_type)
+        if report is not None:
+            generated = case.id == "generated-inputs"
+            view.command = suite_command(
+                url,
+                case=None if generated else case.id,
+                profile=report.profile,
+                headers=failing.requestHeaders,
+                examples=report.examples if generated else None,
+                seed=report.seed if generated else None,
+                only_generated=generated,
+            )
+    return view
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("agui_conformance.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["ms"] = _ms
+    return env
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value >= 10_000:
+        return f"{value / 1000:.1f} s"
+    return f"{value:.0f} ms" if value >= 10 else f"{value:.1f} ms"
+
+
+def to_html(report: Report) -> str:
+    """The whole report as one HTML document."""
+    cases = [case_view(c, report) for c in report.cases]
+    categories = [c for c in CATEGORIES if any(r.category == c for r in report.requirements)]
+    compared = any(r.reference is not None for r in report.requirements)
+    return environment().get_template("report.html.j2").render(
+        report=report,
+        summary=report.summary,
+        cases=cases,
+        categories=categories,
+        compared=compared,
+    )
+
+
+def case_fragment(case: CaseResult, report: Report | None = None) -> str:
+    """One case's transcripts and findings as an HTML fragment (pytest-html extras)."""
+    env = environment()
+    return env.get_template("fragment.html.j2").render(view=case_view(case, report))

@@ -1,0 +1,88 @@
+"""Reproducers: shell commands that replay a failing exchange or case.
+
+Owns the `curl` command for one request and the `agui-conformance run`
+command for one case. Secret header values never appear: each becomes a
+reference to an environment variable (`$AGUI_AUTHORIZATION`) the user sets.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+
+from agui_conformance.transport import REDACTED, is_secret
+
+# Sent by the transport on every request; the reproducer states them once.
+TRANSPORT_HEADERS = frozenset({"content-type", "accept"})
+
+
+def env_var(header: str) -> str:
+    """The environment variable a reproducer reads a secret header from."""
+    return "AGUI_" + "".join(c if c.isalnum() else "_" for c in header.upper())
+
+
+def _header_args(
+    headers: Mapping[str, str], secret: frozenset[str], *, flag: str, env_form: str
+) -> list[str]:
+    out: list[str] = []
+    for name, value in headers.items():
+        if name.lower() in TRANSPORT_HEADERS:
+            continue
+        if value == REDACTED or is_secret(name, secret):
+            out += [flag, env_form.format(name=name, var=env_var(name))]
+        else:
+            out += [flag, shlex.quote(f"{name}: {value}")]
+    return out
+
+
+def curl_command(
+    url: str,
+    body: str,
+    headers: Mapping[str, str] | None = None,
+    secret: frozenset[str] = frozenset(),
+    content_type: str = "application/json",
+) -> str:
+    """`curl` replaying `body` (text) to `url`; secret values come from env vars."""
+    parts = [
+        "curl",
+        "-N",
+        "-X",
+        "POST",
+        shlex.quote(url),
+        "-H",
+        shlex.quote(f"Content-Type: {content_type}"),
+        "-H",
+        shlex.quote("Accept: text/event-stream"),
+    ]
+    parts += _header_args(headers or {}, secret, flag="-H", env_form='"{name}: ${var}"')
+    return " ".join(parts) + " --data-binary @- <<'JSON'\n" + body + "\nJSON"
+
+
+def suite_command(
+    url: str,
+    *,
+    case: str | None = None,
+    profile: str = "spec",
+    headers: Mapping[str, str] | None = None,
+    secret: frozenset[str] = frozenset(),
+    examples: int | None = None,
+    seed: int | None = None,
+    only_generated: bool = False,
+) -> str:
+    """`agui-conformance run`: the whole suite, one case, or (`only_generated`) the
+    generated inputs alone, with their count and seed."""
+    parts = ["agui-conformance", "run", "--agent-url", shlex.quote(url)]
+    parts += _header_args(
+        headers or {}, secret, flag="--agent-header", env_form="'{name}: env:{var}'"
+    )
+    if profile != "spec":
+        parts += ["--profile", profile]
+    if case is not None:
+        parts += ["-k", shlex.quote(case), "--examples", "0"]
+    elif only_generated:
+        parts += ["-k", "generated-inputs"]
+    if case is None and examples is not None:
+        parts += ["--examples", str(examples)]
+    if seed is not None:
+        parts += ["--seed", str(seed)]
+    return " ".join(parts)

@@ -1,0 +1,92 @@
+"""A whole suite run: cases, generated inputs, matrix and verdict, as one `Report`.
+
+Owns the order of a run (the scenario cases, then the generated inputs), its
+timing, and the optional second pass against the reference agent that fills
+the report's comparison column. The CLI and other callers only choose what to
+run and where the report goes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from agui_conformance.cases import Case
+from agui_conformance.matrix import attach_reference, requirements, summarize
+from agui_conformance.model import CaseResult, Level, Report, ToolInfo
+from agui_conformance.reproduce import suite_command
+from agui_conformance.runner import RunnerConfig, run_generated, run_suite
+
+GENERATED = "generated-inputs"
+
+
+@dataclass
+class Plan:
+    cases: list[Case]
+    examples: int = 0
+    seed: int | None = None
+    fail_on: Level = Level.ERROR
+    fail_on_name: str = "error"
+
+    @property
+    def total(self) -> int:
+        return len(self.cases) + (1 if self.examples else 0)
+
+
+def _results(
+    cfg: RunnerConfig, plan: Plan, on_result: Callable[[CaseResult], None] | None
+) -> list[CaseResult]:
+    results = asyncio.run(run_suite(plan.cases, cfg, plan.fail_on, on_result=on_result))
+    if plan.examples and plan.seed is not None:
+        generated = run_generated(cfg, plan.examples, plan.seed, plan.fail_on)
+        results.append(generated)
+        if on_result is not None:
+            on_result(generated)
+    return results
+
+
+def run(
+    cfg: RunnerConfig,
+    plan: Plan,
+    *,
+    shown_target: str,
+    on_result: Callable[[CaseResult], None] | None = None,
+    reference: RunnerConfig | None = None,
+) -> Report:
+    """Run `plan` against `cfg.url`; with `reference`, run it there too and compare."""
+    from agui_conformance import __version__
+
+    started = datetime.now(UTC)
+    clock = time.perf_counter()
+    results = _results(cfg, plan, on_result)
+    duration = time.perf_counter() - clock
+    reqs = requirements(results, cfg.profile, plan.fail_on)
+    if reference is not None:
+        ref_results = _results(reference, plan, None)
+        attach_reference(
+            reqs, results, requirements(ref_results, cfg.profile, plan.fail_on), ref_results
+        )
+    return Report(
+        tool=ToolInfo(version=__version__),
+        target=shown_target,
+        profile=cfg.profile,
+        failOn=plan.fail_on_name,
+        seed=plan.seed if plan.examples else None,
+        examples=plan.examples,
+        startedAt=started.isoformat(timespec="seconds"),
+        durationS=round(duration, 3),
+        command=suite_command(
+            shown_target,
+            profile=cfg.profile,
+            headers=cfg.headers,
+            secret=cfg.secret_headers,
+            examples=plan.examples or None,
+            seed=plan.seed if plan.examples else None,
+        ),
+        summary=summarize(results, reqs),
+        requirements=reqs,
+        cases=results,
+    )
