@@ -178,51 +178,65 @@ def _unanswered(events: list[dict[str, Any]]) -> list[str]:
     return [c for c in dict.fromkeys(started) if c not in answered]
 
 
+def _sid(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def assistant_messages(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """What the client holds after the stream: assistant text with its tool calls, and
-    tool results (a simplified reconstruction: enough to continue a thread)."""
+    tool results (a simplified reconstruction: enough to continue a thread). Linear in the
+    stream: deltas are gathered in lists and joined once."""
     built: dict[str, dict[str, Any]] = {}
+    texts: dict[str, list[str]] = {}
     calls: dict[str, dict[str, Any]] = {}
+    args: dict[str, list[str]] = {}
     chunk_ids: dict[str, str] = {}
     for event in events:
         kind = event.get("type")
+        delta = event.get("delta")
+        delta = delta if isinstance(delta, str) else ""
         if kind in ("TEXT_MESSAGE_START", "TEXT_MESSAGE_CHUNK"):
-            mid = event.get("messageId") or chunk_ids.get("text")
+            mid = _sid(event.get("messageId")) or chunk_ids.get("text")
             if mid is None:
                 continue
             chunk_ids["text"] = mid
-            message = built.setdefault(mid, {"id": mid, "role": "assistant", "content": ""})
-            message["content"] += event.get("delta", "") if kind == "TEXT_MESSAGE_CHUNK" else ""
-        elif kind == "TEXT_MESSAGE_CONTENT" and event.get("messageId") in built:
-            built[event["messageId"]]["content"] += str(event.get("delta", ""))
-        elif kind in ("TOOL_CALL_START", "TOOL_CALL_CHUNK") and event.get("toolCallId"):
+            built.setdefault(mid, {"id": mid, "role": "assistant"})
+            texts.setdefault(mid, []).append(delta if kind == "TEXT_MESSAGE_CHUNK" else "")
+        elif kind == "TEXT_MESSAGE_CONTENT" and _sid(event.get("messageId")) in texts:
+            texts[event["messageId"]].append(delta)
+        elif kind in ("TOOL_CALL_START", "TOOL_CALL_CHUNK") and _sid(event.get("toolCallId")):
             cid = event["toolCallId"]
             chunk_ids["tool"] = cid
             if cid not in calls:
-                parent = event.get("parentMessageId") or f"assistant-for-{cid}"
+                parent = _sid(event.get("parentMessageId")) or f"assistant-for-{cid}"
                 message = built.setdefault(parent, {"id": parent, "role": "assistant"})
+                name = event.get("toolCallName")
                 calls[cid] = {
                     "id": cid,
                     "type": "function",
-                    "function": {"name": str(event.get("toolCallName", "")), "arguments": ""},
+                    "function": {"name": name if isinstance(name, str) else "", "arguments": ""},
                 }
+                args[cid] = []
                 message.setdefault("toolCalls", []).append(calls[cid])
             if kind == "TOOL_CALL_CHUNK":
-                calls[cid]["function"]["arguments"] += str(event.get("delta", ""))
-        elif kind == "TOOL_CALL_ARGS" and event.get("toolCallId") in calls:
-            calls[event["toolCallId"]]["function"]["arguments"] += str(event.get("delta", ""))
+                args[cid].append(delta)
+        elif kind == "TOOL_CALL_ARGS" and _sid(event.get("toolCallId")) in calls:
+            args[event["toolCallId"]].append(delta)
         elif kind == "TOOL_CALL_CHUNK" and chunk_ids.get("tool") in calls:
-            calls[chunk_ids["tool"]]["function"]["arguments"] += str(event.get("delta", ""))
-        elif kind == "TOOL_CALL_RESULT" and event.get("messageId"):
+            args[chunk_ids["tool"]].append(delta)
+        elif kind == "TOOL_CALL_RESULT" and _sid(event.get("messageId")):
             built[event["messageId"]] = {
                 "id": event["messageId"],
                 "role": "tool",
                 "toolCallId": event.get("toolCallId"),
                 "content": event.get("content", ""),
             }
-    for message in built.values():
-        if message.get("role") == "assistant" and not message.get("content"):
-            message.pop("content", None)
-            if "toolCalls" not in message:
-                message["content"] = ""
+    for cid, parts in args.items():
+        calls[cid]["function"]["arguments"] = "".join(parts)
+    for mid, message in built.items():
+        if message.get("role") != "assistant":
+            continue
+        text = "".join(texts.get(mid, ()))
+        if text or "toolCalls" not in message:
+            message["content"] = text
     return list(built.values())

@@ -19,6 +19,7 @@ import orjson
 from agui_conformance.model import Level
 from agui_conformance.report import to_json, to_sarif, to_text
 from agui_conformance.rules import CATEGORIES, PROFILES, Rule, catalog
+from agui_conformance.transport import redact_url as _redact_url
 
 if TYPE_CHECKING:
     from agui_conformance.model import Report
@@ -260,18 +261,6 @@ def _echo_result(result: CaseResult, position: int, total: int) -> None:
         click.echo(f"    {finding.level.value} {finding.rule}{where}: {finding.message}")
     if len(shown) > 5:
         click.echo(f"    … and {len(shown) - 5} more")
-
-
-def _redact_url(url: str) -> str:
-    """Credentials in a URL (user:password@host) never reach a report."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None and parts.username is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def _headers(specs: tuple[str, ...]) -> dict[str, str]:

@@ -102,6 +102,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Also send N generated RunAgentInputs (hypothesis).",
     )
     group.addoption("--agui-seed", type=int, default=0, help="Seed for generated inputs.")
+    group.addoption(
+        "--agui-html",
+        metavar="PATH",
+        help="Write the standalone HTML compliance report of the cases that ran.",
+    )
+    group.addoption(
+        "--agui-json", metavar="PATH", help="Write the JSON report of the cases that ran."
+    )
 
 
 def _markers_for(requirements: list[str]) -> set[str]:
@@ -119,6 +127,8 @@ def pytest_configure(config: pytest.Config) -> None:
     from agui_conformance.rules import CATEGORIES
 
     config.addinivalue_line("markers", "agui: an AG-UI conformance case")
+    if config.getoption("agui_html", None) or config.getoption("agui_json", None):
+        config.pluginmanager.register(_ReportWriter(config), "agui-report-writer")
     for name in (*LEVEL_MARKERS.values(), *CATEGORIES):
         config.addinivalue_line("markers", f"{name.replace('-', '_')}: AG-UI rules of this kind")
 
@@ -131,6 +141,7 @@ class _Target:
         self._stack: Any = None
         self.url: str | None = config.getoption("agent_url")
         self.results: dict[str, Any] = {}  # case id -> CaseResult, run once per process
+        self.carried: set[str] = set()  # case ids already attached to a test report
 
     def ensure(self) -> str:
         if self.url is None:
@@ -289,3 +300,111 @@ def pytest_collection_modifyitems(
         deselect_by_keyword(selected, config)
         deselect_by_mark(selected, config)
     items.extend(selected)
+
+
+CASE_PROPERTY = "agui_case_result"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Attach each case's result to the first test report that ran it (the controller
+    gathers them under xdist too), and its transcript as a pytest-html extra."""
+    outcome = yield
+    report = outcome.get_result()
+    if call.when != "call" or not isinstance(item, AguiCaseItem) or item.result is None:
+        return
+    result = item.result
+    first = result.id not in item.target.carried
+    if first:
+        item.target.carried.add(result.id)
+        report.user_properties.append((CASE_PROPERTY, result.model_dump_json()))
+    if (first or report.failed) and item.config.pluginmanager.hasplugin("html"):
+        try:
+            import pytest_html  # type: ignore[import-untyped]
+        except ImportError:  # pragma: no cover - the plugin is registered, the module is not
+            return
+        from agui_conformance.report.html import case_fragment
+
+        extras = list(getattr(report, "extras", []))
+        extras.append(pytest_html.extras.html(case_fragment(result)))
+        report.extras = extras
+
+
+class _ReportWriter:
+    """Gathers case results from test reports (this process's or xdist workers') and
+    writes `--agui-html` / `--agui-json` at the end of the session (never on a worker)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.cases: dict[str, Any] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        from agui_conformance.model import CaseResult
+
+        for name, value in report.user_properties:
+            if name == CASE_PROPERTY and isinstance(value, str):
+                result = CaseResult.model_validate_json(value)
+                self.cases.setdefault(result.id, result)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        html_path = self.config.getoption("agui_html")
+        json_path = self.config.getoption("agui_json")
+        if self.cases and not hasattr(self.config, "workerinput"):
+            _write_reports(self.config, list(self.cases.values()), html_path, json_path)
+
+
+def _write_reports(
+    config: pytest.Config, cases: list[Any], html_path: str | None, json_path: str | None
+) -> None:
+    from pathlib import Path
+
+    from agui_conformance import __version__
+    from agui_conformance.matrix import requirements, summarize
+    from agui_conformance.model import Report, ToolInfo
+    from agui_conformance.transport import redact_url
+
+    profile = config.getoption("agui_profile")
+    fail_on = config.getoption("agui_fail_on")
+    reqs = requirements(cases, profile, Level(fail_on))
+    url = config.getoption("agent_url") or "(the reference agent)"
+    report = Report(
+        tool=ToolInfo(version=__version__),
+        target=redact_url(url),
+        profile=profile,
+        failOn=fail_on,
+        seed=config.getoption("agui_seed") if config.getoption("agui_examples") else None,
+        examples=config.getoption("agui_examples"),
+        command="pytest " + " ".join(_shown_args(config)),
+        summary=summarize(cases, reqs),
+        requirements=reqs,
+        cases=cases,
+    )
+    if html_path:
+        from agui_conformance.report.html import to_html
+
+        Path(html_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(html_path).write_text(to_html(report), encoding="utf-8")
+    if json_path:
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_path).write_text(report.model_dump_json(indent=2), encoding="utf-8")
+
+
+def _shown_args(config: pytest.Config) -> list[str]:
+    """The invocation's arguments with header values that look secret masked."""
+    from agui_conformance.transport import REDACTED, is_secret
+
+    shown: list[str] = []
+    masking = False
+    for arg in config.invocation_params.args:
+        text = str(arg)
+        if masking and ":" in text:
+            name, _, value = text.partition(":")
+            if is_secret(name) and not value.strip().startswith("env:"):
+                text = f"{name}: {REDACTED}"
+        masking = text == "--agent-header"
+        if text.startswith("--agent-header="):
+            name, _, value = text.removeprefix("--agent-header=").partition(":")
+            if is_secret(name) and not value.strip().startswith("env:"):
+                text = f"--agent-header={name}: {REDACTED}"
+        shown.append(text)
+    return shown

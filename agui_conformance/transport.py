@@ -91,6 +91,25 @@ def is_secret(name: str, extra: frozenset[str] = frozenset()) -> bool:
     return lowered in extra or any(word in lowered for word in SECRET_WORDS)
 
 
+def redact_url(url: str) -> str:
+    """Credentials in a URL never reach a report: user:password@ and the values of
+    query parameters whose names look secret (`?api_key=...`)."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None or parts.username is not None:
+        netloc = f"{REDACTED}@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(is_secret(name) for name, _ in pairs):
+            query = urlencode(
+                [(n, REDACTED if is_secret(n) else v) for n, v in pairs], safe="*"
+            )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
 def redact_headers(headers: dict[str, str], extra: frozenset[str] = frozenset()) -> dict[str, str]:
     return {k: (REDACTED if is_secret(k, extra) else v) for k, v in headers.items()}
 

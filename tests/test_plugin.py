@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+
+from reference_agent.app import AgentConfig
+from reference_agent.server import running_agent
 
 pytest_plugins = ["pytester"]
 
@@ -82,3 +87,37 @@ def test_works_under_pytest_xdist(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--agui-reference", "-n", "2")
     assert result.parseoutcomes()["passed"] == serial.parseoutcomes()["passed"]
     assert result.parseoutcomes().get("failed", 0) == 0
+
+
+def test_pytest_html_extras_and_our_report_under_xdist(pytester: pytest.Pytester) -> None:
+    """`pytest --html` shows each case's transcript and findings as an extra; `--agui-html`
+    writes our own report from the results the xdist workers carried back."""
+    from bs4 import BeautifulSoup
+
+    with running_agent(AgentConfig(fault="wrong-run-id")) as agent:
+        result = pytester.runpytest_subprocess(
+            "-p",
+            "no:cacheprovider",
+            "--agent-url",
+            agent.url,
+            "-n",
+            "2",
+            "-k",
+            "minimal",
+            "--html",
+            "ph.html",
+            "--self-contained-html",
+            "--agui-html",
+            "agui.html",
+            "--agui-json",
+            "agui.json",
+        )
+    result.assert_outcomes(failed=2, passed=6)  # the case and its run-id requirement fail
+    extras = (pytester.path / "ph.html").read_text()
+    assert "agui-case" in extras and "identity-run-id-echo" in extras
+    soup = BeautifulSoup((pytester.path / "agui.html").read_text(), "html.parser")
+    row = soup.select_one('#matrix tr[data-rule="identity-run-id-echo"]')
+    assert row is not None and row["data-status"] == "failed"
+    assert [d["id"] for d in soup.select("details.case")] == ["case-minimal-input"]
+    data = json.loads((pytester.path / "agui.json").read_text())
+    assert data["summary"]["passed"] is False

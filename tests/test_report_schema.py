@@ -23,7 +23,10 @@ def test_checked_in_report_schema_is_current() -> None:
 
 def test_run_json_report_validates_against_its_schema(tmp_path: Path) -> None:
     out = tmp_path / "report.json"
-    result = CliRunner().invoke(main, ["run", "--examples", "3", "--seed", "1", "--json", str(out)])
+    result = CliRunner().invoke(
+        main,
+        ["run", "--examples", "3", "--seed", "1", "--json", str(out), "--no-html"],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
     jsonschema.Draft202012Validator(report_schema()).validate(report)

@@ -196,7 +196,9 @@ def test_refused_connection_is_a_harness_error_not_a_finding() -> None:
 
 def test_run_command_against_the_reference_agent(tmp_path: Path) -> None:
     report = tmp_path / "report.json"
-    outcome = CliRunner().invoke(main, ["run", "--json", str(report)])
+    outcome = CliRunner().invoke(
+        main, ["run", "--json", str(report), "--html", str(tmp_path / "r.html")]
+    )
     assert outcome.exit_code == 0, outcome.output
     assert "target: the reference agent" in outcome.output
     data = json.loads(report.read_text())
@@ -220,6 +222,8 @@ def test_run_command_fails_on_a_faulty_agent_and_hides_secrets(
                 "Authorization: env:AGENT_TOKEN",
                 "--json",
                 str(report),
+                "--html",
+                str(tmp_path / "r.html"),
                 "-k",
                 "minimal",
             ],
@@ -228,6 +232,7 @@ def test_run_command_fails_on_a_faulty_agent_and_hides_secrets(
     assert outcome.exit_code == 1, outcome.output
     assert "very-secret-value" not in outcome.output
     assert "very-secret-value" not in report.read_text()
+    assert "very-secret-value" not in (tmp_path / "r.html").read_text()
 
 
 def test_run_command_bad_header_is_a_usage_error() -> None:
@@ -297,7 +302,17 @@ def test_junit_report_names_rules_and_skips_not_applicable(tmp_path: Path) -> No
     junit = tmp_path / "junit.xml"
     with running_agent(AgentConfig(fault="no-protocol-version")) as agent:
         outcome = CliRunner().invoke(
-            main, ["run", "--agent-url", agent.url, "--examples", "0", "--junit", str(junit)]
+            main,
+            [
+                "run",
+                "--agent-url",
+                agent.url,
+                "--examples",
+                "0",
+                "--junit",
+                str(junit),
+                "--no-html",
+            ],
         )
     assert outcome.exit_code == 1
     suite_el = ET.parse(junit).getroot().find("testsuite")

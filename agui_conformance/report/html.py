@@ -131,7 +131,16 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["ms"] = _ms
+    env.filters["clip"] = _clip
     return env
+
+
+def _clip(value: Any, limit: int = transcript.JOINED) -> str:
+    """Long text cut to `limit` characters, saying how much was left out."""
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]} … ({len(text) - limit:,} more characters)"
 
 
 def _ms(value: float | None) -> str:
@@ -143,7 +152,17 @@ def _ms(value: float | None) -> str:
 
 
 def to_html(report: Report) -> str:
-    """The whole report as one HTML document."""
+    """The whole report as one HTML document (the matrix and verdict are computed when
+    the report does not carry them)."""
+    if report.summary is None:
+        from agui_conformance.matrix import requirements, summarize
+        from agui_conformance.model import Level
+
+        fail_on = Level.INFO if report.failOn == "never" else Level(report.failOn)
+        reqs = report.requirements or requirements(report.cases, report.profile, fail_on)
+        report = report.model_copy(
+            update={"requirements": reqs, "summary": summarize(report.cases, reqs)}
+        )
     cases = [case_view(c, report) for c in report.cases]
     categories = [c for c in CATEGORIES if any(r.category == c for r in report.requirements)]
     compared = any(r.reference is not None for r in report.requirements)
