@@ -320,6 +320,18 @@ def _headers(specs: tuple[str, ...]) -> dict[str, str]:
     help="Write the findings as SARIF 2.1.0 (code scanning).",
 )
 @click.option(
+    "--baseline",
+    "baseline_path",
+    type=click.Path(dir_okay=False),
+    help="Expected-failures baseline (JSON): known failures do not fail the run, new ones "
+    "do, fixed ones are reported as stale.",
+)
+@click.option(
+    "--update-baseline",
+    is_flag=True,
+    help="Write this run's failures to the --baseline file (and exit 0).",
+)
+@click.option(
     "--compare-reference",
     is_flag=True,
     help="Also run the cases against the built-in reference agent and show its results "
@@ -342,6 +354,8 @@ def run(
     html_path: str,
     no_html: bool,
     sarif_path: str | None,
+    baseline_path: str | None,
+    update_baseline: bool,
     compare_reference: bool,
 ) -> None:
     """Run the conformance cases against an agent (default: the built-in reference agent)."""
@@ -365,6 +379,7 @@ def run(
         seed = seed if seed is not None else random.randrange(2**31)
     threshold = Level.INFO if fail_on == "never" else Level(fail_on)
     plan = suite.Plan(cases, generated, seed, threshold, fail_on)
+    accepted = _baseline(baseline_path, update_baseline)
     deadlines = Deadlines(first_byte=first_byte_timeout, idle=idle_timeout, total=total_timeout)
     with contextlib.ExitStack() as stack:
         from reference_agent.server import running_agent
@@ -396,7 +411,51 @@ def run(
         report = suite.run(
             cfg, plan, shown_target=_redact_url(agent_url), on_result=show, reference=reference
         )
+    if baseline_path and update_baseline:
+        _update_baseline(report, baseline_path, threshold)
+    elif baseline_path and accepted is not None:
+        suite.apply_baseline(report, accepted, threshold, baseline_path)
+        _echo_baseline(report)
     _finish(report, json_path, junit_path, html_path if not no_html else None, sarif_path)
+
+
+def _baseline(path: str | None, update: bool) -> Any:
+    """The baseline to compare with (None when updating it or when none is given)."""
+    from agui_conformance import baseline
+
+    if update and path is None:
+        raise ToolError("--update-baseline needs --baseline FILE")
+    if path is None or update:
+        return None
+    try:
+        return baseline.load(path)
+    except ValueError as err:
+        raise ToolError(str(err)) from err
+
+
+def _update_baseline(report: Report, path: str, threshold: Level) -> None:
+    from agui_conformance import baseline, suite
+
+    entries = baseline.failures(report.cases, threshold)
+    _write_report(path, baseline.dump(entries, report.profile), "baseline")
+    click.echo(f"baseline: {len(entries)} known failure(s) written to {path}")
+    report.baseline = baseline.compare(
+        report.cases, baseline.Baseline(entries=entries), threshold, path
+    )
+    suite.mark_and_summarize(report)
+
+
+def _echo_baseline(report: Report) -> None:
+    comparison = report.baseline
+    assert comparison is not None
+    click.echo(
+        f"baseline {comparison.file}: {len(comparison.known)} known, "
+        f"{len(comparison.new)} new, {len(comparison.stale)} stale"
+    )
+    for entry in comparison.new:
+        click.echo(f"    NEW   {entry.case}: {entry.rule}: {entry.message}")
+    for entry in comparison.stale:
+        click.echo(f"    STALE {entry.case}: {entry.rule} no longer fails (drop the entry)")
 
 
 def _finish(
@@ -431,6 +490,10 @@ def _finish(
         from agui_conformance.report.html import to_html
 
         _write_report(html_path, to_html(report), "HTML report")
+    if report.baseline is not None and report.baseline.file and report.failOn != "never":
+        if summary.cases.get("harness-error"):
+            sys.exit(EXIT_ERROR)
+        sys.exit(EXIT_FINDINGS if report.baseline.new else EXIT_OK)
     if summary.cases.get("harness-error"):
         sys.exit(EXIT_ERROR)
     failed = summary.cases.get("failed", 0)

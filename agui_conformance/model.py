@@ -100,7 +100,10 @@ class CaseResult(BaseModel):
     title: str
     requirements: list[str]
     expect: str
-    status: str = Field(description="passed | failed | not-applicable | harness-error")
+    status: str = Field(
+        description="passed | failed | known-failure (every failure is in the baseline) | "
+        "not-applicable | harness-error"
+    )
     reason: str = ""
     runs: list[RunRecord] = Field(default_factory=list)
     durationMs: float | None = None
@@ -155,6 +158,23 @@ class Summary(BaseModel):
     )
 
 
+class BaselineEntry(BaseModel):
+    """One accepted failure: a case that breaks a rule."""
+
+    case: str
+    rule: str
+    message: str = Field(default="", description="The first finding's message, for readers.")
+
+
+class BaselineComparison(BaseModel):
+    """A run set against an expected-failures baseline."""
+
+    file: str
+    known: list[BaselineEntry] = Field(default_factory=list)
+    new: list[BaselineEntry] = Field(default_factory=list)
+    stale: list[BaselineEntry] = Field(default_factory=list)
+
+
 class ToolInfo(BaseModel):
     name: str = "agui-conformance"
     version: str
@@ -176,6 +196,7 @@ class Report(BaseModel):
     durationS: float = 0.0
     command: str = Field(default="", description="The command that reproduces this run.")
     summary: Summary | None = None
+    baseline: BaselineComparison | None = None
     requirements: list[RequirementStatus] = Field(default_factory=list)
     cases: list[CaseResult]
 

@@ -110,6 +110,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--agui-json", metavar="PATH", help="Write the JSON report of the cases that ran."
     )
+    group.addoption(
+        "--agui-baseline",
+        metavar="FILE",
+        help="Expected-failures baseline: known failures become xfail, new ones fail, fixed "
+        "ones are listed as stale in the summary.",
+    )
 
 
 def _markers_for(requirements: list[str]) -> set[str]:
@@ -127,7 +133,8 @@ def pytest_configure(config: pytest.Config) -> None:
     from agui_conformance.rules import CATEGORIES
 
     config.addinivalue_line("markers", "agui: an AG-UI conformance case")
-    if config.getoption("agui_html", None) or config.getoption("agui_json", None):
+    wanted = ("agui_html", "agui_json", "agui_baseline")
+    if any(config.getoption(name, None) for name in wanted):
         config.pluginmanager.register(_ReportWriter(config), "agui-report-writer")
     for name in (*LEVEL_MARKERS.values(), *CATEGORIES):
         config.addinivalue_line("markers", f"{name.replace('-', '_')}: AG-UI rules of this kind")
@@ -142,6 +149,22 @@ class _Target:
         self.url: str | None = config.getoption("agent_url")
         self.results: dict[str, Any] = {}  # case id -> CaseResult, run once per process
         self.carried: set[str] = set()  # case ids already attached to a test report
+        self._baseline: set[tuple[str, str]] | None = None
+
+    def baseline(self) -> set[tuple[str, str]]:
+        """The (case, rule) pairs of --agui-baseline (empty without one)."""
+        if self._baseline is None:
+            path = self.config.getoption("agui_baseline")
+            if path is None:
+                self._baseline = set()
+            else:
+                from agui_conformance import baseline
+
+                try:
+                    self._baseline = baseline.load(path).keys()
+                except ValueError as err:
+                    raise pytest.UsageError(str(err)) from err
+        return self._baseline
 
     def ensure(self) -> str:
         if self.url is None:
@@ -231,6 +254,10 @@ class AguiCaseItem(pytest.Item):
                 )
             findings = [f for f in findings if f.rule in deciding]
         bad = [f for f in findings if f.level.rank >= threshold.rank]
+        accepted = self.target.baseline()
+        if bad and accepted and all((self.result.id, f.rule) in accepted for f in bad):
+            rules = ", ".join(sorted({f.rule for f in bad}))
+            pytest.xfail(f"known failure (baseline): {rules}")
         if bad:
             message = _describe(self.name, bad)
             if self.case is None:
@@ -351,6 +378,26 @@ class _ReportWriter:
         json_path = self.config.getoption("agui_json")
         if self.cases and not hasattr(self.config, "workerinput"):
             _write_reports(self.config, list(self.cases.values()), html_path, json_path)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        path = self.config.getoption("agui_baseline")
+        if path is None or hasattr(self.config, "workerinput"):
+            return
+        from agui_conformance import baseline
+
+        try:
+            accepted = baseline.load(path)
+        except ValueError:
+            return  # reported as a usage error by the items
+        threshold = Level(self.config.getoption("agui_fail_on"))
+        comparison = baseline.compare(list(self.cases.values()), accepted, threshold, path)
+        terminalreporter.section("AG-UI baseline")
+        terminalreporter.line(
+            f"{path}: {len(comparison.known)} known, {len(comparison.new)} new, "
+            f"{len(comparison.stale)} stale"
+        )
+        for entry in comparison.stale:
+            terminalreporter.line(f"STALE {entry.case}: {entry.rule} no longer fails (drop it)")
 
 
 def _write_reports(

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from agui_conformance.baseline import Baseline
 from agui_conformance.cases import Case
 from agui_conformance.matrix import attach_reference, requirements, summarize
 from agui_conformance.model import CaseResult, Level, Report, ToolInfo
@@ -90,3 +91,24 @@ def run(
         requirements=reqs,
         cases=results,
     )
+
+
+def mark_and_summarize(report: Report) -> None:
+    """Cases whose every failure is known become `known-failure`; the verdict follows."""
+    from agui_conformance.baseline import mark_known
+
+    if report.baseline is None:
+        return
+    mark_known(report.cases, report.baseline)
+    report.summary = summarize(report.cases, report.requirements)
+    report.summary.passed = not report.baseline.new and not report.summary.cases.get(
+        "harness-error"
+    )
+
+
+def apply_baseline(report: Report, accepted: Baseline, fail_on: Level, file: str) -> None:
+    """Set `report` against an expected-failures baseline."""
+    from agui_conformance.baseline import compare
+
+    report.baseline = compare(report.cases, accepted, fail_on, file)
+    mark_and_summarize(report)

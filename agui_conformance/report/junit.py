@@ -12,7 +12,8 @@ from agui_conformance.model import Level
 def to_junit(
     results: Sequence[Any], *, suite: str = "agui-conformance", fail_on: Level = Level.ERROR
 ) -> str:
-    """`results`: runner CaseResults. not-applicable -> skipped; harness-error -> error."""
+    """`results`: runner CaseResults. not-applicable and known-failure (in the baseline)
+    -> skipped; harness-error -> error."""
     cases = ET.Element("testsuite", name=suite)
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     total_time = 0.0
@@ -27,6 +28,10 @@ def to_junit(
         if result.status == "not-applicable":
             counts["skipped"] += 1
             ET.SubElement(case, "skipped", message=result.reason or "not applicable")
+        elif result.status == "known-failure":
+            counts["skipped"] += 1
+            rules = sorted({f.rule for f in findings})
+            ET.SubElement(case, "skipped", message=f"known failure (baseline): {', '.join(rules)}")
         elif result.status == "harness-error":
             counts["errors"] += 1
             ET.SubElement(case, "error", message=result.reason or "harness error")
