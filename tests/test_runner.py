@@ -20,7 +20,8 @@ from click.testing import CliRunner
 
 from agui_conformance.cases import Case, load_cases
 from agui_conformance.cli import main
-from agui_conformance.model import Level
+from agui_conformance.model import Level, Report, ToolInfo
+from agui_conformance.report.html import to_html
 from agui_conformance.rules import PROFILES
 from agui_conformance.runner import CaseResult, RunnerConfig, run_suite
 from agui_conformance.transport import Deadlines
@@ -172,6 +173,7 @@ def test_hostile_server_ends_as_a_finding_within_the_deadlines(
     with hostile(handler) as url:
         results = suite(url, cases=[case], deadlines=FAST, max_bytes=2 << 20)
     elapsed = time.monotonic() - started
+    html = to_html(Report(tool=ToolInfo(version="0"), target=url, profile="spec", cases=results))
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     rules = {f.rule for f in results[0].findings}
@@ -179,6 +181,7 @@ def test_hostile_server_ends_as_a_finding_within_the_deadlines(
     assert results[0].status == "failed" or rules <= {"transport-deadline"}
     assert elapsed < FAST.total + 3, f"{name} took {elapsed:.1f} s"
     assert peak < 64 << 20, f"{name} peaked at {peak / 1e6:.0f} MB"
+    assert all(f'class="finding" data-rule="{rule}"' in html for rule in expected)
 
 
 def test_refused_connection_is_a_harness_error_not_a_finding() -> None:
