@@ -160,6 +160,15 @@ def _links(rule_ids: list[str], prefix: str = "rules/") -> str:
 # ---------------------------------------------------------------- rule pages
 
 
+def _triggers(rule_id: str) -> str:
+    """When the rule counts as exercised (rules/triggers.yaml), for the rule's page."""
+    from agui_conformance.exercise import triggers
+
+    alternatives = triggers().get(rule_id, ())
+    shown = [" + ".join(f"`{t}`" for t in sorted(a)) for a in alternatives]
+    return " or ".join(shown) or "never (no trigger)"
+
+
 def rule_page(rule: Rule, inventory: Mapping[str, Requirement], root: Path = ROOT) -> str:
     lines = [f"# `{rule.id}`", "", f"**{_md(rule.title)}**", ""]
     levels = ", ".join(
@@ -174,6 +183,7 @@ def rule_page(rule: Rule, inventory: Mapping[str, Requirement], root: Path = ROO
         f"| level by profile | {levels} |",
         f"| category | {rule.category} |",
         f"| needs | {rule.kind} |",
+        f"| exercised by | {_triggers(rule.id)} |",
         f"| spec | <{rule.url}> |",
         "",
         "## How to fix it",
