@@ -19,6 +19,7 @@ from agui_conformance.transport import Exchange
 Expect = Literal["run", "reject", "unauthorized", "survival"]
 
 FIRST_EVENT_BUDGET = 3.0  # seconds; cometchat profile assumption
+KEEPALIVE_BUDGET = 15.0  # seconds of total silence mid-run; cometchat profile assumption
 BURST_SHARE = 0.05  # events spread over less than this share of the run...
 BURST_MIN_TOTAL = 0.5  # ...of at least this many seconds, all at the end: buffered
 
@@ -127,6 +128,15 @@ def _timing(exchange: Exchange) -> list[Hit]:
                 "transport-slow-first-event",
                 0,
                 f"The first event arrived after {frames[0].at:.1f} s.",
+            )
+        )
+    if exchange.silence > KEEPALIVE_BUDGET:
+        hits.append(
+            Hit(
+                "transport-keepalive-gap",
+                exchange.silence_after,
+                f"No byte at all (no event, no `:` comment) for {exchange.silence:.1f} s while "
+                "the run was active; proxies and load balancers close idle connections.",
             )
         )
     total = exchange.ended_at

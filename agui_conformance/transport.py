@@ -68,6 +68,8 @@ class Exchange:
     ending: str = "complete"  # complete | first-byte-timeout | idle-timeout | total-timeout
     #                           | too-large | disconnected | lingered
     harness_error: str | None = None
+    silence: float = 0.0  # longest stretch with no byte at all while a run was active (s)
+    silence_after: int | None = None  # index of the last frame before that stretch
 
     @property
     def content_type(self) -> str:
@@ -174,6 +176,7 @@ async def _stream(
 ) -> None:
     parser = SSEParser()
     terminal_seen = False
+    last_byte_at = 0.0
     request = http.build_request("POST", url, content=body, headers=headers)
     try:
         response = await asyncio.wait_for(
@@ -209,6 +212,10 @@ async def _stream(
             now = time.monotonic() - start
             if record.first_byte_at is None:
                 record.first_byte_at = now
+            elif not terminal_seen and now - last_byte_at > record.silence:
+                record.silence = now - last_byte_at  # comments count: they keep it alive
+                record.silence_after = len(record.frames) - 1 if record.frames else None
+            last_byte_at = now
             record.size += len(chunk)
             if len(record.raw_prefix) < 4096:
                 record.raw_prefix += chunk[: 4096 - len(record.raw_prefix)]

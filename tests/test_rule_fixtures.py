@@ -20,6 +20,7 @@ Fixtures live in tests/fixtures/rules/<rule-id>.yaml:
 from __future__ import annotations
 
 import base64
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,11 @@ def _exchange(spec: dict[str, Any]) -> Exchange:
         data = frame["data"] if "data" in frame else orjson.dumps(frame["event"]).decode()
         frames.append(TimedFrame(position, float(frame.get("at", 0.0)), data.encode()))
     headers = {"content-type": spec.get("content_type", "text/event-stream")}
+    # silence: given (comments kept the stream alive), or the longest gap between frames
+    gaps = [(b.at - a.at, a.index) for a, b in itertools.pairwise(frames)]
+    silence, after = max(gaps, default=(0.0, None))
+    if "silence" in spec:
+        silence, after = float(spec["silence"]), spec.get("silence_after")
     return Exchange(
         url="http://agent.test/",
         request_headers={},
@@ -63,6 +69,8 @@ def _exchange(spec: dict[str, Any]) -> Exchange:
         ended_at=float(spec.get("ended_at", frames[-1].at if frames else 0.0)),
         ending=spec.get("ending", "complete"),
         first_byte_at=frames[0].at if frames else None,
+        silence=silence,
+        silence_after=after,
     )
 
 

@@ -326,3 +326,36 @@ def test_junit_report_names_rules_and_skips_not_applicable(tmp_path: Path) -> No
     assert failures and int(suite_el.get("failures", "0")) == len(failures)
     assert {f.get("type") for f in failures} == {"version-missing"}
     assert all("fix: " in (f.text or "") for f in failures)
+
+
+RUN_FINISHED = b'data: {"type":"RUN_FINISHED","threadId":"t","runId":"r"}\n\n'
+
+
+def pause_then_finish(sock: socket.socket) -> None:
+    sock.sendall(SSE_HEAD + RUN_STARTED)
+    time.sleep(1.0)
+    sock.sendall(RUN_FINISHED)
+
+
+def pause_with_comments(sock: socket.socket) -> None:
+    sock.sendall(SSE_HEAD + RUN_STARTED)
+    for _ in range(5):
+        time.sleep(0.2)
+        sock.sendall(b": keep-alive\n\n")
+    sock.sendall(RUN_FINISHED)
+
+
+def test_transport_measures_silence_and_comments_break_it() -> None:
+    """The keep-alive check reads the longest stretch with no byte at all: a silent pause
+    counts, the same pause filled with SSE comments does not."""
+    from agui_conformance.transport import exchange
+
+    patient = Deadlines(connect=2.0, first_byte=2.0, idle=4.0, total=8.0, linger=1.0)
+    with hostile(pause_then_finish) as url:
+        silent = asyncio.run(exchange(url, b"{}", deadlines=patient))
+    with hostile(pause_with_comments) as url:
+        chatty = asyncio.run(exchange(url, b"{}", deadlines=patient))
+    assert silent.ending == chatty.ending == "complete"
+    assert len(silent.frames) == len(chatty.frames) == 2
+    assert silent.silence >= 0.9 and silent.silence_after == 0
+    assert chatty.silence < 0.6
