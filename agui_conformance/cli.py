@@ -365,7 +365,7 @@ def run(
     from agui_conformance import suite
     from agui_conformance.cases import load_cases
     from agui_conformance.runner import RunnerConfig
-    from agui_conformance.transport import Deadlines
+    from agui_conformance.transport import Deadlines, env_refs
 
     headers = _headers(header_specs)
     try:
@@ -395,6 +395,7 @@ def run(
             profile=profile,
             deadlines=deadlines,
             auth_required=auth_required,
+            header_env=env_refs(header_specs),
         )
         reference = None
         if compare_reference:
@@ -409,7 +410,11 @@ def run(
         if generated:
             click.echo(f"generated inputs: {generated} examples, seed {seed}")
         report = suite.run(
-            cfg, plan, shown_target=_redact_url(agent_url), on_result=show, reference=reference
+            cfg,
+            plan,
+            shown_target=_redact_url(agent_url),
+            on_result=show,
+            reference=reference,
         )
     if baseline_path and update_baseline:
         _update_baseline(report, baseline_path, threshold)

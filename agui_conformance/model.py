@@ -195,6 +195,11 @@ class Report(BaseModel):
     startedAt: str = Field(default="", description="ISO 8601 UTC time the run started.")
     durationS: float = 0.0
     command: str = Field(default="", description="The command that reproduces this run.")
+    headerEnv: dict[str, str] = Field(
+        default_factory=dict,
+        description="Header name -> the environment variable its value was read from "
+        "(names only, never values); reproducers read the same variables.",
+    )
     summary: Summary | None = None
     baseline: BaselineComparison | None = None
     requirements: list[RequirementStatus] = Field(default_factory=list)

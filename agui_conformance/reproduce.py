@@ -22,14 +22,20 @@ def env_var(header: str) -> str:
 
 
 def _header_args(
-    headers: Mapping[str, str], secret: frozenset[str], *, flag: str, env_form: str
+    headers: Mapping[str, str],
+    secret: frozenset[str],
+    *,
+    flag: str,
+    env_form: str,
+    env: Mapping[str, str] | None = None,
 ) -> list[str]:
     out: list[str] = []
     for name, value in headers.items():
         if name.lower() in TRANSPORT_HEADERS:
             continue
         if value == REDACTED or is_secret(name, secret):
-            out += [flag, env_form.format(name=name, var=env_var(name))]
+            var = (env or {}).get(name) or env_var(name)
+            out += [flag, env_form.format(name=name, var=var)]
         else:
             out += [flag, shlex.quote(f"{name}: {value}")]
     return out
@@ -41,8 +47,10 @@ def curl_command(
     headers: Mapping[str, str] | None = None,
     secret: frozenset[str] = frozenset(),
     content_type: str = "application/json",
+    env: Mapping[str, str] | None = None,
 ) -> str:
-    """`curl` replaying `body` (text) to `url`; secret values come from env vars."""
+    """`curl` replaying `body` (text) to `url`; secret values come from env vars (`env`:
+    header name -> the variable the user named, else `AGUI_<NAME>`)."""
     parts = [
         "curl",
         "-N",
@@ -54,7 +62,7 @@ def curl_command(
         "-H",
         shlex.quote("Accept: text/event-stream"),
     ]
-    parts += _header_args(headers or {}, secret, flag="-H", env_form='"{name}: ${var}"')
+    parts += _header_args(headers or {}, secret, flag="-H", env_form='"{name}: ${var}"', env=env)
     return " ".join(parts) + " --data-binary @- <<'JSON'\n" + body + "\nJSON"
 
 
@@ -68,12 +76,13 @@ def suite_command(
     examples: int | None = None,
     seed: int | None = None,
     only_generated: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> str:
     """`agui-conformance run`: the whole suite, one case, or (`only_generated`) the
     generated inputs alone, with their count and seed."""
     parts = ["agui-conformance", "run", "--agent-url", shlex.quote(url)]
     parts += _header_args(
-        headers or {}, secret, flag="--agent-header", env_form="'{name}: env:{var}'"
+        headers or {}, secret, flag="--agent-header", env_form="'{name}: env:{var}'", env=env
     )
     if profile != "spec":
         parts += ["--profile", profile]

@@ -45,6 +45,7 @@ class RunnerConfig:
     auth_required: bool = False
     max_bytes: int = 64 << 20
     secret_headers: frozenset[str] = frozenset()
+    header_env: dict[str, str] = field(default_factory=dict)  # header -> env var it came from
 
     def auth_header_names(self) -> list[str]:
         return [h for h in self.headers if is_secret(h, self.secret_headers)]
@@ -260,7 +261,8 @@ def curl_reproducer(cfg: RunnerConfig, body: bytes) -> str:
     """A shell command that replays `body`; secret header values come from env vars."""
     from agui_conformance.reproduce import curl_command
 
-    return curl_command(cfg.url, body.decode("utf-8", "replace"), cfg.headers, cfg.secret_headers)
+    text = body.decode("utf-8", "replace")
+    return curl_command(cfg.url, text, cfg.headers, cfg.secret_headers, env=cfg.header_env)
 
 
 def run_generated(

@@ -264,6 +264,17 @@ def headers_from_specs(specs: Iterable[str]) -> dict[str, str]:
     return headers
 
 
+def env_refs(specs: Iterable[str]) -> dict[str, str]:
+    """Header name -> the environment variable its value came from (`Name: env:VAR`), so
+    reproducers can read the same variable."""
+    refs: dict[str, str] = {}
+    for spec in specs:
+        name, value = parse_header(spec)
+        if value.startswith("env:"):
+            refs[name] = value[4:]
+    return refs
+
+
 def summary(record: Exchange) -> dict[str, Any]:
     """Timings in milliseconds, for reports."""
     return {

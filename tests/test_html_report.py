@@ -159,7 +159,9 @@ def test_secrets_never_appear_in_any_report(tmp_path: Path) -> None:
     }
     assert sent["Authorization"] == "***" and sent["X-Api-Key"] == "***"
     assert sent["X-Trace"] == "visible-trace"
-    assert "'Authorization: env:AGUI_AUTHORIZATION'" in _one(soup, "#verdict ~ dl").get_text()
+    command = _one(soup, "#verdict ~ dl").get_text()
+    assert "'Authorization: env:AGENT_AUTH'" in command  # the variable the user named
+    assert "'X-Api-Key: env:AGUI_X_API_KEY'" in command  # given inline: a variable to set
 
 
 def test_reproducer_reads_secrets_from_the_environment(

@@ -106,7 +106,10 @@ def case_view(case: CaseResult, report: Report | None = None) -> CaseView:
         failing = next((r for r in case.runs if r.findings), case.runs[-1])
         url = report.target if report is not None else "URL"
         body, content_type = _request_body(failing)
-        view.curl = curl_command(url, body, failing.requestHeaders, content_type=content_type)
+        env = report.headerEnv if report is not None else None
+        view.curl = curl_command(
+            url, body, failing.requestHeaders, content_type=content_type, env=env
+        )
         if report is not None:
             generated = case.id == "generated-inputs"
             view.command = suite_command(
@@ -117,6 +120,7 @@ def case_view(case: CaseResult, report: Report | None = None) -> CaseView:
                 examples=report.examples if generated else None,
                 seed=report.seed if generated else None,
                 only_generated=generated,
+                env=report.headerEnv,
             )
     return view
 
