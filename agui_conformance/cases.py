@@ -49,10 +49,22 @@ class Case(BaseModel):
         default=None, ge=1, description="Hang up after this many events, then run again."
     )
     needs: Literal["auth"] | None = None
+    refusal: str | None = Field(
+        default=None,
+        description="For a valid input the spec asks agents to tolerate: the rule a refusal "
+        "(4xx, or a run ending in RUN_ERROR) breaks, instead of input-valid-rejected.",
+    )
 
     def model_post_init(self, _: Any) -> None:
         if (self.request is None) == (self.raw_body is None):
             raise ValueError(f"case {self.id}: give exactly one of `request` and `raw_body`")
+        if self.refusal is not None:
+            from agui_conformance.rules import catalog
+
+            if self.refusal not in catalog():
+                raise ValueError(f"case {self.id}: refusal names no rule: {self.refusal}")
+            if self.expect != "run":
+                raise ValueError(f"case {self.id}: refusal needs expect: run")
 
 
 def cases_dir() -> Path:

@@ -20,6 +20,7 @@ import orjson
 from agui_conformance import live
 from agui_conformance.cases import Case, Ids, NotExercised, build_body, follow_up
 from agui_conformance.exercise import exchange_tokens, exercised
+from agui_conformance.hits import Hit
 from agui_conformance.model import CaseResult, Finding, Level, RunRecord
 from agui_conformance.transport import (
     Deadlines,
@@ -68,8 +69,33 @@ def mode_of(record: Exchange, expect: str) -> str:
     return expect
 
 
-def judge(record: Exchange, request: Any, expect: str, profile: str) -> list[Finding]:
-    """Findings for one exchange under the case's expectation."""
+def _refused(hits: list[Hit], record: Exchange, refusal: str) -> list[Hit]:
+    """A tolerated input refused: the refusal rule replaces input-valid-rejected, and a run
+    that ends in RUN_ERROR breaks it too."""
+    out = [
+        Hit(refusal, h.index, h.message, h.pointer) if h.rule == "input-valid-rejected" else h
+        for h in hits
+    ]
+    if record.status == 200:
+        for frame in record.frames:
+            if b"RUN_ERROR" not in frame.data:
+                continue
+            try:
+                event = orjson.loads(frame.data)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(event, dict) and event.get("type") == "RUN_ERROR":
+                message = f"The run ended in RUN_ERROR: {str(event.get('message'))[:200]!r}"
+                out.append(Hit(refusal, frame.index, message))
+                break
+    return out
+
+
+def judge(
+    record: Exchange, request: Any, expect: str, profile: str, refusal: str | None = None
+) -> list[Finding]:
+    """Findings for one exchange under the case's expectation; `refusal`: the rule a
+    refusal of this (valid, tolerated) input breaks."""
     if record.harness_error is not None:
         return []
     mode = mode_of(record, expect)
@@ -86,7 +112,10 @@ def judge(record: Exchange, request: Any, expect: str, profile: str) -> list[Fin
     live_mode: live.Expect = (
         "run" if mode == "run" else ("reject" if mode == "reject" else "unauthorized")
     )
-    validator.add_hits(live.check_exchange(record, live_mode))
+    hits = live.check_exchange(record, live_mode)
+    if refusal is not None and mode == "run":
+        hits = _refused(hits, record, refusal)
+    validator.add_hits(hits)
     if mode == "run" and record.status == 200:
         for frame in record.frames:
             validator.feed_payload(frame.data, frame.index)
@@ -194,11 +223,8 @@ async def _one_thread(
             return runs, None
         request, body = build_body(case, ids)
     record = await _send(cfg, client, body, case)
-    runs.append(
-        _record(
-            record, request, body, judge(record, request, case.expect, cfg.profile), case.expect
-        )
-    )
+    findings = judge(record, request, case.expect, cfg.profile, case.refusal)
+    runs.append(_record(record, request, body, findings, case.expect))
     for step in case.then:
         if request is None or record.status != 200:
             break

@@ -193,6 +193,12 @@ async def _run(request: Request, config: AgentConfig, agent: str | None) -> Resp
             "Unsupported protocol version",
             f"This agent implements AG-UI 1.x; the input declares {version}.",
         )
+    if fault is not None and fault.framing == "refuse-resume" and run_input.get("resume"):
+        return problem(
+            422,
+            "Unknown interrupt",
+            "The resume list names an interrupt this agent did not raise.",
+        )
     if fault is not None and fault.needs_tools and not run_input.get("tools"):
         fault = None  # the fault needs a frontend tool to break; nothing to break without one
     if agent is not None:

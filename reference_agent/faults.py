@@ -24,12 +24,14 @@ class Fault:
     rule: str
     description: str
     events: Callable[[list[Event], dict[str, Any]], list[Event]] | None = None
-    framing: str | None = None  # crlf | no-data-prefix | buffered | stall | hang | 500-on-bad-input
+    framing: str | None = None  # crlf | no-data-prefix | buffered | stall | hang
+    #                             | 500-on-bad-input | refuse-resume
     command: str = "hello"  # the user message that exercises it best
     needs_tools: bool = False
     profile: str = "spec"  # the profile under which the rule applies
     also: frozenset[str] = frozenset()  # info notes that explain the same problem
     live: bool = False  # only visible in the live exchange (timing, status): judge with the runner
+    case: str = "minimal-input"  # the scenario case that shows a live fault
 
 
 def _first(events: list[Event], type_: str) -> int:
@@ -317,6 +319,15 @@ FAULTS: dict[str, Fault] = {
             "answer invalid input with 500 instead of a 4xx",
             framing="500-on-bad-input",
             live=True,
+            case="probe-malformed-json",
+        ),
+        Fault(
+            "refuses-unknown-resume",
+            "resume-unknown-interrupt-refused",
+            "answer 422 to a resume list naming an interrupt it never raised",
+            framing="refuse-resume",
+            live=True,
+            case="resume-unknown-interrupt",
         ),
         Fault(
             "missing-data-prefix",

@@ -422,8 +422,7 @@ def test_live_fault_breaks_exactly_its_rule(agent: RunningAgent, name: str) -> N
     from agui_conformance.transport import Deadlines
 
     fault = FAULTS[name]
-    wanted = "probe-malformed-json" if name == "500-on-bad-input" else "minimal-input"
-    case = next(c for c in load_cases() if c.id == wanted)
+    case = next(c for c in load_cases() if c.id == fault.case)
     cfg = RunnerConfig(
         url=agent.url,
         headers={FAULT_HEADER: name},

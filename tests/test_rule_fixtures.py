@@ -11,6 +11,7 @@ Fixtures live in tests/fixtures/rules/<rule-id>.yaml:
                            # bytes that are not UTF-8); or `payloads: [...]` raw JSON;
                            # or `exchange: {expect, status, content_type, frames: [{at,
                            # event}], ended_at, ending, raw_prefix}` for live rules
+        refusal: rule      # optional, with `exchange`: the case's refusal rule
         profile: spec      # optional
     passes:                # each must raise nothing at all
       - name: the legal stream closest to the violation
@@ -79,7 +80,8 @@ def _run(case: dict[str, Any]) -> ValidationResult:
     request = case.get("input")
     if "exchange" in case:
         spec = case["exchange"]
-        findings = judge(_exchange(spec), request, spec.get("expect", "run"), profile)
+        expect = spec.get("expect", "run")
+        findings = judge(_exchange(spec), request, expect, profile, case.get("refusal"))
         return ValidationResult(findings=findings, events=len(spec.get("frames", [])))
     if "sse" in case or "sse_base64" in case:
         raw = (
