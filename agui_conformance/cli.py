@@ -332,6 +332,14 @@ def _headers(specs: tuple[str, ...]) -> dict[str, str]:
     help="Write this run's failures to the --baseline file (and exit 0).",
 )
 @click.option(
+    "--capabilities",
+    "capabilities_source",
+    metavar="URL|FILE",
+    help="The agent's AgentCapabilities declaration (fetched with the same headers, or a "
+    "file): its shape is checked and what it declares false is compared with the streams. "
+    "Default for the built-in reference agent: its /capabilities.",
+)
+@click.option(
     "--compare-reference",
     is_flag=True,
     help="Also run the cases against the built-in reference agent and show its results "
@@ -356,6 +364,7 @@ def run(
     sarif_path: str | None,
     baseline_path: str | None,
     update_baseline: bool,
+    capabilities_source: str | None,
     compare_reference: bool,
 ) -> None:
     """Run the conformance cases against an agent (default: the built-in reference agent)."""
@@ -378,7 +387,7 @@ def run(
     if generated:
         seed = seed if seed is not None else random.randrange(2**31)
     threshold = Level.INFO if fail_on == "never" else Level(fail_on)
-    plan = suite.Plan(cases, generated, seed, threshold, fail_on)
+    plan = suite.Plan(cases, generated, seed, threshold, fail_on, capabilities_source)
     accepted = _baseline(baseline_path, update_baseline)
     deadlines = Deadlines(first_byte=first_byte_timeout, idle=idle_timeout, total=total_timeout)
     with contextlib.ExitStack() as stack:
@@ -387,6 +396,8 @@ def run(
         if agent_url is None:
             agent_url = stack.enter_context(running_agent()).url
             click.echo(f"target: the reference agent at {agent_url}")
+            if capabilities_source is None and keyword is None:
+                plan.capabilities = agent_url.rstrip("/") + "/capabilities"
         else:
             click.echo(f"target: {_redact_url(agent_url)}")
         cfg = RunnerConfig(

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from agui_conformance.baseline import Baseline
 from agui_conformance.cases import Case
 from agui_conformance.matrix import attach_reference, requirements, summarize
-from agui_conformance.model import CaseResult, Level, Report, ToolInfo
+from agui_conformance.model import CaseResult, Level, Report, RunRecord, ToolInfo
 from agui_conformance.reproduce import suite_command
 from agui_conformance.runner import RunnerConfig, run_generated, run_suite
 
@@ -31,10 +31,11 @@ class Plan:
     seed: int | None = None
     fail_on: Level = Level.ERROR
     fail_on_name: str = "error"
+    capabilities: str | None = None  # a declaration to check: http(s) URL or file path
 
     @property
     def total(self) -> int:
-        return len(self.cases) + (1 if self.examples else 0)
+        return len(self.cases) + (1 if self.examples else 0) + (1 if self.capabilities else 0)
 
 
 def _results(
@@ -46,7 +47,56 @@ def _results(
         results.append(generated)
         if on_result is not None:
             on_result(generated)
+    if plan.capabilities is not None:
+        declared = asyncio.run(capabilities_case(cfg, plan.capabilities, results, plan.fail_on))
+        results.append(declared)
+        if on_result is not None:
+            on_result(declared)
     return results
+
+
+async def capabilities_case(
+    cfg: RunnerConfig, source: str, results: list[CaseResult], fail_on: Level
+) -> CaseResult:
+    """The agent's declaration: its shape, and what it declares false against the streams."""
+    from agui_conformance import capabilities
+    from agui_conformance.runner import verdict
+    from agui_conformance.transport import redact_headers, redact_url
+    from agui_conformance.validator import StreamValidator
+
+    case = CaseResult(
+        id="capabilities",
+        title="The capabilities declaration: its shape, and whether it holds on the wire",
+        requirements=["CAP-001", "CAP-002", "CAP-003", "CAP-005", "CAP-007"],
+        expect="declaration",
+        status="passed",
+    )
+    remote = source.startswith(("http://", "https://"))
+    if remote:
+        declared = await capabilities.fetch(source, cfg.headers, cfg.deadlines)
+    else:
+        declared = capabilities.read_file(source)
+    if declared.error is not None:
+        case.status = "not-applicable"
+        case.reason = f"no declaration to check ({declared.error}); a missing one is legal"
+        return case
+    checker = StreamValidator(profile=cfg.profile)
+    checker.add_hits(capabilities.check_shape(declared.value))
+    checker.add_hits(capabilities.cross_check(declared.value, results))
+    case.runs.append(
+        RunRecord(
+            request={"GET": redact_url(source)} if remote else {"file": source},
+            requestHeaders=redact_headers(cfg.headers, cfg.secret_headers) if remote else {},
+            status=declared.status,
+            responseHeaders={},
+            timing={},
+            events=[declared.value],
+            findings=checker.result().findings,
+            exercised=["capabilities-malformed", "capabilities-contradicted"],
+        )
+    )
+    return verdict(case, fail_on)
+
 
 
 def run(

@@ -14,7 +14,7 @@ from .test_rule_fixtures import ALL
 
 FIXED = {
     "stream", "sse", "request", "valid-input", "probe", "survival", "auth-probe", "http",
-    "multi-run", "parts", "reopen:text", "reopen:tool", "request:history",
+    "multi-run", "parts", "reopen:text", "reopen:tool", "request:history", "capabilities",
 }  # fmt: skip
 PREFIXES = ("field:", "key:", "outcome:")
 

@@ -12,6 +12,8 @@ Fixtures live in tests/fixtures/rules/<rule-id>.yaml:
                            # or `exchange: {expect, status, content_type, frames: [{at,
                            # event}], ended_at, ending, raw_prefix}` for live rules
         refusal: rule      # optional, with `exchange`: the case's refusal rule
+        declaration: {...} # or: a capabilities declaration, with `streams: [[...]]` the
+                           # events the agent streamed in the run
         profile: spec      # optional
     passes:                # each must raise nothing at all
       - name: the legal stream closest to the violation
@@ -83,6 +85,8 @@ def _run(case: dict[str, Any]) -> ValidationResult:
         expect = spec.get("expect", "run")
         findings = judge(_exchange(spec), request, expect, profile, case.get("refusal"))
         return ValidationResult(findings=findings, events=len(spec.get("frames", [])))
+    if "declaration" in case:
+        return _declaration(case, profile)
     if "sse" in case or "sse_base64" in case:
         raw = (
             base64.b64decode(case["sse_base64"])
@@ -95,6 +99,34 @@ def _run(case: dict[str, Any]) -> ValidationResult:
             [p.encode("utf-8") for p in case["payloads"]], request=request, profile=profile
         )
     return validate_events(case["stream"], request=request, profile=profile)
+
+
+def _declaration(case: dict[str, Any], profile: str) -> ValidationResult:
+    """A capabilities declaration, cross-checked against the streams of the run."""
+    from agui_conformance import capabilities
+    from agui_conformance.model import CaseResult, RunRecord
+    from agui_conformance.validator import StreamValidator
+
+    seen = [
+        CaseResult(
+            id=f"case-{n}",
+            title="",
+            requirements=[],
+            expect="run",
+            status="passed",
+            runs=[
+                RunRecord(
+                    request={}, requestHeaders={}, status=200, responseHeaders={}, timing={},
+                    events=stream,
+                )
+            ],
+        )
+        for n, stream in enumerate(case.get("streams", []))
+    ]  # fmt: skip
+    checker = StreamValidator(profile=profile)
+    checker.add_hits(capabilities.check_shape(case["declaration"]))
+    checker.add_hits(capabilities.cross_check(case["declaration"], seen))
+    return checker.result()
 
 
 def _cases(kind: str) -> list[Any]:

@@ -206,7 +206,7 @@ def test_run_command_against_the_reference_agent(tmp_path: Path) -> None:
     assert "target: the reference agent" in outcome.output
     data = json.loads(report.read_text())
     assert {c["status"] for c in data["cases"]} <= {"passed", "not-applicable"}
-    assert len(data["cases"]) == len(load_cases()) + 1  # + generated-inputs
+    assert len(data["cases"]) == len(load_cases()) + 2  # + generated-inputs, capabilities
 
 
 def test_run_command_fails_on_a_faulty_agent_and_hides_secrets(

@@ -40,6 +40,7 @@ CATEGORIES: tuple[str, ...] = (
     "passthrough",
     "framing",
     "transport",
+    "capabilities",
     "advisory",
 )
 

@@ -1,0 +1,178 @@
+"""A capabilities declaration, supplied by the user, checked and cross-checked.
+
+Owns reading an `AgentCapabilities` declaration (a URL fetched with the run's
+headers, or a file), judging its shape against `schemas/1.1/capabilities.schema.json`
+(CAP-001, CAP-002, CAP-007) and comparing what it declares *false* with what the
+agent's streams did (CAP-003, CAP-005). No binding carries a declaration
+(SPEC-NOTES A-44), so nothing here runs unless the user names one; an omitted
+group or field is undeclared, never unsupported (CAP-004), and a stream is
+never judged wrong for exceeding a declaration beyond a SHOULD complaint
+(CONS-028).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema  # type: ignore[import-untyped, unused-ignore]
+import orjson
+
+from agui_conformance.hits import Hit
+from agui_conformance.model import CaseResult
+from agui_conformance.transport import Deadlines
+
+# (group, field, what contradicts `false`, the events or outcome that show it)
+CONTRADICTIONS: tuple[tuple[str, str, str, frozenset[str]], ...] = (
+    ("reasoning", "supported", "reasoning events", frozenset({
+        "REASONING_START", "REASONING_MESSAGE_START", "REASONING_MESSAGE_CHUNK",
+        "REASONING_ENCRYPTED_VALUE"})),
+    ("reasoning", "encrypted", "encrypted reasoning values",
+     frozenset({"REASONING_ENCRYPTED_VALUE"})),
+    ("state", "snapshots", "STATE_SNAPSHOT events", frozenset({"STATE_SNAPSHOT"})),
+    ("state", "deltas", "STATE_DELTA events", frozenset({"STATE_DELTA"})),
+    ("multiAgent", "supported", "subagent invocations", frozenset({"SUBAGENT_STARTED"})),
+    ("humanInTheLoop", "interrupts", "an interrupt outcome", frozenset({"outcome:interrupt"})),
+    ("humanInTheLoop", "supported", "an interrupt outcome", frozenset({"outcome:interrupt"})),
+    ("tools", "supported", "tool calls", frozenset({"TOOL_CALL_START", "TOOL_CALL_CHUNK"})),
+)  # fmt: skip
+# Declaring these for the HTTP bindings is a declaration that cannot hold (CAP-005).
+HTTP_CANNOT = (("transport", "resumable"), ("transport", "pushNotifications"))
+
+
+@dataclass
+class Declaration:
+    source: str
+    status: int | None = None
+    value: Any = None
+    error: str | None = None
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    from referencing import Registry, Resource
+
+    from agui_conformance.schema import schema_dir
+
+    folder = schema_dir()
+    resources = []
+    for path in sorted(folder.glob("*.schema.json")):
+        name = path.name
+        document = json.loads(path.read_text(encoding="utf-8"))
+        resources.append((name, Resource.from_contents(document)))
+        resources.append((document.get("$id", name), Resource.from_contents(document)))
+    registry: Registry[Any] = Registry().with_resources(resources)
+    root = json.loads((folder / "capabilities.schema.json").read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(root)
+    return cls(root, registry=registry)
+
+
+def read_file(path: str) -> Declaration:
+    try:
+        return Declaration(path, value=orjson.loads(Path(path).read_bytes()))
+    except OSError as err:
+        return Declaration(path, error=f"cannot read {path}: {err.strerror or err}")
+    except orjson.JSONDecodeError as err:
+        return Declaration(path, error=f"{path} is not JSON: {err}")
+
+
+async def fetch(url: str, headers: dict[str, str], deadlines: Deadlines) -> Declaration:
+    """GET the declaration with the run's headers, within the total deadline."""
+    import httpx
+
+    from agui_conformance.transport import new_client
+
+    try:
+        async with new_client(deadlines) as client:
+            response = await asyncio.wait_for(
+                client.get(url, headers={**headers, "Accept": "application/json"}),
+                timeout=deadlines.total,
+            )
+    except (httpx.HTTPError, OSError, TimeoutError) as err:  # unavailable, not our bug
+        return Declaration(url, error=f"{type(err).__name__}: {err}")
+    declaration = Declaration(url, status=response.status_code)
+    if response.status_code != 200:
+        declaration.error = f"answered {response.status_code}"
+        return declaration
+    try:
+        declaration.value = orjson.loads(response.content)
+    except orjson.JSONDecodeError as err:
+        declaration.error = f"not JSON: {err}"
+    return declaration
+
+
+def check_shape(value: Any) -> list[Hit]:
+    """CAP-001/002/007: the AgentCapabilities shape (unknown members are legal, CONS-028)."""
+    hits = []
+    for error in sorted(_validator().iter_errors(value), key=lambda e: list(e.absolute_path)):
+        pointer = "".join(f"/{part}" for part in error.absolute_path)
+        if error.validator == "additionalProperties" and not _known_group(error.absolute_path):
+            continue  # undescribed members of open places are legal
+        message = error.message if len(error.message) < 300 else error.message[:300] + "…"
+        hits.append(Hit("capabilities-malformed", None, message, pointer or None))
+    return hits
+
+
+def _known_group(path: Iterable[Any]) -> bool:
+    """Closed objects of the declaration: everything but `custom` and identity metadata."""
+    parts = list(path)
+    return not (parts[:1] == ["custom"] or parts[:2] == ["identity", "metadata"])
+
+
+def _tokens(cases: Iterable[CaseResult]) -> Iterator[tuple[str, str, int | None]]:
+    """(token, case id, event index) for every event type and interrupt outcome seen."""
+    for case in cases:
+        for run in case.runs:
+            for index, event in enumerate(run.events):
+                if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+                    continue
+                yield event["type"], case.id, index
+                outcome = event.get("outcome")
+                interrupted = isinstance(outcome, dict) and outcome.get("type") == "interrupt"
+                if event["type"] == "RUN_FINISHED" and interrupted:
+                    yield "outcome:interrupt", case.id, index
+
+
+def cross_check(value: Any, cases: list[CaseResult]) -> list[Hit]:
+    """CAP-003/005: what the declaration says is false, the streams did."""
+    if not isinstance(value, dict):
+        return []
+    hits: list[Hit] = []
+    seen: dict[str, tuple[str, int | None]] = {}
+    for token, case_id, index in _tokens(cases):
+        seen.setdefault(token, (case_id, index))
+    for group, name, what, shown_by in CONTRADICTIONS:
+        section = value.get(group)
+        if not isinstance(section, dict) or section.get(name) is not False:
+            continue
+        witness = next((seen[t] for t in sorted(shown_by) if t in seen), None)
+        if witness is not None:
+            case_id, index = witness
+            hits.append(
+                Hit(
+                    "capabilities-contradicted",
+                    None,
+                    f"`{group}.{name}` is declared false, but the agent streamed {what} "
+                    f"(case {case_id}, event {index}).",
+                    f"/{group}/{name}",
+                )
+            )
+    for group, name in HTTP_CANNOT:
+        section = value.get(group)
+        if isinstance(section, dict) and section.get(name) is True:
+            hits.append(
+                Hit(
+                    "capabilities-contradicted",
+                    None,
+                    f"`{group}.{name}` is declared true for an agent served over the HTTP "
+                    "binding, which carries no sequence numbers, resumption or post-run "
+                    "channel.",
+                    f"/{group}/{name}",
+                )
+            )
+    return hits
