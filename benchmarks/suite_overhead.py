@@ -2,7 +2,8 @@
 
 Starts `agui-conformance serve` in its own process (so its work is not ours),
 runs every case R times, and splits the wall time into: time inside our
-checks (`runner.judge`: live checks + validation of every event), other CPU
+checks (`runner.judge`: live checks + validation of every event; `runner._record`: the
+report's transcript record and what each exchange exercised), other CPU
 time of this process (HTTP client, SSE parsing, case building), and the rest,
 waiting on the agent. Target: our checks add under 10% to the agent's time.
 
@@ -24,8 +25,9 @@ from agui_conformance import runner
 from agui_conformance.cases import load_cases
 from reference_agent.server import spawned_agent
 
-spent = {"judge": 0.0}
+spent = {"judge": 0.0, "record": 0.0}
 _judge = runner.judge
+_record = runner._record
 
 
 def timed_judge(*args: Any, **kwargs: Any) -> Any:
@@ -34,6 +36,14 @@ def timed_judge(*args: Any, **kwargs: Any) -> Any:
         return _judge(*args, **kwargs)
     finally:
         spent["judge"] += time.perf_counter() - start
+
+
+def timed_record(*args: Any, **kwargs: Any) -> Any:
+    start = time.perf_counter()
+    try:
+        return _record(*args, **kwargs)
+    finally:
+        spent["record"] += time.perf_counter() - start
 
 
 def cpu_seconds(pid: int) -> float:
@@ -50,6 +60,7 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=25)
     args = parser.parse_args()
     runner.judge = timed_judge  # type: ignore[assignment]
+    runner._record = timed_record  # type: ignore[assignment]
 
     with spawned_agent() as server:
         url = server.url
@@ -66,12 +77,13 @@ def main() -> None:
         wall = time.perf_counter() - wall_start
         cpu = time.process_time() - cpu_start
         agent = cpu_seconds(server.pid) - agent_start
-    judge = spent["judge"]
+    judge = spent["judge"] + spent["record"]
     share = 100 * judge / max(agent, 1e-9)
     print(f"{args.rounds} rounds of {len(cases)} cases + {args.examples} generated inputs")
     print(f"  wall time                      {wall:7.2f} s")
     print(f"  the agent's own CPU time       {agent:7.2f} s")
-    print(f"  our checks (judge)             {judge:7.2f} s  = {share:5.1f}% of the agent's time")
+    print(f"  our checks + report records    {judge:7.2f} s  = {share:5.1f}% of the agent's time")
+    print(f"    (judge {spent['judge']:.2f} s, transcript records {spent['record']:.2f} s)")
     print(
         f"  the rest of the client's CPU   {cpu - judge:7.2f} s  (HTTP client, SSE framing, "
         "request building, hypothesis)"
