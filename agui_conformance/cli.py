@@ -106,10 +106,10 @@ def _color(output: str | None) -> bool:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "sarif"]),
+    type=click.Choice(["text", "json", "sarif", "html"]),
     default="text",
     show_default=True,
-    help="Report format.",
+    help="Report format (html: the annotated transcript as a standalone page; use -o).",
 )
 @click.option(
     "--profile",
@@ -168,7 +168,7 @@ def validate(
 
     request = _load_request(request_path)
     if path == "-":
-        source: Any = sys.stdin.buffer
+        source: Any = sys.stdin.buffer.read() if fmt == "html" else sys.stdin.buffer
         name = "stdin"
     else:
         file = Path(path)
@@ -186,7 +186,21 @@ def validate(
         raise ToolError(f"internal error while validating {name}: {err!r}") from err
     if result.events == 0 and not result.findings:
         raise ToolError(f"{name} holds no events (an empty recording)")
-    if fmt == "json":
+    if fmt == "html":
+        from agui_conformance.report.html import to_html
+        from agui_conformance.report.recording_report import recording_report
+
+        report = recording_report(
+            source,
+            name,
+            result,
+            request=request,
+            fmt=stream_format,
+            fail_on=fail_on,
+            path=None if path == "-" else path,
+        )
+        text = to_html(report)
+    elif fmt == "json":
         text = to_json(result, name)
     elif fmt == "sarif":
         text = to_sarif(result, name, lines=lines)
@@ -572,7 +586,7 @@ def record(
             handle.write(frame.data.replace(b"\n", b" ") + b"\n")
     sidecar = {
         **summary(recorded),
-        "url": url,
+        "url": _redact_url(url),
         "requestHeaders": recorded.request_headers,
         "responseHeaders": recorded.response_headers,
         "eventTimesMs": [round(f.at * 1000, 1) for f in recorded.frames],

@@ -274,3 +274,59 @@ def test_json_and_sarif_of_a_faulted_run(faulted: tuple[Report, BeautifulSoup]) 
     hit = next(r for r in results if r["ruleId"] == "item-open-at-finish")
     logical = hit["locations"][0]["logicalLocations"][0]["name"]
     assert logical.startswith("frontend-tool-round-trip/run 1/event ")
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_validate_html_of_a_recording(tmp_path: Path) -> None:
+    out = tmp_path / "buggy.html"
+    outcome = CliRunner().invoke(
+        main,
+        ["validate", str(EXAMPLES / "buggy-run.jsonl"), "--input",
+         str(EXAMPLES / "request.json"), "--format", "html", "-o", str(out)],
+    )  # fmt: skip
+    assert outcome.exit_code == 1
+    soup = BeautifulSoup(out.read_text(), "html.parser")
+    assert _one(soup, "#verdict")["data-verdict"] == "fail"
+    assert _one(soup, '#matrix tr[data-rule="snake-case-key"]')["data-status"] == "failed"
+    first = _one(soup, 'table.transcript tr[data-index="0"]')
+    assert "bad" in first["class"] and first.select('.finding[data-rule="snake-case-key"]')
+    assert _one(soup, "pre.reproducer").get_text().startswith("agui-conformance validate ")
+    assert not soup.select("pre.reproducer.curl")  # nothing to replay against
+
+
+def test_record_then_validate_html_shows_the_timeline_and_no_secret(tmp_path: Path) -> None:
+    recording = tmp_path / "run.jsonl"
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps({"threadId": "t", "runId": "r", "messages": [
+        {"id": "u", "role": "user", "content": "chunks"}]}))  # fmt: skip
+    with running_agent() as agent:
+        url = agent.url.replace("http://", "http://user:hunter2pass@")
+        recorded = CliRunner().invoke(
+            main, ["record", url, "--input", str(request), "-o", str(recording)]
+        )
+    assert recorded.exit_code == 0, recorded.output
+    out = tmp_path / "run.html"
+    outcome = CliRunner().invoke(
+        main, ["validate", str(recording), "--input", str(request), "--format", "html",
+               "-o", str(out)],
+    )  # fmt: skip
+    assert outcome.exit_code == 0, outcome.output
+    html = out.read_text()
+    assert (
+        "hunter2pass" not in html
+        and "hunter2pass" not in (tmp_path / "run.jsonl.timing.json").read_text()
+    )
+    soup = BeautifulSoup(html, "html.parser")
+    assert _one(soup, "#verdict")["data-verdict"] == "pass"
+    assert soup.select("svg.timeline") and "HTTP 200" in _one(soup, "section.run h3").get_text()
+
+
+def test_validate_html_from_stdin() -> None:
+    data = (EXAMPLES / "conformant-run.sse").read_bytes()
+    outcome = CliRunner().invoke(main, ["validate", "-", "--format", "html"], input=data)
+    assert outcome.exit_code == 0
+    soup = BeautifulSoup(outcome.output, "html.parser")
+    assert _one(soup, "#verdict")["data-verdict"] == "pass"
+    assert soup.select("table.transcript tbody tr")

@@ -35,6 +35,7 @@ class RunView:
     timeline: transcript.Timeline
     request_json: str
     assembled: list[dict[str, Any]]
+    recorded: bool = False  # a recording (validate), not a live exchange
 
 
 @dataclass
@@ -58,6 +59,8 @@ def _pretty(value: Any) -> str:
 
 
 def _run_label(case: CaseResult, position: int) -> str:
+    if case.expect == "recording":
+        return "recorded stream"
     return "run" if len(case.runs) == 1 else f"run {position + 1}"
 
 
@@ -95,6 +98,7 @@ def _run_view(case: CaseResult, run: RunRecord, position: int) -> RunView:
         timeline=transcript.timeline(run),
         request_json=_pretty(request),
         assembled=assembled,
+        recorded=case.expect == "recording",
     )
 
 
@@ -102,7 +106,9 @@ def case_view(case: CaseResult, report: Report | None = None) -> CaseView:
     view = CaseView(case=case, runs=[_run_view(case, r, i) for i, r in enumerate(case.runs)])
     for finding in case.findings:
         view.counts[finding.level.value] = view.counts.get(finding.level.value, 0) + 1
-    if case.status == "failed" and case.runs:
+    if case.expect == "recording":
+        view.command = report.command if report is not None and case.status == "failed" else ""
+    elif case.status == "failed" and case.runs:
         failing = next((r for r in case.runs if r.findings), case.runs[-1])
         url = report.target if report is not None else "URL"
         body, content_type = _request_body(failing)
