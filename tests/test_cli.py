@@ -232,7 +232,7 @@ def test_sarif_uri_is_a_uri_reference(tmp_path: Path) -> None:
         (["validate", str(EXAMPLES)], "not a file"),
         (["validate", GOOD, "--input", "/no/such/request.json"], "cannot read --input"),
         (["validate", GOOD, "--profile", "nope"], "Invalid value"),
-        (["validate", GOOD, "--format", "html"], "Invalid value"),
+        (["validate", GOOD, "--format", "xml"], "Invalid value"),
         (["validate"], "Missing argument"),
         (["validate", BAD, "-o", "/no/such/dir/report.txt"], "cannot write /no/such/dir"),
     ],
