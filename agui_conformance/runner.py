@@ -92,10 +92,16 @@ def _refused(hits: list[Hit], record: Exchange, refusal: str) -> list[Hit]:
 
 
 def judge(
-    record: Exchange, request: Any, expect: str, profile: str, refusal: str | None = None
+    record: Exchange,
+    request: Any,
+    expect: str,
+    profile: str,
+    refusal: str | None = None,
+    events: list[Any] | None = None,
 ) -> list[Finding]:
     """Findings for one exchange under the case's expectation; `refusal`: the rule a
-    refusal of this (valid, tolerated) input breaks."""
+    refusal of this (valid, tolerated) input breaks; `events`: the frames already decoded
+    by `_events` (each parsed once per exchange)."""
     if record.harness_error is not None:
         return []
     mode = mode_of(record, expect)
@@ -117,8 +123,13 @@ def judge(
         hits = _refused(hits, record, refusal)
     validator.add_hits(hits)
     if mode == "run" and record.status == 200:
-        for frame in record.frames:
-            validator.feed_payload(frame.data, frame.index)
+        decoded = events if events is not None and len(events) == len(record.frames) else None
+        for position, frame in enumerate(record.frames):
+            event = decoded[position] if decoded is not None else None
+            if isinstance(event, dict):
+                validator.feed_event(event, frame.index)
+            else:  # undecodable, or not an object: the payload path names the problem
+                validator.feed_payload(frame.data, frame.index)
         validator.add_hits(record.framing)
         validator.close()
     return validator.result().findings
@@ -152,10 +163,15 @@ async def _send(
 
 
 def _record(
-    record: Exchange, request: Any, body: bytes, findings: list[Finding], expect: str | None
+    record: Exchange,
+    request: Any,
+    body: bytes,
+    findings: list[Finding],
+    expect: str | None,
+    events: list[Any] | None = None,
 ) -> RunRecord:
     """The report's view of one exchange; `expect` None: not judged (a cut stream)."""
-    events = _events(record)
+    events = _events(record) if events is None else events
     covered: list[str] = []
     if expect is not None and record.harness_error is None:
         mode = mode_of(record, expect)
@@ -223,21 +239,23 @@ async def _one_thread(
             return runs, None
         request, body = build_body(case, ids)
     record = await _send(cfg, client, body, case)
-    findings = judge(record, request, case.expect, cfg.profile, case.refusal)
-    runs.append(_record(record, request, body, findings, case.expect))
+    events = _events(record)
+    findings = judge(record, request, case.expect, cfg.profile, case.refusal, events)
+    runs.append(_record(record, request, body, findings, case.expect, events))
     for step in case.then:
         if request is None or record.status != 200:
             break
         try:
             request = follow_up(
-                step, request, [e for e in _events(record) if isinstance(e, dict)], ids
+                step, request, [e for e in events if isinstance(e, dict)], ids
             )
         except NotExercised as why:
             return runs, str(why)
         body = orjson.dumps(request)
         record = await _send(cfg, client, body, case)
-        findings = judge(record, request, "run", cfg.profile)
-        runs.append(_record(record, request, body, findings, "run"))
+        events = _events(record)
+        findings = judge(record, request, "run", cfg.profile, events=events)
+        runs.append(_record(record, request, body, findings, "run", events))
     return runs, None
 
 
@@ -337,11 +355,12 @@ def run_generated(
         )
         if record.harness_error is not None:
             raise RuntimeError(record.harness_error)
-        findings = judge(record, body_obj, "run", cfg.profile)
-        covered.update(exercised(exchange_tokens("run", record.status, _events(record), body_obj)))
+        events = _events(record)
+        findings = judge(record, body_obj, "run", cfg.profile, events=events)
+        covered.update(exercised(exchange_tokens("run", record.status, events, body_obj)))
         bad = [f for f in findings if f.level.rank >= fail_on.rank]
         if bad:
-            failing.append(_record(record, body_obj, body, findings, "run"))
+            failing.append(_record(record, body_obj, body, findings, "run", events))
             raise AssertionError(f"{len(bad)} finding(s)")
 
     started = time.perf_counter()

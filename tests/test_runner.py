@@ -359,3 +359,36 @@ def test_transport_measures_silence_and_comments_break_it() -> None:
     assert len(silent.frames) == len(chatty.frames) == 2
     assert silent.silence >= 0.9 and silent.silence_after == 0
     assert chatty.silence < 0.6
+
+
+def test_judging_never_mutates_the_decoded_events_the_report_keeps() -> None:
+    """Frames are parsed once per exchange and shared by the validator and the report: the
+    validator must never change them (state and activity patches work on copies)."""
+    import orjson
+
+    from agui_conformance.runner import _events, judge
+    from agui_conformance.transport import Exchange, TimedFrame
+
+    stream = [
+        {"type": "RUN_STARTED", "threadId": "t", "runId": "r", "protocolVersion": "1.1"},
+        {"type": "STATE_SNAPSHOT", "snapshot": {"cart": {"items": []}}},
+        {"type": "STATE_DELTA", "delta": [{"op": "add", "path": "/cart/items/-",
+                                           "value": {"sku": "a", "qty": 1}}]},
+        {"type": "STATE_DELTA", "delta": [{"op": "replace", "path": "/cart/items/0/qty",
+                                           "value": 2}]},
+        {"type": "ACTIVITY_SNAPSHOT", "messageId": "act", "activityType": "plan",
+         "content": {"steps": [{"done": False}]}},
+        {"type": "ACTIVITY_DELTA", "messageId": "act", "activityType": "plan",
+         "patch": [{"op": "replace", "path": "/steps/0/done", "value": True}]},
+        {"type": "RUN_FINISHED", "threadId": "t", "runId": "r"},
+    ]  # fmt: skip
+    frames = [TimedFrame(i, i / 100, orjson.dumps(e)) for i, e in enumerate(stream)]
+    record = Exchange(
+        url="http://agent.test/", request_headers={}, body=b"", status=200,
+        response_headers={"content-type": "text/event-stream"}, frames=frames,
+        ended_at=0.1, first_byte_at=0.0,
+    )  # fmt: skip
+    events = _events(record)
+    request = {"threadId": "t", "runId": "r", "messages": []}
+    assert judge(record, request, "run", "spec", events=events) == []
+    assert events == stream
