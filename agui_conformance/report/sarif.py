@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import orjson
 
-from agui_conformance.model import Level, Report, ValidationResult
+from agui_conformance.model import Finding, Level, Report, ValidationResult
 from agui_conformance.rules import SPEC_BASE, Rule, catalog
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -55,21 +55,11 @@ def to_sarif(
         if line is not None:
             physical["region"] = {"startLine": line}
         where = "stream" if finding.index is None else f"event {finding.index}"
-        logical: dict[str, Any] = {"name": where, "kind": "element"}
-        if finding.pointer:
-            logical["fullyQualifiedName"] = where + finding.pointer
-        entry: dict[str, Any] = {"ruleId": finding.rule}
-        if finding.rule in position:
-            entry["ruleIndex"] = position[finding.rule]
-        entry |= {
-            "level": SARIF_LEVEL[finding.level],
-            "message": {"text": finding.message},
-            "locations": [{"physicalLocation": physical, "logicalLocations": [logical]}],
-            "properties": {
-                key: value
-                for key, value in (("eventIndex", finding.index), ("pointer", finding.pointer))
-                if value is not None
-            },
+        entry = _result(finding, position, where, physical, finding.message)
+        entry["properties"] = {
+            key: value
+            for key, value in (("eventIndex", finding.index), ("pointer", finding.pointer))
+            if value is not None
         }
         results.append(entry)
     driver = _driver(rules, result.profile)
@@ -86,6 +76,26 @@ def to_sarif(
         ],
     }
     return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"
+
+
+def _result(
+    finding: Finding,
+    position: Mapping[str, int],
+    where: str,
+    physical: dict[str, Any],
+    message: str,
+) -> dict[str, Any]:
+    """One SARIF result: the rule, level, message and where (physical + logical)."""
+    logical: dict[str, Any] = {"name": where, "kind": "element"}
+    if finding.pointer:
+        logical["fullyQualifiedName"] = where + finding.pointer
+    entry: dict[str, Any] = {"ruleId": finding.rule}
+    if finding.rule in position:
+        entry["ruleIndex"] = position[finding.rule]
+    entry["level"] = SARIF_LEVEL[finding.level]
+    entry["message"] = {"text": message}
+    entry["locations"] = [{"physicalLocation": physical, "logicalLocations": [logical]}]
+    return entry
 
 
 def _driver(rules: list[Rule], profile: str) -> dict[str, Any]:
@@ -132,24 +142,11 @@ def report_to_sarif(report: Report, artifact: str = "reports/compliance.json") -
                 where = f"{case.id}/run {number}"
                 if finding.index is not None:
                     where += f"/event {finding.index}"
-                logical: dict[str, Any] = {"name": where, "kind": "element"}
-                if finding.pointer:
-                    logical["fullyQualifiedName"] = where + finding.pointer
-                entry: dict[str, Any] = {"ruleId": finding.rule}
-                if finding.rule in position:
-                    entry["ruleIndex"] = position[finding.rule]
-                entry |= {
-                    "level": SARIF_LEVEL[finding.level],
-                    "message": {"text": f"{case.id}: {finding.message}"},
-                    "locations": [
-                        {
-                            "physicalLocation": {"artifactLocation": {"uri": uri}},
-                            "logicalLocations": [logical],
-                        }
-                    ],
-                    "partialFingerprints": {"aguiCaseRule": f"{case.id}/{finding.rule}"},
-                    "properties": {"case": case.id, "run": number, "eventIndex": finding.index},
-                }
+                physical = {"artifactLocation": {"uri": uri}}
+                message = f"{case.id}: {finding.message}"
+                entry = _result(finding, position, where, physical, message)
+                entry["partialFingerprints"] = {"aguiCaseRule": f"{case.id}/{finding.rule}"}
+                entry["properties"] = {"case": case.id, "run": number, "eventIndex": finding.index}
                 results.append(entry)
     document = {
         "$schema": SARIF_SCHEMA,
