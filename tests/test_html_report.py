@@ -269,6 +269,12 @@ def test_json_and_sarif_of_a_faulted_run(faulted: tuple[Report, BeautifulSoup]) 
     report, _ = faulted
     jsonschema.Draft202012Validator(report_schema()).validate(json.loads(report.model_dump_json()))
     sarif = json.loads(report_to_sarif(report))
+    from jsonschema import Draft4Validator
+
+    from .test_cli import _sarif_schema
+
+    errors = list(Draft4Validator(_sarif_schema()).iter_errors(sarif))
+    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
     results = sarif["runs"][0]["results"]
     assert any(r["ruleId"] == "item-open-at-finish" for r in results)
     hit = next(r for r in results if r["ruleId"] == "item-open-at-finish")
