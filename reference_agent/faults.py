@@ -147,11 +147,17 @@ def _answers_frontend_tool(events: list[Event], _: dict[str, Any]) -> list[Event
 
 
 def _raw_exception(events: list[Event], _: dict[str, Any]) -> list[Event]:
+    """The run ends in RUN_ERROR carrying a Python traceback (a run that would have
+    finished crashes instead; one that already errs leaks its traceback)."""
     out = copy.deepcopy(events)
-    out[-1]["message"] = (
+    traceback = (
         'Traceback (most recent call last):\n  File "agent.py", line 42, in run\n'
         "KeyError: 'messages'"
     )
+    if out[-1]["type"] == "RUN_ERROR":
+        out[-1]["message"] = traceback
+    else:
+        out[-1] = {"type": "RUN_ERROR", "message": traceback, "code": "internal"}
     return out
 
 
