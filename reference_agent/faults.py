@@ -348,4 +348,7 @@ FAULTS: dict[str, Fault] = {
 def apply(fault: Fault | None, events: list[Event], run_input: dict[str, Any]) -> list[Event]:
     if fault is None or fault.events is None:
         return events
-    return fault.events(events, run_input)
+    try:
+        return fault.events(events, run_input)
+    except (StopIteration, KeyError, IndexError):
+        return events  # nothing here for this fault to break (e.g. no tool call): serve as is

@@ -392,3 +392,18 @@ def test_judging_never_mutates_the_decoded_events_the_report_keeps() -> None:
     request = {"threadId": "t", "runId": "r", "messages": []}
     assert judge(record, request, "run", "spec", events=events) == []
     assert events == stream
+
+
+# A crash ends every run in RUN_ERROR, which also refuses the resume case's tolerated input.
+BLEEDS = {"raw-exception": {"resume-unknown-interrupt-refused"}}
+
+
+@pytest.mark.parametrize("name", sorted(n for n, f in FAULTS.items() if not f.live))
+def test_a_fault_served_to_the_whole_suite_breaks_only_its_rule(name: str) -> None:
+    """`serve --fault NAME` against every case: runs the fault cannot break are served
+    as they are, so nothing but its own rule (and its declared notes) shows up."""
+    fault = FAULTS[name]
+    with running_agent(AgentConfig(fault=name)) as agent:
+        results = suite(agent.url, cases=list(load_cases()), profile=fault.profile)
+    rules = {f.rule for r in results for f in r.findings}
+    assert rules - {fault.rule} - fault.also - BLEEDS.get(name, set()) == set(), rules
