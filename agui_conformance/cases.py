@@ -67,6 +67,23 @@ class Case(BaseModel):
                 raise ValueError(f"case {self.id}: refusal needs expect: run")
 
 
+def all_cases(extra: Path | str | None = None) -> list[Case]:
+    """The built-in cases plus those of a user's folder; ValueError on a clash of ids."""
+    cases = list(load_cases())
+    if extra is None:
+        return cases
+    folder = Path(extra)
+    if not folder.is_dir():
+        raise ValueError(f"no such cases folder: {folder}")
+    own = list(load_cases(folder))
+    if not own:
+        raise ValueError(f"{folder} holds no *.yaml case")
+    clash = sorted({c.id for c in own} & {c.id for c in cases})
+    if clash:
+        raise ValueError(f"case ids already built in: {', '.join(clash)} (rename yours)")
+    return sorted(cases + own, key=lambda c: c.id)
+
+
 def cases_dir() -> Path:
     packaged = resources.files("agui_conformance") / "_data" / "cases"
     if packaged.is_dir():

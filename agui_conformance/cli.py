@@ -300,6 +300,12 @@ def _headers(specs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--profile", type=click.Choice(PROFILES), default="spec", show_default=True)
 @click.option("--fail-on", type=click.Choice(FAIL_ON), default="error", show_default=True)
 @click.option("-k", "keyword", help="Only cases whose id contains this text.")
+@click.option(
+    "--cases",
+    "cases_path",
+    type=click.Path(file_okay=False),
+    help="A folder of your own case files (cases/README.md), run with the built-in ones.",
+)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write a JSON report.")
 @click.option(
     "--junit",
@@ -366,6 +372,7 @@ def run(
     profile: str,
     fail_on: str,
     keyword: str | None,
+    cases_path: str | None,
     json_path: str | None,
     junit_path: str | None,
     first_byte_timeout: float,
@@ -386,15 +393,15 @@ def run(
     import random
 
     from agui_conformance import suite
-    from agui_conformance.cases import load_cases
+    from agui_conformance.cases import all_cases
     from agui_conformance.runner import RunnerConfig
     from agui_conformance.transport import Deadlines, env_refs
 
     headers = _headers(header_specs)
     try:
-        cases = [c for c in load_cases() if keyword is None or keyword in c.id]
+        cases = [c for c in all_cases(cases_path) if keyword is None or keyword in c.id]
     except ValueError as err:
-        raise ToolError(f"invalid case file: {err}") from err
+        raise ToolError(f"cases: {err}") from err
     generated = examples if keyword is None or keyword in suite.GENERATED else 0
     if not cases and not generated:
         raise ToolError(f"no case matches -k {keyword!r}")

@@ -111,6 +111,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--agui-json", metavar="PATH", help="Write the JSON report of the cases that ran."
     )
     group.addoption(
+        "--agui-cases",
+        metavar="DIR",
+        help="A folder of your own case files, run with the built-in ones.",
+    )
+    group.addoption(
         "--agui-baseline",
         metavar="FILE",
         help="Expected-failures baseline: known failures become xfail, new ones fail, fixed "
@@ -290,9 +295,13 @@ class AguiSuite(pytest.Collector):
         self.target = target
 
     def collect(self) -> Iterator[pytest.Item]:
-        from agui_conformance.cases import load_cases
+        from agui_conformance.cases import all_cases
 
-        for case in load_cases():
+        try:
+            cases = all_cases(self.config.getoption("agui_cases"))
+        except ValueError as err:
+            raise pytest.UsageError(f"--agui-cases: {err}") from err
+        for case in cases:
             yield AguiCaseItem.from_parent(
                 self, name=f"agui[{case.id}]", case=case, target=self.target
             )
