@@ -27,7 +27,7 @@ def _category_status(report: dict[str, Any], category: str) -> str:
         return f"FAIL ({len(failed)})"
     warned = [r for r in rows if r["status"] == "passed" and r.get("notes")]
     if any(r["status"] == "passed" for r in rows):
-        return "pass" + (" (notes)" if warned else "")
+        return "pass" + (f" ({len(warned)} below fail-on)" if warned else "")
     return "–"
 
 
@@ -58,8 +58,9 @@ def render(results: Path, triage_path: Path, targets: dict[str, tuple[str, str]]
         "",
         "## Matrix",
         "",
-        "Requirement categories per target: `pass` (every exercised rule held), `FAIL (n)` (n",
-        "rules failed), `–` (nothing in the category was exercised).",
+        "Requirement categories per target: `pass` (every exercised rule held; `n below",
+        "fail-on`: n rules drew warnings or notes), `FAIL (n)` (n rules failed at the fail-on",
+        "level), `–` (nothing in the category was exercised). Profile `spec`, fail-on `error`.",
         "",
         "| category | " + " | ".join(reports) + " |",
         "| --- | " + " | ".join("---" for _ in reports) + " |",

@@ -38,7 +38,10 @@ EXAMPLES = 10
 TARGETS: dict[str, tuple[str, str]] = {
     "sdk": ("the official `ag-ui-protocol` SDK: event models + EventEncoder on FastAPI", "/"),
     "pydantic-ai": ("pydantic-ai's AG-UI adapter (`AGUIApp`) with a `FunctionModel`", "/"),
-    "langgraph": ("LangGraph through `ag-ui-langgraph`, a fake chat model from langchain_core", "/"),
+    "langgraph": (
+        "LangGraph through `ag-ui-langgraph`, a fake chat model from langchain_core",
+        "/",
+    ),
 }
 
 
@@ -71,9 +74,8 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], deadline: float = 60.
     while time.monotonic() < end:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=2):
-                return
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2):
+            return
         time.sleep(0.3)
     raise RuntimeError(f"the server did not answer {url} within {deadline:.0f} s")
 
@@ -110,7 +112,13 @@ def run_target(target: str) -> dict[str, Any]:
                 server.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
+    # the whole report, transcripts included, stays in logs/ (not committed)
+    (logs / f"{target}.full.json").write_bytes(out.read_bytes())
     report: dict[str, Any] = json.loads(out.read_text())
+    for case in report.get("cases", []):  # keep what the doc reads; transcripts stay in logs/
+        for run in case.get("runs", []):
+            for bulky in ("events", "eventTimesMs", "request", "requestHeaders"):
+                run.pop(bulky, None)
     report["interop"] = {
         "target": target,
         "pinned": (HERE / target / "requirements.txt").read_text().split(),
@@ -132,7 +140,7 @@ def main() -> None:
                 run_target(target)
             except (RuntimeError, subprocess.SubprocessError) as err:
                 print(f"{target}: {err}", file=sys.stderr)
-    from report import render  # noqa: PLC0415 - needs pyyaml: run from the project's venv
+    from report import render
 
     DOC.write_text(render(RESULTS, HERE / "triage.yaml", TARGETS))
     print(f"wrote {DOC.relative_to(ROOT)}")

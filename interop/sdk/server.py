@@ -34,7 +34,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fake_model import decide  # noqa: E402
+from fake_model import decide
 
 app = FastAPI()
 
@@ -52,8 +52,13 @@ async def run(request: Request) -> object:
     except json.JSONDecodeError as err:
         return JSONResponse({"error": f"malformed JSON: {err.msg}"}, status_code=400)
     except ValidationError as err:
-        return JSONResponse({"error": "invalid RunAgentInput", "detail": err.errors(
-            include_url=False, include_context=False, include_input=False)}, status_code=422)
+        return JSONResponse(
+            {
+                "error": "invalid RunAgentInput",
+                "detail": err.errors(include_url=False, include_context=False, include_input=False),
+            },
+            status_code=422,
+        )
     encoder = EventEncoder(accept=request.headers.get("accept"))
     return StreamingResponse(events(run_input, encoder), media_type=encoder.get_content_type())
 
@@ -72,7 +77,8 @@ async def events(run_input: RunAgentInput, encoder: EventEncoder) -> AsyncIterat
             call_id = f"call-{uuid.uuid4().hex[:12]}"
             yield encoder.encode(
                 ToolCallStartEvent(
-                    tool_call_id=call_id, tool_call_name=plan["name"],
+                    tool_call_id=call_id,
+                    tool_call_name=plan["name"],
                     parent_message_id=message_id,
                 )
             )
@@ -82,7 +88,8 @@ async def events(run_input: RunAgentInput, encoder: EventEncoder) -> AsyncIterat
             yield encoder.encode(ToolCallEndEvent(tool_call_id=call_id))
             yield encoder.encode(
                 RunFinishedEvent(
-                    thread_id=thread_id, run_id=run_id,
+                    thread_id=thread_id,
+                    run_id=run_id,
                     outcome={"type": "success", "pendingToolCallIds": [call_id]},
                 )
             )
@@ -92,7 +99,7 @@ async def events(run_input: RunAgentInput, encoder: EventEncoder) -> AsyncIterat
             yield encoder.encode(TextMessageContentEvent(message_id=message_id, delta=chunk))
         yield encoder.encode(TextMessageEndEvent(message_id=message_id))
         yield encoder.encode(RunFinishedEvent(thread_id=thread_id, run_id=run_id))
-    except Exception:  # noqa: BLE001 - a run that fails mid-stream ends in RUN_ERROR
+    except Exception:  # a run that fails mid-stream ends in RUN_ERROR
         yield encoder.encode(RunErrorEvent(message="The agent failed.", code="internal"))
 
 
