@@ -21,6 +21,10 @@ REQUEST_KEYS = ("tools", "state", "forwardedProps", "protocolVersion", "resume")
 NESTED = frozenset(
     {"MESSAGES_SNAPSHOT", "TOOL_CALL_RESULT", "ACTIVITY_SNAPSHOT", "RUN_FINISHED", "RUN_STARTED"}
 )
+# Events whose only tokens are their type and fields (the high-volume deltas).
+_PLAIN = frozenset(
+    {"TEXT_MESSAGE_CONTENT", "TOOL_CALL_ARGS", "REASONING_MESSAGE_CONTENT", "STATE_DELTA"}
+)
 MAX_DEPTH = 8
 MAX_NODES = 5_000
 
@@ -72,6 +76,8 @@ def request_tokens(request: Any) -> set[str]:
 def stream_tokens(events: Iterable[Any]) -> set[str]:
     """Tokens for the events of one validated stream."""
     out = {"stream"}
+    kinds: set[str] = set()
+    fields: set[str] = set()
     opened: dict[str, set[str]] = {"text": set(), "tool": set()}
     runs = 0
     for event in events:
@@ -80,8 +86,10 @@ def stream_tokens(events: Iterable[Any]) -> set[str]:
         kind = event.get("type")
         if not isinstance(kind, str):
             continue
-        out.add(kind)
-        out.update(f"field:{key}" for key in event)
+        kinds.add(kind)
+        fields.update(event)
+        if kind in _PLAIN:
+            continue  # the hot deltas: nothing more to note
         if kind == "RUN_STARTED":
             runs += 1
         elif kind == "RUN_FINISHED":
@@ -99,6 +107,8 @@ def stream_tokens(events: Iterable[Any]) -> set[str]:
             _nested_keys(event, out)
     if runs > 1:
         out.add("multi-run")
+    out.update(kinds)
+    out.update(f"field:{key}" for key in fields if isinstance(key, str))
     return out
 
 

@@ -28,6 +28,15 @@ from reference_agent.server import spawned_agent
 spent = {"judge": 0.0, "record": 0.0}
 _judge = runner.judge
 _record = runner._record
+_events = runner._events
+
+
+def timed_events(*args: Any, **kwargs: Any) -> Any:
+    start = time.perf_counter()
+    try:
+        return _events(*args, **kwargs)
+    finally:
+        spent["judge"] += time.perf_counter() - start  # parsing the frames is part of checking
 
 
 def timed_judge(*args: Any, **kwargs: Any) -> Any:
@@ -61,6 +70,7 @@ def main() -> None:
     args = parser.parse_args()
     runner.judge = timed_judge  # type: ignore[assignment]
     runner._record = timed_record  # type: ignore[assignment]
+    runner._events = timed_events  # type: ignore[assignment]
 
     with spawned_agent() as server:
         url = server.url
@@ -83,7 +93,7 @@ def main() -> None:
     print(f"  wall time                      {wall:7.2f} s")
     print(f"  the agent's own CPU time       {agent:7.2f} s")
     print(f"  our checks + report records    {judge:7.2f} s  = {share:5.1f}% of the agent's time")
-    print(f"    (judge {spent['judge']:.2f} s, transcript records {spent['record']:.2f} s)")
+    print(f"    (parse + judge {spent['judge']:.2f} s, report records {spent['record']:.2f} s)")
     print(
         f"  the rest of the client's CPU   {cpu - judge:7.2f} s  (HTTP client, SSE framing, "
         "request building, hypothesis)"
