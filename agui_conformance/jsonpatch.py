@@ -39,7 +39,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["ORDER_LIMIT", "PatchError", "apply_patch", "json_equal"]
+__all__ = ["ORDER_LIMIT", "PatchError", "apply_patch", "copy_value", "json_equal"]
 
 ORDER_LIMIT = 1024  # objects up to this size get their member order back on rollback
 _MISSING: Any = object()
@@ -105,7 +105,7 @@ def _clone_py(value: Any) -> Any:
     return value
 
 
-def _copy(value: Any) -> Any:
+def copy_value(value: Any) -> Any:
     """A deep copy of a JSON value: orjson round trip (fastest for containers,
     measured 3x a Python walk and 10x deepcopy), a Python walk when orjson cannot
     (integers beyond 64 bits, nesting beyond its limit)."""
@@ -341,11 +341,11 @@ def _apply_one(applier: _Applier, op: dict[str, Any]) -> None:
     kind = op.get("op")
     tokens = _tokens(op.get("path"))
     if kind == "add":
-        applier.add(tokens, _copy(_value(op)))
+        applier.add(tokens, copy_value(_value(op)))
     elif kind == "remove":
         applier.remove(tokens)
     elif kind == "replace":
-        applier.replace(tokens, _copy(_value(op)))
+        applier.replace(tokens, copy_value(_value(op)))
     elif kind == "move":
         source = _from(op)
         if len(tokens) > len(source) and tokens[: len(source)] == source:
@@ -366,7 +366,7 @@ def _apply_one(applier: _Applier, op: dict[str, Any]) -> None:
         except _Fail as err:
             err.pointer = op["from"]
             raise
-        applier.add(tokens, _copy(value))
+        applier.add(tokens, copy_value(value))
     elif kind == "test":
         expected = _value(op)
         try:

@@ -24,6 +24,7 @@ and an unreadable file raises OSError.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from os import PathLike
@@ -38,6 +39,7 @@ from agui_conformance.sse import Frame, SSEParser
 __all__ = [
     "CHUNK",
     "FORMATS",
+    "Batch",
     "Payload",
     "Readable",
     "Recording",
@@ -51,6 +53,9 @@ FORMATS = ("auto", "sse", "jsonl", "json")
 _SSE_STARTS = (b"data:", b":", b"event:", b"id:", b"retry:")
 _BOM = b"\xef\xbb\xbf"
 _WHITESPACE = b" \t\r\n\x0b\x0c"
+# A line that starts with whitespace or is empty, after the chunk's first: where a
+# blank line may be (one search per chunk, in C; most chunks have none).
+_BLANK_LINE = re.compile(rb"\n[ \t\r\n\x0b\x0c]")
 
 
 class Readable(Protocol):
@@ -69,22 +74,36 @@ class Payload(NamedTuple):
     data: bytes
 
 
+# Consecutive payloads: the event index of the first, and their bytes.
+Batch = tuple[int, list[bytes]]
+
+
 @dataclass(eq=False)
 class Recording:
-    """A recorded stream. Iterate `payloads` once; `hits` is complete after that."""
+    """A recorded stream. Read it once, as `payloads` (one at a time) or as
+    `batches` (runs of consecutive payloads, cheaper per event); `hits` is
+    complete after that."""
 
     format: str  # "sse" | "jsonl" | "json"
-    payloads: Iterator[Payload]
+    batches: Iterator[Batch]
     hits: list[Hit] = field(default_factory=list)
+    _payloads: Iterator[Payload] | None = field(default=None, repr=False)
+
+    @property
+    def payloads(self) -> Iterator[Payload]:
+        if self._payloads is None:
+            self._payloads = _unbatch(self.batches)
+        return self._payloads
 
     def __iter__(self) -> Iterator[Payload]:
         return self.payloads
 
     def close(self) -> None:
         """Stop reading early and release the file (done by itself at the end)."""
-        close = getattr(self.payloads, "close", None)
-        if close is not None:
-            close()
+        for reader in (self._payloads, self.batches):
+            close = getattr(reader, "close", None)
+            if close is not None:
+                close()
 
     def __enter__(self) -> Recording:
         return self
@@ -112,13 +131,13 @@ def open_recording(source: Source, fmt: str = "auto") -> Recording:
     if kind != "sse" and head.startswith(_BOM):
         head = head[len(_BOM) :]
     rest = _prepend(head, chunks)
-    recording = Recording(format=kind, payloads=iter(()))
+    recording = Recording(format=kind, batches=iter(()))
     if kind == "sse":
-        recording.payloads = _sse(rest, recording.hits)
+        recording.batches = _sse(rest, recording.hits)
     elif kind == "json":
-        recording.payloads = _json(rest)
+        recording.batches = _json(rest)
     else:
-        recording.payloads = _jsonl(rest)
+        recording.batches = _jsonl(rest)
     return recording
 
 
@@ -221,22 +240,38 @@ def _prepend(head: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-def _sse(chunks: Iterable[bytes], hits: list[Hit]) -> Iterator[Payload]:
+def _unbatch(batches: Iterator[Batch]) -> Iterator[Payload]:
+    for start, batch in batches:
+        for offset, data in enumerate(batch):
+            yield Payload(start + offset, data)
+
+
+def _sse(chunks: Iterable[bytes], hits: list[Hit]) -> Iterator[Batch]:
     parser = SSEParser()
     for chunk in chunks:
         yield from _frames(parser.feed(chunk), hits)
     yield from _frames(parser.close(), hits)
 
 
-def _frames(items: list[Frame | Hit], hits: list[Hit]) -> Iterator[Payload]:
+def _frames(items: list[Frame | Hit], hits: list[Hit]) -> Iterator[Batch]:
+    """The frames of one parser call, in runs of consecutive indexes; hits aside."""
+    start, batch = 0, list[bytes]()
     for item in items:
         if isinstance(item, Frame):
-            yield Payload(item.index, item.data)
+            if batch and item.index != start + len(batch):
+                yield start, batch
+                batch = []
+            if not batch:
+                start = item.index
+            batch.append(item.data)
         else:
             hits.append(item)
+    if batch:
+        yield start, batch
 
 
-def _jsonl(chunks: Iterable[bytes]) -> Iterator[Payload]:
+def _jsonl(chunks: Iterable[bytes]) -> Iterator[Batch]:
+    """One batch per chunk: its complete, non-blank lines, a trailing CR dropped."""
     index = 0
     pieces: list[bytes] = []  # the current line, when it spans chunks
     for chunk in chunks:
@@ -249,31 +284,41 @@ def _jsonl(chunks: Iterable[bytes]) -> Iterator[Payload]:
             lines[0] = b"".join(pieces)
             pieces = []
         tail = lines.pop()
-        for line in lines:
-            if line and not line.isspace():
-                yield Payload(index, line[:-1] if line.endswith(b"\r") else line)
-                index += 1
         if tail:
             pieces.append(tail)
+        if b"\r" in chunk or lines[0].endswith(b"\r"):  # the first may end in a CR read before
+            lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+        if _BLANK_LINE.search(chunk) or not lines[0] or lines[0].isspace():
+            batch = [line for line in lines if line and not line.isspace()]
+        else:
+            batch = lines  # no blank line in this chunk: no per-line test needed
+        if batch:
+            yield index, batch
+            index += len(batch)
     line = b"".join(pieces)
+    if line.endswith(b"\r"):
+        line = line[:-1]
     if line and not line.isspace():
-        yield Payload(index, line[:-1] if line.endswith(b"\r") else line)
+        yield index, [line]
 
 
-def _json(chunks: Iterable[bytes]) -> Iterator[Payload]:
+_JSON_BATCH = 1024
+
+
+def _json(chunks: Iterable[bytes]) -> Iterator[Batch]:
     raw = b"".join(chunks)
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        yield Payload(0, raw)  # the validator reports it as not JSON, with the position
+        yield 0, [raw]  # the validator reports it as not JSON, with the position
         return
     events = _events_of(document) if isinstance(document, dict) else document
     if not isinstance(events, list):
-        yield Payload(0, orjson.dumps(document))  # one event, as a document
+        yield 0, [orjson.dumps(document)]  # one event, as a document
         return
     del document, raw
-    for index, event in enumerate(events):
-        yield Payload(index, orjson.dumps(event))
+    for start in range(0, len(events), _JSON_BATCH):
+        yield start, [orjson.dumps(event) for event in events[start : start + _JSON_BATCH]]
 
 
 def _events_of(document: dict[str, object]) -> list[object] | None:

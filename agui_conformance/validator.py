@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import orjson
-
 from agui_conformance.hits import Hit
 from agui_conformance.machine import SequenceMachine
 from agui_conformance.model import Finding, Level, ValidationResult
@@ -43,16 +41,22 @@ class StreamValidator:
         profile: str = "spec",
         framing: str = "json",
         check_request: bool = True,
+        fast: bool = True,
     ) -> None:
         """`framing="sse"` reports payloads that are not one JSON object as SSE-001.
 
         `check_request=False` when the request is the harness's own (it may carry
-        unknown members on purpose): it then only informs the request-aware rules."""
+        unknown members on purpose): it then only informs the request-aware rules.
+        `fast=False` sends every event down the full path (schema, then machine),
+        which the fast paths must agree with (`tests/test_fast_path.py`)."""
         self.profile = profile
         self._sse = framing == "sse"
         self._rules = catalog()
         self._schema = get_checker()
         self._machine = SequenceMachine(request)
+        if not fast:
+            self._machine.disable_fast_paths()
+        self.fast_handled = 0  # events the fast paths took (see `machine.fast`)
         self._findings: list[Finding] = []
         self._per_rule: dict[str, int] = {}
         self._events = 0
@@ -65,28 +69,52 @@ class StreamValidator:
 
     def feed_payload(self, data: bytes | str, index: int | None = None) -> list[Finding]:
         """One SSE data payload or JSONL line: parse it and validate the event."""
-        if index is None:
-            index = self._events
-        shown = data[:80] if isinstance(data, (bytes, str)) else b""
-        try:
-            event = orjson.loads(data)
-        except (orjson.JSONDecodeError, TypeError, ValueError) as err:
-            self._events += 1
-            if self._sse:
-                msg = f"SSE data payload is not one JSON event ({_short(str(err))}): {shown!r}"
-                return self._emit([Hit("sse-data-not-one-event", index, msg)])
-            msg = f"Payload is not valid JSON ({_short(str(err))}): {shown!r}"
-            return self._emit([Hit("event-not-json", index, msg)])
-        if self._sse and isinstance(event, list):
-            self._events += 1
-            msg = f"SSE data payload is a JSON array of {len(event)} values, not one event."
-            return self._emit([Hit("sse-data-not-one-event", index, msg)])
-        return self.feed_event(event, index)
+        return self.feed_payloads((data,), index)
+
+    def feed_payloads(
+        self, payloads: Iterable[bytes | str], start: int | None = None
+    ) -> list[Finding]:
+        """Consecutive payloads, the first at event index `start` (default: next).
+
+        The loop a recording runs: the machine's fast paths take the common valid
+        events; the rest take the full path (schema, then machine)."""
+        return self._batch(payloads, start, parsed=False)
 
     def feed_event(self, event: object, index: int | None = None) -> list[Finding]:
         """One decoded event (any JSON value)."""
-        if index is None:
-            index = self._events
+        return self._batch((event,), index, parsed=True)
+
+    def _batch(self, items: Iterable[Any], start: int | None, *, parsed: bool) -> list[Finding]:
+        first = self._events if start is None else start
+        found: list[Finding] = []
+
+        def full(event: object, index: int) -> None:
+            if self._sse and type(event) is list:
+                self._events += 1
+                msg = f"SSE data payload is a JSON array of {len(event)} values, not one event."
+                found.extend(self._emit([Hit("sse-data-not-one-event", index, msg)]))
+            else:
+                found.extend(self._feed_full(event, index))
+
+        def not_json(data: object, err: Exception, index: int) -> None:
+            found.extend(self._not_json(data, index, err))
+
+        handled = self._machine.feed_batch(items, first, full, not_json, parsed=parsed)
+        self._events += handled
+        self.fast_handled += handled
+        return found
+
+    def _not_json(self, data: object, index: int, err: Exception) -> list[Finding]:
+        self._events += 1
+        shown = data[:80] if isinstance(data, (bytes, str)) else b""
+        if self._sse:
+            msg = f"SSE data payload is not one JSON event ({_short(str(err))}): {shown!r}"
+            return self._emit([Hit("sse-data-not-one-event", index, msg)])
+        msg = f"Payload is not valid JSON ({_short(str(err))}): {shown!r}"
+        return self._emit([Hit("event-not-json", index, msg)])
+
+    def _feed_full(self, event: object, index: int) -> list[Finding]:
+        """The full path: the event's schema, then the sequence machine."""
         self._events += 1
         try:
             hits = self._schema.check_event(event, index)
@@ -190,8 +218,8 @@ def validate_recording(
     recording = open_recording(source, fmt)
     framing = "sse" if recording.format == "sse" else "json"
     validator = StreamValidator(request=request, profile=profile, framing=framing)
-    for payload in recording.payloads:
-        validator.feed_payload(payload.data, payload.index)
+    for start, batch in recording.batches:
+        validator.feed_payloads(batch, start)
     validator.add_hits(recording.hits)
     validator.close()
     return validator.result()

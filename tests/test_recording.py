@@ -334,3 +334,27 @@ def test_arbitrary_bytes_never_raise(raw: bytes, fmt: str) -> None:
     for payload in recording.payloads:
         assert isinstance(payload.data, bytes)
     assert recording.format in ("sse", "jsonl", "json")
+
+
+_LINE_PARTS = st.sampled_from(
+    [b'{"type":"A"}', b"", b" ", b"\t", b"\r", b"  \r", b"x", b' {"a":1}', b"\x0b", b"\xff"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_LINE_PARTS, max_size=3).map(b"".join), max_size=12), st.integers(1, 9))
+def test_jsonl_lines_at_any_chunk_size(lines: list[bytes], step: int) -> None:
+    """Blank lines (empty or whitespace, after a trailing CR is dropped) carry no
+    event wherever the chunks split them; the rest are payloads, numbered in order."""
+    raw = b"\n".join(lines)
+    expected = []
+    for line in raw.split(b"\n"):
+        line = line[:-1] if line.endswith(b"\r") else line
+        if line and not line.isspace():
+            expected.append(line)
+    recording = open_recording(TrickleReader(raw, step), "jsonl")
+    batches = list(recording.batches)
+    assert [d for _, batch in batches for d in batch] == expected
+    starts = [start for start, _ in batches]
+    sizes = [len(batch) for _, batch in batches]
+    assert starts == [sum(sizes[:k]) for k in range(len(sizes))]

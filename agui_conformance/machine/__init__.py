@@ -3,8 +3,10 @@
 I/O-free and linear in the stream. `feed(event, index)` takes one event that
 is already a JSON object (the schema checker reports everything else) and
 returns the rule hits it causes; `close()` returns what only the end of the
-stream can tell. The lifecycle order is the table in `tables`; each event
-type is dispatched to its family's handler through `HANDLERS`.
+stream can tell. `feed_batch` runs many payloads through the fast paths
+(`fast`) and hands back only the events that need `feed`. The lifecycle
+order is the table in `tables`; each event type is dispatched to its
+family's handler through `HANDLERS`.
 
 It knows nothing of schemas, HTTP or levels: it decides *which rule broke
 where*; the validator decides how much that matters.
@@ -12,11 +14,13 @@ where*; the validator decides how much that matters.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+import orjson
+
 from agui_conformance.hits import Hit
-from agui_conformance.machine import items, runs, standalone
+from agui_conformance.machine import fast, items, runs, standalone
 from agui_conformance.machine.context import ROLE_KIND, Context, Request, text
 from agui_conformance.machine.jsontext import clone
 from agui_conformance.machine.tables import (
@@ -141,6 +145,7 @@ class SequenceMachine:
         self._ctx = Context(request=request)
         self._events = 0
         self._closed = False
+        self._fast_enabled = True
         if request is not None:
             self._ctx.state = request.state
             self._ctx.state_known = True
@@ -177,6 +182,31 @@ class SequenceMachine:
         handler(ctx, event, index)
         ctx.phase = nxt
         return ctx.out
+
+    def feed_batch(
+        self,
+        payloads: Iterable[Any],
+        first: int,
+        full: Callable[[Any, int], None],
+        not_json: Callable[[Any, Exception, int], None],
+        *,
+        parsed: bool = False,
+    ) -> int:
+        """Parse and feed consecutive payloads through the fast paths (`fast`).
+
+        The common, valid events are handled inline (no hit, no schema check
+        needed); every other event goes to `full(event, index)`, whose job is to
+        check its schema and call `feed`, and every payload that is not JSON to
+        `not_json(payload, error, index)`. `parsed=True` takes events instead of
+        payloads. Returns how many events the fast paths took."""
+        loads = fast.as_is if parsed else orjson.loads
+        return fast.feed_batch(
+            self._ctx, payloads, first, full, not_json, loads, enabled=self._fast_enabled
+        )
+
+    def disable_fast_paths(self) -> None:
+        """Send every event of `feed_batch` down the full path."""
+        self._fast_enabled = False
 
     def _common(self, event: dict[str, Any], index: int, type_: str) -> None:
         ctx = self._ctx

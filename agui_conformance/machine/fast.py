@@ -1,0 +1,236 @@
+"""Fast paths: the common, valid case of the highest-volume events, inline.
+
+A typical stream is mostly deltas, item opens and closes, tool results and
+state patches, nearly all of them well formed and in order. Each function here
+handles exactly that case for one event type, checking the event's shape itself
+(so the schema check is skipped too), and returns None for anything else: an
+unusual field, an id seen before, an open chunk lane, a subagent tag, a request
+that knows the id. The caller then takes the full path (schema + `feed`), which
+is the authority; `tests/test_fast_path.py` feeds generated streams through both
+and asserts the same hits and the same machine memory.
+
+A fast path returns True when it handled the event (such an event raises no
+hit), or False when it declined and changed nothing. Fast paths only run inside
+an active run, so the machine's own event count (which only tells whether a
+stream was empty) need not see them.
+
+`feed_batch` is the loop that runs them: parse each payload, try its type's
+fast path, else hand the event to the caller's full path. The deltas
+(*_CONTENT, TOOL_CALL_ARGS: over half of a typical stream) are checked inline
+in the loop itself, since even one function call per event is a measurable
+share of the time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import orjson
+
+from agui_conformance.machine.context import TEXT, TOOL_RESULT, Context, Item
+from agui_conformance.machine.tables import ItemState, Phase
+from agui_conformance.patch_fast import DEFER, apply_plain
+
+FastPath = Callable[[Context, dict[str, Any], int], bool]
+
+_OPEN = ItemState.OPEN
+_CLOSED = ItemState.CLOSED
+_ACTIVE = Phase.ACTIVE
+_ROLES = frozenset({"developer", "system", "assistant", "user"})
+_TEXT_START_KEYS = frozenset({"type", "messageId", "role", "name"})
+_TOOL_START_KEYS = frozenset({"type", "toolCallId", "toolCallName", "parentMessageId"})
+_RESULT_KEYS = frozenset({"type", "messageId", "toolCallId", "content", "role"})
+
+
+def _quiet(ctx: Context) -> bool:
+    """Inside an active run with no chunk lane open (no lane to close)."""
+    return ctx.phase == _ACTIVE and not ctx.lanes
+
+
+def _end(family: str, key: str) -> FastPath:
+    """*_END closing an item its explicit START opened."""
+
+    def fast(ctx: Context, event: dict[str, Any], index: int) -> bool:
+        if ctx.phase != _ACTIVE or ctx.lanes or len(event) != 2:
+            return False
+        item_id = event.get(key)
+        if type(item_id) is not str or not item_id:
+            return False
+        item = ctx.items.get((family, item_id))
+        if item is None or item.state != _OPEN:
+            return False
+        item.state = _CLOSED
+        ctx.open_items[family].discard(item_id)
+        item.closed_at = index
+        return True
+
+    return fast
+
+
+def _fresh_id(ctx: Context, item_id: object) -> bool:
+    """A non-empty id the stream and the request have never used for a message
+    (the machine starts with the request's message ids in `message_kinds`)."""
+    return type(item_id) is str and item_id != "" and item_id not in ctx.message_kinds
+
+
+def text_start(ctx: Context, event: dict[str, Any], index: int) -> bool:
+    """TEXT_MESSAGE_START of a new message, no tool call open (no interleaving)."""
+    if not _quiet(ctx) or not event.keys() <= _TEXT_START_KEYS or ctx.open_items["tool"]:
+        return False
+    mid = event.get("messageId")
+    role = event.get("role", "assistant")
+    name = event.get("name")
+    if not _fresh_id(ctx, mid) or role not in _ROLES or ("name" in event and type(name) is not str):
+        return False
+    if ("text", mid) in ctx.items or ctx.run is None:
+        return False
+    assert isinstance(mid, str)
+    # positional: Item(family, id, state, owner, role, name) is measurably cheaper
+    item = Item("text", mid, _OPEN, None, event.get("role"), name)
+    ctx.items[("text", mid)] = item
+    ctx.message_kinds[mid] = TEXT
+    ctx.open_items["text"].add(mid)
+    ctx.message_owner[mid] = None
+    item.opened_at = index
+    item.run = ctx.run.number
+    ctx.run.streamed_messages.setdefault(mid, index)
+    return True
+
+
+def tool_start(ctx: Context, event: dict[str, Any], index: int) -> bool:
+    """TOOL_CALL_START of a new call, no text message open, parent untagged."""
+    if not _quiet(ctx) or not event.keys() <= _TOOL_START_KEYS or ctx.open_items["text"]:
+        return False
+    cid = event.get("toolCallId")
+    name = event.get("toolCallName")
+    parent = event.get("parentMessageId")
+    if type(cid) is not str or not cid or type(name) is not str or ctx.run is None:
+        return False
+    if "parentMessageId" in event and (
+        type(parent) is not str or ctx.message_owner.get(parent) is not None
+    ):
+        return False
+    if ("tool", cid) in ctx.items or ctx.known_calls.get(cid, name) != name:
+        return False
+    run = ctx.run
+    item = Item("tool", cid, _OPEN, None, None, name, parent)
+    ctx.items[("tool", cid)] = item
+    ctx.known_calls[cid] = name
+    ctx.open_items["tool"].add(cid)
+    item.opened_at = index
+    item.run = run.number
+    item.listed_in = run.number
+    run.calls.append(item)
+    return True
+
+
+def tool_result(ctx: Context, event: dict[str, Any], index: int) -> bool:
+    """TOOL_CALL_RESULT (text content) answering a closed call of this stream."""
+    if not _quiet(ctx) or not event.keys() <= _RESULT_KEYS:
+        return False
+    mid = event.get("messageId")
+    cid = event.get("toolCallId")
+    if type(event.get("content")) is not str or event.get("role", "tool") != "tool":
+        return False
+    if not _fresh_id(ctx, mid) or type(cid) is not str or not cid:
+        return False
+    call = ctx.items.get(("tool", cid))
+    if call is None or call.state != _CLOSED or call.parent == mid:
+        return False
+    if ctx.request is not None and call.name in ctx.request.frontend_tools:
+        return False
+    assert isinstance(mid, str)
+    ctx.message_kinds[mid] = TOOL_RESULT
+    call.answered = True
+    return True
+
+
+def delta(ctx: Context, event: dict[str, Any], index: int) -> bool:
+    """STATE_DELTA of plain operations that apply (`patch_fast`), on a known state.
+
+    A patch `apply_plain` takes is schema-valid and applies as `apply_patch` would."""
+    if not _quiet(ctx) or len(event) != 2 or not ctx.state_known:
+        return False
+    state = apply_plain(ctx.state, event.get("delta"))
+    if state is DEFER:
+        return False
+    ctx.state = state
+    return True
+
+
+# Continuations of an item its explicit START opened: (family, id field).
+DELTAS: dict[str, tuple[str, str]] = {
+    "TEXT_MESSAGE_CONTENT": ("text", "messageId"),
+    "TOOL_CALL_ARGS": ("tool", "toolCallId"),
+    "REASONING_MESSAGE_CONTENT": ("reasoning", "messageId"),
+}
+
+FAST_PATHS: dict[str, FastPath] = {
+    "TEXT_MESSAGE_END": _end("text", "messageId"),
+    "TOOL_CALL_END": _end("tool", "toolCallId"),
+    "REASONING_MESSAGE_END": _end("reasoning", "messageId"),
+    "TEXT_MESSAGE_START": text_start,
+    "TOOL_CALL_START": tool_start,
+    "TOOL_CALL_RESULT": tool_result,
+    "STATE_DELTA": delta,
+}
+
+
+def feed_batch(
+    ctx: Context,
+    payloads: Iterable[Any],
+    first: int,
+    full: Callable[[Any, int], None],
+    not_json: Callable[[Any, Exception, int], None],
+    loads: Callable[[Any], Any] = orjson.loads,
+    enabled: bool = True,
+) -> int:
+    """Feed consecutive payloads, the first at event index `first`; returns how
+    many the fast paths took. The rest go to `full(event, index)`, or to
+    `not_json(payload, error, index)` when `loads` rejects them. Pass
+    `loads=as_is` to feed events that are already parsed; `enabled=False` sends
+    every event to `full` (to test that both paths agree)."""
+    items = ctx.items
+    paths = FAST_PATHS if enabled else {}
+    deltas = DELTAS if enabled else {}
+    handled = 0
+    for index, data in enumerate(payloads, first):
+        try:
+            event = loads(data)
+        except (orjson.JSONDecodeError, TypeError, ValueError) as err:
+            not_json(data, err, index)
+            continue
+        if type(event) is dict:
+            try:
+                type_: Any = event["type"]
+                delta = deltas.get(type_)
+                if delta is not None:
+                    # *_CONTENT / TOOL_CALL_ARGS continuing an item its explicit START
+                    # opened: exactly these three fields, the id a non-empty string and
+                    # the delta a string, in an active run with no chunk lane open.
+                    if len(event) == 3 and ctx.phase == _ACTIVE and not ctx.lanes:
+                        item_id = event[delta[1]]
+                        text = event["delta"]
+                        if type(item_id) is str and item_id and type(text) is str:
+                            item = items.get((delta[0], item_id))
+                            if item is not None and item.state == _OPEN:
+                                if delta[0] == "tool":
+                                    item.args.append(text)
+                                handled += 1
+                                continue
+                    path = None
+                else:
+                    path = paths.get(type_)
+            except (KeyError, TypeError):  # no `type`, an unhashable one, a missing field
+                path = None
+            if path is not None and path(ctx, event, index):
+                handled += 1
+                continue
+        full(event, index)
+    return handled
+
+
+def as_is(event: Any) -> Any:
+    """`loads` for events that are already parsed."""
+    return event
