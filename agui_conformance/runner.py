@@ -246,9 +246,7 @@ async def _one_thread(
         if request is None or record.status != 200:
             break
         try:
-            request = follow_up(
-                step, request, [e for e in events if isinstance(e, dict)], ids
-            )
+            request = follow_up(step, request, [e for e in events if isinstance(e, dict)], ids)
         except NotExercised as why:
             return runs, str(why)
         body = orjson.dumps(request)

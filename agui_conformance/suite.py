@@ -98,7 +98,6 @@ async def capabilities_case(
     return verdict(case, fail_on)
 
 
-
 def run(
     cfg: RunnerConfig,
     plan: Plan,

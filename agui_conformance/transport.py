@@ -106,9 +106,7 @@ def redact_url(url: str) -> str:
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
         if any(is_secret(name) for name, _ in pairs):
-            query = urlencode(
-                [(n, REDACTED if is_secret(n) else v) for n, v in pairs], safe="*"
-            )
+            query = urlencode([(n, REDACTED if is_secret(n) else v) for n, v in pairs], safe="*")
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 

@@ -176,12 +176,16 @@ def to_html(report: Report) -> str:
     cases = [case_view(c, report) for c in report.cases]
     categories = [c for c in CATEGORIES if any(r.category == c for r in report.requirements)]
     compared = any(r.reference is not None for r in report.requirements)
-    return environment().get_template("report.html.j2").render(
-        report=report,
-        summary=report.summary,
-        cases=cases,
-        categories=categories,
-        compared=compared,
+    return (
+        environment()
+        .get_template("report.html.j2")
+        .render(
+            report=report,
+            summary=report.summary,
+            cases=cases,
+            categories=categories,
+            compared=compared,
+        )
     )
 
 
