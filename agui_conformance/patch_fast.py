@@ -75,7 +75,7 @@ def _undo(log: list[tuple[int, Any, Any, Any]]) -> None:
             node.insert(key, previous)
 
 
-def _apply(doc: Any, op: Any, log: list[tuple[int, Any, Any, Any]]) -> bool:
+def _apply(doc: Any, op: Any, log: list[tuple[int, Any, Any, Any]], copy: bool) -> bool:
     """One operation, logged; False (nothing changed by it) when it is not plain."""
     if type(op) is not dict:
         return False
@@ -89,11 +89,14 @@ def _apply(doc: Any, op: Any, log: list[tuple[int, Any, Any, Any]]) -> bool:
     if kind == "add" or kind == "replace":
         if "value" not in op:
             return False
+        value = op["value"]
+        if copy and isinstance(value, (dict, list)):
+            value = copy_value(value)
         if type(node) is dict:
             previous = node.get(last, _MISSING)
             if kind == "replace" and previous is _MISSING:
                 return False
-            node[last] = copy_value(op["value"])
+            node[last] = value
             log.append((_SET, node, last, previous))
             return True
         if type(node) is list:
@@ -101,11 +104,11 @@ def _apply(doc: Any, op: Any, log: list[tuple[int, Any, Any, Any]]) -> bool:
             if index < 0:
                 return False
             if kind == "add":
-                node.insert(index, copy_value(op["value"]))
+                node.insert(index, value)
                 log.append((_UNINSERT, node, index, None))
             else:
                 log.append((_RESET, node, index, node[index]))
-                node[index] = copy_value(op["value"])
+                node[index] = value
             return True
         return False
     if kind != "remove":
@@ -125,13 +128,16 @@ def _apply(doc: Any, op: Any, log: list[tuple[int, Any, Any, Any]]) -> bool:
     return False
 
 
-def apply_plain(doc: Any, patch: Any) -> Any:
-    """Apply a plain patch in place and return the root; DEFER (doc unchanged) otherwise."""
+def apply_plain(doc: Any, patch: Any, *, copy: bool = True) -> Any:
+    """Apply a plain patch in place and return the root; DEFER (doc unchanged) otherwise.
+
+    `copy=False` when nothing else holds the patch (its values become the
+    document's own, with no copy)."""
     if type(patch) is not list:
         return DEFER
     log: list[tuple[int, Any, Any, Any]] = []
     for op in patch:
-        if not _apply(doc, op, log):
+        if not _apply(doc, op, log, copy):
             _undo(log)
             return DEFER
     return doc

@@ -114,8 +114,9 @@ class Context:
     runs: list[Run] = field(default_factory=list)
     run_ids: dict[str, int] = field(default_factory=dict)
     items: dict[tuple[str, str], Item] = field(default_factory=dict)  # (family, id)
-    open_items: dict[str, set[str]] = field(
-        default_factory=lambda: {"text": set(), "reasoning": set(), "tool": set()}
+    # family -> the open items by id, in opening order (OPEN and OPEN_CHUNK)
+    open_items: dict[str, dict[str, Item]] = field(
+        default_factory=lambda: {"text": {}, "reasoning": {}, "tool": {}}
     )
     lanes: dict[str | None, Lane] = field(default_factory=dict)
     message_kinds: dict[str, str] = field(default_factory=dict)
@@ -135,9 +136,9 @@ class Context:
         """Move an item to `state`, keeping the per-family set of open items."""
         item.state = state
         if state in (ItemState.OPEN, ItemState.OPEN_CHUNK):
-            self.open_items[item.family].add(item.id)
+            self.open_items[item.family][item.id] = item
         else:
-            self.open_items[item.family].discard(item.id)
+            self.open_items[item.family].pop(item.id, None)
 
     def hit(self, rule: str, index: int | None, message: str, pointer: str | None = None) -> None:
         self.out.append(Hit(rule, index, message, pointer))

@@ -10,7 +10,10 @@ is the authority; `tests/test_fast_path.py` feeds generated streams through both
 and asserts the same hits and the same machine memory.
 
 A fast path returns True when it handled the event (such an event raises no
-hit), or False when it declined and changed nothing. Fast paths only run inside
+hit), or False when it declined and changed nothing. It is only called inside
+an active run with no chunk lane open (so no lane to close); a fresh message
+id is one `message_kinds` does not hold (the machine starts with the request's
+message ids there). Fast paths only run inside
 an active run, so the machine's own event count (which only tells whether a
 stream was empty) need not see them.
 
@@ -43,127 +46,127 @@ _TOOL_START_KEYS = frozenset({"type", "toolCallId", "toolCallName", "parentMessa
 _RESULT_KEYS = frozenset({"type", "messageId", "toolCallId", "content", "role"})
 
 
-def _quiet(ctx: Context) -> bool:
-    """Inside an active run with no chunk lane open (no lane to close)."""
-    return ctx.phase == _ACTIVE and not ctx.lanes
-
-
 def _end(family: str, key: str) -> FastPath:
     """*_END closing an item its explicit START opened."""
 
     def fast(ctx: Context, event: dict[str, Any], index: int) -> bool:
-        if ctx.phase != _ACTIVE or ctx.lanes or len(event) != 2:
+        if len(event) != 2:
             return False
         item_id = event.get(key)
         if type(item_id) is not str or not item_id:
             return False
-        item = ctx.items.get((family, item_id))
+        opened = ctx.open_items[family]
+        item = opened.get(item_id)
         if item is None or item.state != _OPEN:
             return False
         item.state = _CLOSED
-        ctx.open_items[family].discard(item_id)
+        del opened[item_id]
         item.closed_at = index
         return True
 
     return fast
 
 
-def _fresh_id(ctx: Context, item_id: object) -> bool:
-    """A non-empty id the stream and the request have never used for a message
-    (the machine starts with the request's message ids in `message_kinds`)."""
-    return type(item_id) is str and item_id != "" and item_id not in ctx.message_kinds
-
-
 def text_start(ctx: Context, event: dict[str, Any], index: int) -> bool:
     """TEXT_MESSAGE_START of a new message, no tool call open (no interleaving)."""
-    if not _quiet(ctx) or not event.keys() <= _TEXT_START_KEYS or ctx.open_items["tool"]:
+    if not event.keys() <= _TEXT_START_KEYS:
         return False
     mid = event.get("messageId")
-    role = event.get("role", "assistant")
+    if type(mid) is not str or not mid or mid in ctx.message_kinds or ctx.open_items["tool"]:
+        return False
+    role = event.get("role")
     name = event.get("name")
-    if not _fresh_id(ctx, mid) or role not in _ROLES or ("name" in event and type(name) is not str):
+    if (role is not None or "role" in event) and role not in _ROLES:
         return False
-    if ("text", mid) in ctx.items or ctx.run is None:
+    if (name is not None or "name" in event) and type(name) is not str:
         return False
-    assert isinstance(mid, str)
-    # positional: Item(family, id, state, owner, role, name) is measurably cheaper
-    item = Item("text", mid, _OPEN, None, event.get("role"), name)
-    ctx.items[("text", mid)] = item
+    key = ("text", mid)
+    run = ctx.run
+    if key in ctx.items or run is None:
+        return False
+    # positional, as measurably cheaper: family, id, state, owner, role, name, parent,
+    # lane, opened_at, closed_at, run
+    ctx.items[key] = Item("text", mid, _OPEN, None, role, name, None, None, index, -1, run.number)
     ctx.message_kinds[mid] = TEXT
-    ctx.open_items["text"].add(mid)
+    ctx.open_items["text"][mid] = ctx.items[key]
     ctx.message_owner[mid] = None
-    item.opened_at = index
-    item.run = ctx.run.number
-    ctx.run.streamed_messages.setdefault(mid, index)
+    run.streamed_messages.setdefault(mid, index)
     return True
 
 
 def tool_start(ctx: Context, event: dict[str, Any], index: int) -> bool:
     """TOOL_CALL_START of a new call, no text message open, parent untagged."""
-    if not _quiet(ctx) or not event.keys() <= _TOOL_START_KEYS or ctx.open_items["text"]:
+    if not event.keys() <= _TOOL_START_KEYS or ctx.open_items["text"]:
         return False
     cid = event.get("toolCallId")
     name = event.get("toolCallName")
-    parent = event.get("parentMessageId")
-    if type(cid) is not str or not cid or type(name) is not str or ctx.run is None:
+    if type(cid) is not str or not cid or type(name) is not str:
         return False
-    if "parentMessageId" in event and (
+    parent = event.get("parentMessageId")
+    if (parent is not None or "parentMessageId" in event) and (
         type(parent) is not str or ctx.message_owner.get(parent) is not None
     ):
         return False
-    if ("tool", cid) in ctx.items or ctx.known_calls.get(cid, name) != name:
-        return False
+    key = ("tool", cid)
     run = ctx.run
-    item = Item("tool", cid, _OPEN, None, None, name, parent)
-    ctx.items[("tool", cid)] = item
-    ctx.known_calls[cid] = name
-    ctx.open_items["tool"].add(cid)
-    item.opened_at = index
-    item.run = run.number
+    if key in ctx.items or run is None or ctx.known_calls.get(cid, name) != name:
+        return False
+    item = Item("tool", cid, _OPEN, None, None, name, parent, None, index, -1, run.number)
     item.listed_in = run.number
+    ctx.items[key] = item
+    ctx.known_calls[cid] = name
+    ctx.open_items["tool"][cid] = item
     run.calls.append(item)
     return True
 
 
 def tool_result(ctx: Context, event: dict[str, Any], index: int) -> bool:
     """TOOL_CALL_RESULT (text content) answering a closed call of this stream."""
-    if not _quiet(ctx) or not event.keys() <= _RESULT_KEYS:
+    if not event.keys() <= _RESULT_KEYS:
         return False
     mid = event.get("messageId")
-    cid = event.get("toolCallId")
-    if type(event.get("content")) is not str or event.get("role", "tool") != "tool":
+    if type(mid) is not str or not mid or mid in ctx.message_kinds:  # a fresh id
         return False
-    if not _fresh_id(ctx, mid) or type(cid) is not str or not cid:
+    cid = event.get("toolCallId")
+    if type(cid) is not str or not cid or type(event.get("content")) is not str:
+        return False
+    if len(event) == 5 and event["role"] != "tool":  # the four required fields, and `role`
         return False
     call = ctx.items.get(("tool", cid))
     if call is None or call.state != _CLOSED or call.parent == mid:
         return False
     if ctx.request is not None and call.name in ctx.request.frontend_tools:
         return False
-    assert isinstance(mid, str)
     ctx.message_kinds[mid] = TOOL_RESULT
     call.answered = True
     return True
 
 
-def delta(ctx: Context, event: dict[str, Any], index: int) -> bool:
+def _delta(owned: bool) -> FastPath:
     """STATE_DELTA of plain operations that apply (`patch_fast`), on a known state.
 
-    A patch `apply_plain` takes is schema-valid and applies as `apply_patch` would."""
-    if not _quiet(ctx) or len(event) != 2 or not ctx.state_known:
-        return False
-    state = apply_plain(ctx.state, event.get("delta"))
-    if state is DEFER:
-        return False
-    ctx.state = state
-    return True
+    A patch `apply_plain` takes is schema-valid and applies as `apply_patch` would.
+    `owned`: the event was parsed here and nothing else holds it, so its values
+    move into the state instead of being copied."""
+
+    def fast(ctx: Context, event: dict[str, Any], index: int) -> bool:
+        if len(event) != 2 or not ctx.state_known:
+            return False
+        state = apply_plain(ctx.state, event.get("delta"), copy=not owned)
+        if state is DEFER:
+            return False
+        ctx.state = state
+        return True
+
+    return fast
 
 
-# Continuations of an item its explicit START opened: (family, id field).
-DELTAS: dict[str, tuple[str, str]] = {
-    "TEXT_MESSAGE_CONTENT": ("text", "messageId"),
-    "TOOL_CALL_ARGS": ("tool", "toolCallId"),
-    "REASONING_MESSAGE_CONTENT": ("reasoning", "messageId"),
+# Continuations of an item its explicit START opened: (family, id field, whether
+# the item keeps the text: tool calls keep their arguments).
+DELTAS: dict[str, tuple[str, str, bool]] = {
+    "TEXT_MESSAGE_CONTENT": ("text", "messageId", False),
+    "TOOL_CALL_ARGS": ("tool", "toolCallId", True),
+    "REASONING_MESSAGE_CONTENT": ("reasoning", "messageId", False),
 }
 
 FAST_PATHS: dict[str, FastPath] = {
@@ -173,8 +176,10 @@ FAST_PATHS: dict[str, FastPath] = {
     "TEXT_MESSAGE_START": text_start,
     "TOOL_CALL_START": tool_start,
     "TOOL_CALL_RESULT": tool_result,
-    "STATE_DELTA": delta,
+    "STATE_DELTA": _delta(owned=False),
 }
+# For events parsed by `feed_batch` itself, which nothing else holds.
+FAST_PATHS_OWNED: dict[str, FastPath] = {**FAST_PATHS, "STATE_DELTA": _delta(owned=True)}
 
 
 def feed_batch(
@@ -191,10 +196,11 @@ def feed_batch(
     `not_json(payload, error, index)` when `loads` rejects them. Pass
     `loads=as_is` to feed events that are already parsed; `enabled=False` sends
     every event to `full` (to test that both paths agree)."""
-    items = ctx.items
-    paths = FAST_PATHS if enabled else {}
+    open_items = ctx.open_items
+    paths = (FAST_PATHS_OWNED if loads is orjson.loads else FAST_PATHS) if enabled else {}
     deltas = DELTAS if enabled else {}
     handled = 0
+    quiet = ctx.phase == _ACTIVE and not ctx.lanes  # only the full path changes either
     for index, data in enumerate(payloads, first):
         try:
             event = loads(data)
@@ -207,27 +213,27 @@ def feed_batch(
                 delta = deltas.get(type_)
                 if delta is not None:
                     # *_CONTENT / TOOL_CALL_ARGS continuing an item its explicit START
-                    # opened: exactly these three fields, the id a non-empty string and
-                    # the delta a string, in an active run with no chunk lane open.
-                    if len(event) == 3 and ctx.phase == _ACTIVE and not ctx.lanes:
-                        item_id = event[delta[1]]
+                    # opened: exactly these three fields, the delta a string (the id
+                    # names an open item, so it is one too), in an active run with
+                    # no chunk lane open.
+                    if quiet and len(event) == 3:
+                        item = open_items[delta[0]].get(event[delta[1]])
                         text = event["delta"]
-                        if type(item_id) is str and item_id and type(text) is str:
-                            item = items.get((delta[0], item_id))
-                            if item is not None and item.state == _OPEN:
-                                if delta[0] == "tool":
-                                    item.args.append(text)
-                                handled += 1
-                                continue
+                        if item is not None and item.state == _OPEN and type(text) is str:
+                            if delta[2]:
+                                item.args.append(text)
+                            handled += 1
+                            continue
                     path = None
                 else:
-                    path = paths.get(type_)
+                    path = paths.get(type_) if quiet else None
             except (KeyError, TypeError):  # no `type`, an unhashable one, a missing field
                 path = None
             if path is not None and path(ctx, event, index):
                 handled += 1
                 continue
         full(event, index)
+        quiet = ctx.phase == _ACTIVE and not ctx.lanes
     return handled
 
 

@@ -206,7 +206,7 @@ def run_finished(ctx: Context, event: dict[str, Any], index: int) -> None:
 
 
 def _open_at_finish(ctx: Context, run: Run, index: int) -> None:
-    still_open = [ctx.items[(f, i)] for f, ids in ctx.open_items.items() for i in ids]
+    still_open = [item for opened in ctx.open_items.values() for item in opened.values()]
     for item in sorted(still_open, key=lambda it: it.opened_at):
         if item.state == ItemState.OPEN:
             what = items.FAMILY_NAMES[item.family]
@@ -413,9 +413,9 @@ def run_error(ctx: Context, event: dict[str, Any], index: int) -> None:
 
 def _release(ctx: Context, run: Run) -> None:
     """Run-scoped tracking does not cross a run boundary (LIFE-022)."""
-    for family, ids in ctx.open_items.items():
-        for item_id in list(ids):
-            ctx.set_state(ctx.items[(family, item_id)], ItemState.CLOSED)
+    for opened in ctx.open_items.values():
+        for item in list(opened.values()):
+            ctx.set_state(item, ItemState.CLOSED)
     ctx.lanes.clear()
     run.open_steps.clear()
     run.open_spans.clear()
