@@ -33,7 +33,7 @@ MAX_NODES = 5_000
 def triggers() -> Mapping[str, tuple[frozenset[str], ...]]:
     """rule id -> its triggers, each a set of tokens that must all hold."""
     text = resources.files("agui_conformance.rules").joinpath("triggers.yaml").read_text("utf-8")
-    raw = yaml.safe_load(text)
+    raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if not isinstance(raw, dict):
         raise ValueError("triggers.yaml must map rule ids to lists of triggers")
     return {
@@ -134,10 +134,28 @@ def exchange_tokens(
     return out
 
 
+@lru_cache(maxsize=1)
+def _index() -> tuple[dict[str, list[int]], list[tuple[int, int]], list[str]]:
+    """The triggers inverted: token -> the alternatives that need it; each alternative as
+    (its rule's position, how many tokens it needs); the rules in order."""
+    by_token: dict[str, list[int]] = {}
+    alternatives: list[tuple[int, int]] = []
+    rules = list(triggers())
+    for position, rule in enumerate(rules):
+        for alternative in triggers()[rule]:
+            for token in alternative:
+                by_token.setdefault(token, []).append(len(alternatives))
+            alternatives.append((position, len(alternative)))
+    return by_token, alternatives, rules
+
+
 def exercised(tokens: set[str]) -> list[str]:
-    """The rules whose trigger holds for `tokens`, in catalog order of triggers.yaml."""
-    return [
-        rule
-        for rule, alternatives in triggers().items()
-        if any(alternative <= tokens for alternative in alternatives)
-    ]
+    """The rules whose trigger holds for `tokens`, in catalog order of triggers.yaml: an
+    alternative holds when every token it needs is present (counted through the index)."""
+    by_token, alternatives, rules = _index()
+    counts: dict[int, int] = {}
+    for token in tokens:
+        for alternative in by_token.get(token, ()):
+            counts[alternative] = counts.get(alternative, 0) + 1
+    held = {alternatives[a][0] for a, n in counts.items() if n == alternatives[a][1]}
+    return [rules[position] for position in sorted(held)]

@@ -25,6 +25,7 @@ from agui_conformance.model import CaseResult, Finding, Level, RunRecord
 from agui_conformance.transport import (
     Deadlines,
     Exchange,
+    TimedFrame,
     exchange,
     is_secret,
     new_client,
@@ -53,6 +54,12 @@ class RunnerConfig:
 
 
 def _events(record: Exchange) -> list[Any]:
+    """Every frame decoded once; a frame that is not JSON as its text."""
+    loads = orjson.loads
+    try:
+        return [loads(frame.data) for frame in record.frames]
+    except orjson.JSONDecodeError:
+        pass  # one frame at a time, to keep the others
     out = []
     for frame in record.frames:
         try:
@@ -124,15 +131,40 @@ def judge(
     validator.add_hits(hits)
     if mode == "run" and record.status == 200:
         decoded = events if events is not None and len(events) == len(record.frames) else None
-        for position, frame in enumerate(record.frames):
-            event = decoded[position] if decoded is not None else None
-            if isinstance(event, dict):
-                validator.feed_event(event, frame.index)
-            else:  # undecodable, or not an object: the payload path names the problem
-                validator.feed_payload(frame.data, frame.index)
+        _feed(validator, record.frames, decoded)
         validator.add_hits(record.framing)
         validator.close()
     return validator.result().findings
+
+
+def _feed(validator: StreamValidator, frames: list[TimedFrame], decoded: list[Any] | None) -> None:
+    """Every frame into the validator: runs of decoded objects at consecutive indexes in
+    one batch; an undecodable frame, or one that is not an object, through the payload
+    path, which names the problem."""
+    if decoded is None:
+        for frame in frames:
+            validator.feed_payload(frame.data, frame.index)
+        return
+    if frames and set(map(type, decoded)) == {dict}:
+        base = frames[0].index
+        if [frame.index for frame in frames] == list(range(base, base + len(frames))):
+            validator.feed_events(decoded, base)  # the usual case: one batch
+            return
+    start = 0
+    while start < len(frames):
+        end = start
+        while (
+            end < len(frames)
+            and type(decoded[end]) is dict
+            and frames[end].index == frames[start].index + (end - start)
+        ):
+            end += 1
+        if end > start:
+            validator.feed_events(decoded[start:end], frames[start].index)
+            start = end
+        else:
+            validator.feed_payload(frames[start].data, frames[start].index)
+            start += 1
 
 
 async def _send(
@@ -188,7 +220,7 @@ def _record(
         responseHeaders=record.response_headers,
         timing=summary(record),
         events=events,
-        eventTimesMs=[round(f.at * 1000, 1) for f in record.frames],
+        eventTimesMs=[int(f.at * 10_000 + 0.5) / 10 for f in record.frames],  # ms, 0.1 ms steps
         findings=findings,
         harnessError=record.harness_error,
         exercised=covered,

@@ -84,6 +84,11 @@ class StreamValidator:
         """One decoded event (any JSON value)."""
         return self._batch((event,), index, parsed=True)
 
+    def feed_events(self, events: Iterable[object], start: int | None = None) -> list[Finding]:
+        """Consecutive decoded events, the first at event index `start` (default: next);
+        the events are only read, never kept or changed."""
+        return self._batch(events, start, parsed=True)
+
     def _batch(self, items: Iterable[Any], start: int | None, *, parsed: bool) -> list[Finding]:
         first = self._events if start is None else start
         found: list[Finding] = []
@@ -192,8 +197,7 @@ def validate_events(
 ) -> ValidationResult:
     """Validate decoded events (dicts, or any JSON values) as one stream."""
     validator = StreamValidator(request=request, profile=profile)
-    for index, event in enumerate(events):
-        validator.feed_event(event, index)
+    validator.feed_events(events, 0)
     validator.close()
     return validator.result()
 

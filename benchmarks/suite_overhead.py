@@ -32,27 +32,27 @@ _events = runner._events
 
 
 def timed_events(*args: Any, **kwargs: Any) -> Any:
-    start = time.perf_counter()
+    start = time.thread_time()
     try:
         return _events(*args, **kwargs)
     finally:
-        spent["judge"] += time.perf_counter() - start  # parsing the frames is part of checking
+        spent["judge"] += time.thread_time() - start  # parsing the frames is part of checking
 
 
 def timed_judge(*args: Any, **kwargs: Any) -> Any:
-    start = time.perf_counter()
+    start = time.thread_time()
     try:
         return _judge(*args, **kwargs)
     finally:
-        spent["judge"] += time.perf_counter() - start
+        spent["judge"] += time.thread_time() - start
 
 
 def timed_record(*args: Any, **kwargs: Any) -> Any:
-    start = time.perf_counter()
+    start = time.thread_time()
     try:
         return _record(*args, **kwargs)
     finally:
-        spent["record"] += time.perf_counter() - start
+        spent["record"] += time.thread_time() - start
 
 
 def cpu_seconds(pid: int) -> float:
@@ -79,11 +79,15 @@ def main() -> None:
         agent_start = cpu_seconds(server.pid)
         wall_start, cpu_start = time.perf_counter(), time.process_time()
         for _ in range(args.rounds):
+            before = spent["judge"] + spent["record"], cpu_seconds(server.pid)
             results = asyncio.run(runner.run_suite(cases, cfg))
             assert {r.status for r in results} <= {"passed", "not-applicable"}
             if args.examples:
                 generated = runner.run_generated(cfg, args.examples, seed=1)
                 assert generated.status == "passed", generated.reason
+            ours = spent["judge"] + spent["record"] - before[0]
+            theirs = cpu_seconds(server.pid) - before[1]
+            print(f"  round: ours {ours:.3f} s, agent {theirs:.3f} s")
         wall = time.perf_counter() - wall_start
         cpu = time.process_time() - cpu_start
         agent = cpu_seconds(server.pid) - agent_start

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agui_conformance.exercise import REQUEST_KEYS, exchange_tokens, exercised, triggers
 from agui_conformance.rules import catalog
@@ -75,3 +77,17 @@ def test_hostile_events_never_raise() -> None:
         deep = {"a": deep}
     junk.append({"type": "MESSAGES_SNAPSHOT", "messages": [deep]})
     assert "stream" in exchange_tokens("run", 200, junk, ["not", "a", "request"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_the_inverted_index_agrees_with_the_definition(data: st.DataObject) -> None:
+    """`exercised` counts tokens through an index; it must equal "some alternative of the
+    rule is a subset of the tokens", in triggers.yaml order."""
+    universe = sorted({token for alts in triggers().values() for alt in alts for token in alt})
+    alternatives = sorted({alt for alts in triggers().values() for alt in alts}, key=sorted)
+    tokens = data.draw(st.sets(st.sampled_from([*universe, "noise", "key:other"])))
+    for alternative in data.draw(st.lists(st.sampled_from(alternatives), max_size=4)):
+        tokens |= alternative  # whole alternatives too, so that rules hold
+    naive = [rule for rule, alts in triggers().items() if any(alt <= tokens for alt in alts)]
+    assert exercised(tokens) == naive

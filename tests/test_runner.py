@@ -394,6 +394,53 @@ def test_judging_never_mutates_the_decoded_events_the_report_keeps() -> None:
     assert events == stream
 
 
+@pytest.mark.parametrize("junk", [True, False], ids=["junk-frames", "objects-only"])
+def test_judging_in_batches_equals_judging_frame_by_frame(junk: bool) -> None:
+    """`judge` feeds runs of decoded objects as batches; a frame that is not JSON, one that
+    is not an object, and a gap in the frame indexes break a run, and the findings stay
+    exactly those of feeding every frame on its own."""
+    import orjson
+
+    from agui_conformance.runner import _events, judge
+    from agui_conformance.transport import Exchange, TimedFrame
+    from agui_conformance.validator import StreamValidator
+
+    events = [
+        {"type": "RUN_STARTED", "threadId": "t", "runId": "r"},
+        {"type": "TEXT_MESSAGE_START", "messageId": "m", "role": "assistant"},
+        {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m", "delta": "hi"},
+        {"type": "TEXT_MESSAGE_CONTENT", "messageId": "x", "delta": "stray"},
+        {"type": "TEXT_MESSAGE_END", "messageId": "m"},
+        {"type": "RUN_FINISHED", "threadId": "t", "runId": "r"},
+    ]
+    payloads = [orjson.dumps(e) for e in events]
+    indexes = [0, 1, 2, 4, 5, 6]  # 3 is missing: a gap inside a run of objects
+    if junk:
+        payloads[2:2] = [b"{not json", b"[1, 2]"]
+        indexes = [0, 1, 2, 3, 4, 6, 7, 8]
+    frames = [TimedFrame(i, i / 100, p) for i, p in zip(indexes, payloads, strict=True)]
+    record = Exchange(
+        url="http://agent.test/", request_headers={}, body=b"", status=200,
+        response_headers={"content-type": "text/event-stream"}, frames=frames,
+        ended_at=0.1, first_byte_at=0.0,
+    )  # fmt: skip
+    request = {"threadId": "t", "runId": "r", "messages": []}
+    batched = judge(record, request, "run", "spec", events=_events(record))
+
+    one_by_one = StreamValidator(request=request, framing="sse", check_request=False)
+    from agui_conformance import live
+
+    one_by_one.add_hits(live.check_exchange(record, "run"))
+    for frame in frames:
+        one_by_one.feed_payload(frame.data, frame.index)
+    one_by_one.add_hits(record.framing)
+    one_by_one.close()
+    expected = one_by_one.result().findings
+    assert [(f.rule, f.index) for f in batched] == [(f.rule, f.index) for f in expected]
+    assert ("sse-data-not-one-event" in {f.rule for f in batched}) is junk
+    assert any(f.index == indexes[-3] for f in batched)  # the stray delta, after the gap
+
+
 # A crash ends every run in RUN_ERROR, which also refuses the resume case's tolerated input.
 BLEEDS = {"raw-exception": {"resume-unknown-interrupt-refused"}}
 
