@@ -3,7 +3,7 @@
 A typical stream is mostly deltas, item opens and closes, tool results and
 state patches, nearly all of them well formed and in order. Each function here
 handles exactly that case for one event type, checking the event's shape itself
-(so the schema check is skipped too), and returns None for anything else: an
+(so the schema check is skipped too), and declines anything else: an
 unusual field, an id seen before, an open chunk lane, a subagent tag, a request
 that knows the id. The caller then takes the full path (schema + `feed`), which
 is the authority; `tests/test_fast_path.py` feeds generated streams through both
@@ -11,11 +11,10 @@ and asserts the same hits and the same machine memory.
 
 A fast path returns True when it handled the event (such an event raises no
 hit), or False when it declined and changed nothing. It is only called inside
-an active run with no chunk lane open (so no lane to close); a fresh message
-id is one `message_kinds` does not hold (the machine starts with the request's
-message ids there). Fast paths only run inside
-an active run, so the machine's own event count (which only tells whether a
-stream was empty) need not see them.
+an active run with no chunk lane open (so no lane to close), so the machine's
+own event count (which only tells whether a stream was empty) need not see it.
+A fresh message id is one `message_kinds` does not hold (the machine starts
+with the request's message ids there).
 
 `feed_batch` is the loop that runs them: parse each payload, try its type's
 fast path, else hand the event to the caller's full path. The deltas
