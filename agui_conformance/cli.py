@@ -19,6 +19,7 @@ import orjson
 from agui_conformance.model import Level
 from agui_conformance.report import to_json, to_sarif, to_text
 from agui_conformance.rules import CATEGORIES, PROFILES, Rule, catalog
+from agui_conformance.transport import event_times_ms
 from agui_conformance.transport import redact_url as _redact_url
 
 if TYPE_CHECKING:
@@ -596,7 +597,7 @@ def record(
         "url": _redact_url(url),
         "requestHeaders": recorded.request_headers,
         "responseHeaders": recorded.response_headers,
-        "eventTimesMs": [round(f.at * 1000, 1) for f in recorded.frames],
+        "eventTimesMs": event_times_ms(recorded),
         "framing": [
             {"rule": h.rule, "index": h.index, "message": h.message} for h in recorded.framing
         ],

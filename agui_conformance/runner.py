@@ -26,6 +26,7 @@ from agui_conformance.transport import (
     Deadlines,
     Exchange,
     TimedFrame,
+    event_times_ms,
     exchange,
     is_secret,
     new_client,
@@ -220,7 +221,7 @@ def _record(
         responseHeaders=record.response_headers,
         timing=summary(record),
         events=events,
-        eventTimesMs=[int(f.at * 10_000 + 0.5) / 10 for f in record.frames],  # ms, 0.1 ms steps
+        eventTimesMs=event_times_ms(record),
         findings=findings,
         harnessError=record.harness_error,
         exercised=covered,
