@@ -43,7 +43,7 @@ class Deadlines:
     linger: float = 5.0  # after a terminal event, how long the body may stay open
 
 
-@dataclass
+@dataclass(slots=True)
 class TimedFrame:
     index: int
     at: float  # seconds since the request was sent
@@ -143,10 +143,8 @@ async def exchange(
     http = client or new_client(deadlines)
     start = time.monotonic()
     try:
-        await asyncio.wait_for(
-            _stream(http, url, body, sent, record, deadlines, max_bytes, start, stop_after),
-            timeout=deadlines.total,
-        )
+        async with asyncio.timeout(deadlines.total):  # in this task: no task per exchange
+            await _stream(http, url, body, sent, record, deadlines, max_bytes, start, stop_after)
     except TimeoutError:
         record.ending = "total-timeout"
     except httpx.TransportError as err:
@@ -161,6 +159,53 @@ async def exchange(
     return record
 
 
+class _ReadDeadline:
+    """The deadline of the next read, with one timer per stream rather than one per chunk.
+
+    Moving the deadline later is a float assignment; the timer, when it fires early,
+    re-arms itself for the deadline's new time. When it fires late it cancels the reading
+    task; `expired` then tells that cancellation from anybody else's (as `asyncio.timeout`
+    does, by the task's cancel count)."""
+
+    __slots__ = ("_cancelling", "_fired", "_handle", "_loop", "_task", "when")
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        self._task = task
+        self._cancelling = task.cancelling()
+        self._handle: asyncio.TimerHandle | None = None
+        self._fired = False
+        self.when = 0.0
+
+    def at(self, when: float) -> None:
+        """The next read must see bytes by `when` (loop clock, = time.monotonic)."""
+        self.when = when
+        handle = self._handle
+        if handle is None or handle.when() > when:  # only ever earlier: re-arm now
+            if handle is not None:
+                handle.cancel()
+            self._handle = self._loop.call_at(when, self._fire)
+
+    def _fire(self) -> None:
+        if self._loop.time() < self.when:
+            self._handle = self._loop.call_at(self.when, self._fire)
+            return
+        self._handle = None
+        self._fired = True
+        self._task.cancel()
+
+    def expired(self) -> bool:
+        """Called on CancelledError: whether it was this deadline's (then absorbed)."""
+        return self._fired and self._task.uncancel() <= self._cancelling
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+
 async def _stream(
     http: httpx.AsyncClient,
     url: str,
@@ -172,34 +217,55 @@ async def _stream(
     start: float,
     stop_after: int | None = None,
 ) -> None:
-    parser = SSEParser()
-    terminal_seen = False
-    last_byte_at = 0.0
     request = http.build_request("POST", url, content=body, headers=headers)
     try:
-        response = await asyncio.wait_for(
-            http.send(request, stream=True), timeout=deadlines.first_byte
-        )
+        async with asyncio.timeout(deadlines.first_byte):
+            response = await http.send(request, stream=True)
     except TimeoutError:
         record.ending = "first-byte-timeout"
         return
     async with contextlib.aclosing(response):
         record.status = response.status_code
         record.response_headers = {k.lower(): v for k, v in response.headers.items()}
-        chunks = response.aiter_raw().__aiter__()
+        deadline = _ReadDeadline()
+        try:
+            await _read(response, record, deadlines, max_bytes, start, stop_after, deadline)
+        finally:
+            deadline.stop()
+
+
+async def _read(
+    response: httpx.Response,
+    record: Exchange,
+    deadlines: Deadlines,
+    max_bytes: int,
+    start: float,
+    stop_after: int | None,
+    deadline: _ReadDeadline,
+) -> None:
+    """The body, chunk by chunk, into frames with their arrival times: the hot loop of a
+    suite run (one pass per chunk, one chunk per event from most agents)."""
+    parser = SSEParser()
+    feed = parser.feed
+    frames = record.frames
+    append = frames.append
+    monotonic = time.monotonic
+    terminal_seen = False
+    wait = deadlines.first_byte
+    size = 0
+    last_byte_at = silence = 0.0
+    silence_after: int | None = None
+    chunks = response.aiter_raw().__aiter__()
+    deadline.at(monotonic() + wait)
+    try:
         while True:
-            if terminal_seen:
-                wait = deadlines.linger
-            elif record.first_byte_at is None:
-                wait = deadlines.first_byte
-            else:
-                wait = deadlines.idle
             try:
-                async with asyncio.timeout(wait):  # no task per read, unlike wait_for
-                    chunk = await chunks.__anext__()
+                chunk = await chunks.__anext__()
             except StopAsyncIteration:
                 break
-            except TimeoutError:
+            except asyncio.CancelledError:
+                if not deadline.expired():
+                    raise
                 if terminal_seen:
                     record.ending = "lingered"
                 elif record.first_byte_at is None:
@@ -207,34 +273,51 @@ async def _stream(
                 else:
                     record.ending = "idle-timeout"
                 break
-            now = time.monotonic() - start
+            clock = monotonic()
+            now = clock - start
             if record.first_byte_at is None:
                 record.first_byte_at = now
-            elif not terminal_seen and now - last_byte_at > record.silence:
-                record.silence = now - last_byte_at  # comments count: they keep it alive
-                record.silence_after = len(record.frames) - 1 if record.frames else None
+            elif not terminal_seen and now - last_byte_at > silence:
+                silence = now - last_byte_at  # comments count: they keep it alive
+                silence_after = len(frames) - 1 if frames else None
             last_byte_at = now
-            record.size += len(chunk)
-            if len(record.raw_prefix) < 4096:
+            size += len(chunk)
+            if size <= 4096:
+                record.raw_prefix += chunk
+            elif len(record.raw_prefix) < 4096:
                 record.raw_prefix += chunk[: 4096 - len(record.raw_prefix)]
-            if record.size > max_bytes:
+            if size > max_bytes:
                 record.ending = "too-large"
                 break
-            if stop_after is not None and len(record.frames) >= stop_after:
+            if stop_after is not None and len(frames) >= stop_after:
                 record.ending = "client-closed"  # we hung up on purpose (a user leaving)
                 return
-            for item in parser.feed(chunk):
+            before = wait
+            for item in feed(chunk):
                 if isinstance(item, Frame):
-                    record.frames.append(TimedFrame(item.index, now, item.data))
-                    terminal_seen = _terminal(item.data) or (
-                        terminal_seen and b"RUN_STARTED" not in item.data
-                    )
+                    data = item.data
+                    append(TimedFrame(item.index, now, data))
+                    if b"RUN_" not in data:
+                        continue
+                    if terminal_seen:
+                        terminal_seen = b"RUN_STARTED" not in data or _terminal(data)
+                    elif _terminal(data):
+                        terminal_seen = True
                 else:
                     record.framing.append(item)
-    now = time.monotonic() - start
+            wait = deadlines.linger if terminal_seen else deadlines.idle
+            if wait == before:
+                deadline.when = clock + wait  # later than the armed timer: it re-arms itself
+            else:
+                deadline.at(clock + wait)
+    finally:
+        record.size = size
+        record.silence = silence
+        record.silence_after = silence_after
+    now = monotonic() - start
     for item in parser.close():
         if isinstance(item, Frame):
-            record.frames.append(TimedFrame(item.index, now, item.data))
+            frames.append(TimedFrame(item.index, now, item.data))
         else:
             record.framing.append(item)
 

@@ -361,6 +361,73 @@ def test_transport_measures_silence_and_comments_break_it() -> None:
     assert chatty.silence < 0.6
 
 
+def headers_then_nothing(sock: socket.socket) -> None:
+    sock.sendall(SSE_HEAD)
+    time.sleep(3)
+
+
+def started_then_silent(sock: socket.socket) -> None:
+    sock.sendall(SSE_HEAD + RUN_STARTED)
+    time.sleep(3)
+
+
+def finished_then_open(sock: socket.socket) -> None:
+    sock.sendall(SSE_HEAD + RUN_STARTED + RUN_FINISHED)
+    time.sleep(3)
+
+
+def comments_forever(sock: socket.socket) -> None:
+    sock.sendall(SSE_HEAD + RUN_STARTED)
+    for _ in range(40):
+        time.sleep(0.1)
+        sock.sendall(b": still here\n\n")
+
+
+def slow_but_steady(sock: socket.socket) -> None:
+    """An event every 0.3 s for 1.5 s: never idle for the 0.6 s deadline, though the
+    stream outlives the deadline many times over (the deadline must move with each byte)."""
+    sock.sendall(SSE_HEAD + RUN_STARTED)
+    for _ in range(5):
+        time.sleep(0.3)
+        sock.sendall(b": tick\n\n")
+    sock.sendall(RUN_FINISHED)
+
+
+TIGHT = Deadlines(connect=1.0, first_byte=0.6, idle=0.6, total=2.0, linger=0.3)
+ENDINGS = [
+    (headers_then_nothing, "first-byte-timeout", 0.6),
+    (started_then_silent, "idle-timeout", 0.6),
+    (finished_then_open, "lingered", 0.3),
+    (comments_forever, "total-timeout", 2.0),
+    (slow_but_steady, "complete", 1.5),
+]
+
+
+@pytest.mark.parametrize(("handler", "ending", "after"), ENDINGS, ids=[e[1] for e in ENDINGS])
+def test_each_deadline_ends_the_exchange_on_time(
+    handler: Callable[[socket.socket], None], ending: str, after: float
+) -> None:
+    from agui_conformance.transport import exchange
+
+    with hostile(handler) as url:
+        record = asyncio.run(exchange(url, b"{}", deadlines=TIGHT))
+    assert record.ending == ending
+    assert after - 0.05 <= record.ended_at < after + 0.5, record.ended_at
+    assert record.harness_error is None
+
+
+def test_a_cancellation_from_outside_is_not_taken_for_a_deadline() -> None:
+    """The read deadline absorbs only its own cancellation: a caller's timeout around the
+    exchange still cancels it, even while a read is pending."""
+    from agui_conformance.transport import exchange
+
+    async def impatient(url: str) -> None:
+        await asyncio.wait_for(exchange(url, b"{}", deadlines=TIGHT), timeout=0.3)
+
+    with hostile(started_then_silent) as url, pytest.raises(TimeoutError):
+        asyncio.run(impatient(url))
+
+
 def test_judging_never_mutates_the_decoded_events_the_report_keeps() -> None:
     """Frames are parsed once per exchange and shared by the validator and the report: the
     validator must never change them (state and activity patches work on copies)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import tracemalloc
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -398,6 +399,7 @@ SSE_PIECES = st.sampled_from(
         b"\r\n",
         b"\r",
         b"\xef\xbb\xbf",
+        b'data: {"type":"B"}\n\n',  # a whole event: the parser's one-chunk fast path
         b"\xc3\xa9",
         b"\xf0\x9f\x91\x8b",
         b"\xff",
@@ -421,6 +423,29 @@ def streams_and_cuts(draw: st.DrawFn) -> tuple[bytes, list[int]]:
 def test_chunk_boundaries_never_matter(case: tuple[bytes, list[int]]) -> None:
     raw, cuts = case
     assert parse(raw, cuts) == parse(raw)
+
+
+@settings(max_examples=400)
+@given(sse_streams)
+def test_cuts_after_every_blank_line_equal_whole(raw: bytes) -> None:
+    """Chunks that end where events end, as agents send them: the fast path for a chunk
+    holding exactly one `data:` line must give what the line-by-line path gives."""
+    cuts = [at + 2 for at in range(len(raw)) if raw[at : at + 2] == b"\n\n"]
+    assert parse(raw, cuts) == parse(raw, list(range(len(raw))))
+
+
+def test_one_event_per_chunk_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    chunks = [b'data: {"type":"A"}\n\n', b'data: {"type":"B"}\n\n']
+    parser = SSEParser()
+    parser.feed(b": hello\n\n")
+
+    def no_line_scan(*args: object) -> None:
+        raise AssertionError("the line-by-line path ran")
+
+    monkeypatch.setattr(SSEParser, "_scan", no_line_scan)
+    out = [item for chunk in chunks for item in parser.feed(chunk)]
+    assert out == [Frame(0, b'{"type":"A"}', 9, 1), Frame(1, b'{"type":"B"}', 29, 1)]
+    assert parser.bytes_seen == 49
 
 
 @settings(max_examples=300)
