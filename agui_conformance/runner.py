@@ -359,6 +359,8 @@ def run_generated(
     )
     failing: list[RunRecord] = []
     covered: set[str] = set()
+    loop = asyncio.new_event_loop()  # one loop and one client (one kept-alive connection)
+    client = new_client(cfg.deadlines)  # for every example, not one per example
 
     @with_seed(seed)
     @settings(
@@ -374,7 +376,7 @@ def run_generated(
         ids = Ids()
         body_obj = {**generated, "threadId": ids.thread, "runId": ids.fresh("run")}
         body = orjson.dumps(body_obj)
-        record = asyncio.run(
+        record = loop.run_until_complete(
             exchange(
                 cfg.url,
                 body,
@@ -382,6 +384,7 @@ def run_generated(
                 deadlines=cfg.deadlines,
                 max_bytes=cfg.max_bytes,
                 secret_headers=cfg.secret_headers,
+                client=client,
             )
         )
         if record.harness_error is not None:
@@ -413,6 +416,9 @@ def run_generated(
     except RuntimeError as err:
         result.status = "harness-error"
         result.reason = str(err)
+    finally:
+        loop.run_until_complete(client.aclose())
+        loop.close()
     result.exercised = sorted(covered)
     result.durationMs = round((time.perf_counter() - started) * 1000, 1)
     return result

@@ -140,23 +140,9 @@ class SSEParser:
         if self._closed or not chunk:
             return out
         data = bytes(chunk)
-        if (
-            data[-2:] == b"\n\n"
-            and data.startswith(b"data: ")
-            and data.find(b"\n") == len(data) - 2
-            and self._block_at < 0  # implies no data pending
-            and self._started
-            and not self._partial
-            and not self._cr_pending
-            and b"\r" not in data
-            and data.isascii()
-        ):
-            # The usual chunk: exactly one `data: ...` line and its blank line, at a line
-            # start, ASCII (so valid UTF-8). Same frame as the general path, no line loop.
-            index = self._frames
-            self._frames = index + 1
-            out.append(Frame(index, data[6:-2], self._pos, 1))
-            self._pos = self._line_at = self._pos + len(data)
+        payload = self.take_event(data)
+        if payload is not None:
+            out.append(Frame(self._frames - 1, payload, self._pos - len(data), 1))
             return out
         if not self._started:
             data = self._head + data
@@ -168,6 +154,29 @@ class SSEParser:
         if data:
             self._scan(data, out)
         return out
+
+    def take_event(self, chunk: bytes) -> bytes | None:
+        """The usual chunk in one step: if `chunk` is exactly one `data: ...` line and its
+        blank line, ASCII (so valid UTF-8), arriving where a new event may start, consume
+        it as one frame and return its payload; else consume nothing and return None (then
+        `feed` it). The frame `feed` would have made is `Frame(frames - 1, payload,
+        bytes_seen - len(chunk), 1)`."""
+        if (
+            chunk[-2:] == b"\n\n"
+            and chunk.startswith(b"data: ")
+            and chunk.find(b"\n") == len(chunk) - 2
+            and self._block_at < 0  # implies no data pending
+            and self._started
+            and not self._partial
+            and not self._cr_pending
+            and not self._closed
+            and b"\r" not in chunk
+            and chunk.isascii()
+        ):
+            self._frames += 1
+            self._pos = self._line_at = self._pos + len(chunk)
+            return chunk[6:-2]
+        return None
 
     def close(self) -> list[Frame | Hit]:
         """End of body: the last line, a pending event, truncation."""

@@ -246,7 +246,7 @@ async def _read(
     """The body, chunk by chunk, into frames with their arrival times: the hot loop of a
     suite run (one pass per chunk, one chunk per event from most agents)."""
     parser = SSEParser()
-    feed = parser.feed
+    take_event = parser.take_event
     frames = record.frames
     append = frames.append
     monotonic = time.monotonic
@@ -255,28 +255,15 @@ async def _read(
     size = 0
     last_byte_at = silence = 0.0
     silence_after: int | None = None
-    chunks = response.aiter_raw().__aiter__()
     deadline.at(monotonic() + wait)
     try:
-        while True:
-            try:
-                chunk = await chunks.__anext__()
-            except StopAsyncIteration:
-                break
-            except asyncio.CancelledError:
-                if not deadline.expired():
-                    raise
-                if terminal_seen:
-                    record.ending = "lingered"
-                elif record.first_byte_at is None:
-                    record.ending = "first-byte-timeout"
-                else:
-                    record.ending = "idle-timeout"
-                break
+        async for chunk in response.aiter_raw():
             clock = monotonic()
             now = clock - start
             if record.first_byte_at is None:
                 record.first_byte_at = now
+                wait = deadlines.idle  # the first-byte deadline gives way to the idle one
+                deadline.at(clock + wait)
             elif not terminal_seen and now - last_byte_at > silence:
                 silence = now - last_byte_at  # comments count: they keep it alive
                 silence_after = len(frames) - 1 if frames else None
@@ -292,24 +279,35 @@ async def _read(
             if stop_after is not None and len(frames) >= stop_after:
                 record.ending = "client-closed"  # we hung up on purpose (a user leaving)
                 return
-            before = wait
-            for item in feed(chunk):
-                if isinstance(item, Frame):
-                    data = item.data
-                    append(TimedFrame(item.index, now, data))
-                    if b"RUN_" not in data:
-                        continue
-                    if terminal_seen:
-                        terminal_seen = b"RUN_STARTED" not in data or _terminal(data)
-                    elif _terminal(data):
-                        terminal_seen = True
-                else:
-                    record.framing.append(item)
-            wait = deadlines.linger if terminal_seen else deadlines.idle
-            if wait == before:
-                deadline.when = clock + wait  # later than the armed timer: it re-arms itself
+            data = take_event(chunk)
+            if data is not None:  # one chunk, one event: the usual case
+                append(TimedFrame(len(frames), now, data))
+                if b"RUN_" in data:
+                    terminal_seen = _ends_run(data, terminal_seen)
+                    wait = deadlines.linger if terminal_seen else deadlines.idle
+                    deadline.at(clock + wait)
+                    continue
             else:
+                for item in parser.feed(chunk):
+                    if isinstance(item, Frame):
+                        append(TimedFrame(item.index, now, item.data))
+                        if b"RUN_" in item.data:
+                            terminal_seen = _ends_run(item.data, terminal_seen)
+                    else:
+                        record.framing.append(item)
+                wait = deadlines.linger if terminal_seen else deadlines.idle
                 deadline.at(clock + wait)
+                continue
+            deadline.when = clock + wait  # only ever later: the armed timer re-arms itself
+    except asyncio.CancelledError:
+        if not deadline.expired():
+            raise
+        if terminal_seen:
+            record.ending = "lingered"
+        elif record.first_byte_at is None:
+            record.ending = "first-byte-timeout"
+        else:
+            record.ending = "idle-timeout"
     finally:
         record.size = size
         record.silence = silence
@@ -320,6 +318,14 @@ async def _read(
             frames.append(TimedFrame(item.index, now, item.data))
         else:
             record.framing.append(item)
+
+
+def _ends_run(data: bytes, ended: bool) -> bool:
+    """Whether a run has ended after this frame (given whether it had before): a terminal
+    event ends it, a RUN_STARTED opens the next."""
+    if ended:
+        return b"RUN_STARTED" not in data or _terminal(data)
+    return _terminal(data)
 
 
 def parse_header(text: str) -> tuple[str, str]:

@@ -416,6 +416,31 @@ def test_each_deadline_ends_the_exchange_on_time(
     assert record.harness_error is None
 
 
+def custom_then_silent(sock: socket.socket) -> None:
+    sock.sendall(SSE_HEAD + b'data: {"type":"CUSTOM","name":"x","value":1}\n\n')
+    time.sleep(3)
+
+
+def comment_then_silent(sock: socket.socket) -> None:
+    sock.sendall(SSE_HEAD + b": hello\n\n")
+    time.sleep(3)
+
+
+@pytest.mark.parametrize("handler", [custom_then_silent, comment_then_silent])
+def test_the_idle_deadline_takes_over_after_the_first_byte(
+    handler: Callable[[socket.socket], None],
+) -> None:
+    """A first byte that is not a run event (an event, a comment) still ends the first-byte
+    wait: a shorter idle deadline applies from then on."""
+    from agui_conformance.transport import exchange
+
+    patient_start = Deadlines(connect=1.0, first_byte=2.5, idle=0.4, total=4.0, linger=0.3)
+    with hostile(handler) as url:
+        record = asyncio.run(exchange(url, b"{}", deadlines=patient_start))
+    assert record.ending == "idle-timeout"
+    assert record.ended_at < 1.0, record.ended_at
+
+
 def test_a_cancellation_from_outside_is_not_taken_for_a_deadline() -> None:
     """The read deadline absorbs only its own cancellation: a caller's timeout around the
     exchange still cancels it, even while a read is pending."""
