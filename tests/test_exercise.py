@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agui_conformance.exercise import REQUEST_KEYS, exchange_tokens, exercised, triggers
+from agui_conformance.exercise import (
+    NESTED,
+    REQUEST_KEYS,
+    _nested_keys,
+    exchange_tokens,
+    exercised,
+    stream_tokens,
+    triggers,
+)
 from agui_conformance.rules import catalog
 from agui_conformance.schema import get_checker
 
@@ -91,3 +99,75 @@ def test_the_inverted_index_agrees_with_the_definition(data: st.DataObject) -> N
         tokens |= alternative  # whole alternatives too, so that rules hold
     naive = [rule for rule, alts in triggers().items() if any(alt <= tokens for alt in alts)]
     assert exercised(tokens) == naive
+
+
+def tokens_by_definition(events: list[Any]) -> set[str]:
+    """stream_tokens read literally, one event at a time: the reference the whole-stream
+    version must agree with."""
+    out = {"stream"}
+    opened: dict[str, set[str]] = {"text": set(), "tool": set()}
+    runs = 0
+    for event in events:
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            continue
+        kind = event["type"]
+        out.add(kind)
+        out.update(f"field:{key}" for key in event)
+        if kind == "RUN_STARTED":
+            runs += 1
+        if kind == "RUN_FINISHED":
+            outcome = event.get("outcome")
+            if isinstance(outcome, dict) and isinstance(outcome.get("type"), str):
+                out.add(f"outcome:{outcome['type']}")
+        if kind in ("TEXT_MESSAGE_START", "TOOL_CALL_START"):
+            family = "text" if kind == "TEXT_MESSAGE_START" else "tool"
+            item = event.get("messageId" if family == "text" else "toolCallId")
+            if isinstance(item, str):
+                if item in opened[family]:
+                    out.add(f"reopen:{family}")
+                opened[family].add(item)
+        if kind in NESTED:
+            _nested_keys(event, out)
+    if runs > 1:
+        out.add("multi-run")
+    return out
+
+
+KINDS = st.sampled_from(
+    [
+        "RUN_STARTED",
+        "RUN_FINISHED",
+        "TEXT_MESSAGE_START",
+        "TEXT_MESSAGE_CONTENT",
+        "TOOL_CALL_START",
+        "TOOL_CALL_ARGS",
+        "STATE_DELTA",
+        "MESSAGES_SNAPSHOT",
+        "CUSTOM",
+    ]
+)
+VALUES = st.recursive(
+    st.none() | st.integers() | st.text(max_size=3) | KINDS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["type", "id", "content", "x"]), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+EVENTS = st.fixed_dictionaries(
+    {"type": KINDS | VALUES},
+    optional={
+        "messageId": st.sampled_from(["m1", "m2"]) | VALUES,
+        "toolCallId": st.sampled_from(["t1", "t2"]) | VALUES,
+        "outcome": st.fixed_dictionaries({"type": st.sampled_from(["success", "interrupt"])})
+        | VALUES,
+        "delta": VALUES,
+        "messages": VALUES,
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(EVENTS | VALUES, max_size=12))
+def test_stream_tokens_agree_with_the_definition(events: list[Any]) -> None:
+    assert stream_tokens(events) == tokens_by_definition(events)
