@@ -142,63 +142,92 @@ async def exchange(
     own = client is None
     http = client or new_client(deadlines)
     start = time.monotonic()
+    deadline = _Deadline(start + deadlines.total)
     try:
-        async with asyncio.timeout(deadlines.total):  # in this task: no task per exchange
-            await _stream(http, url, body, sent, record, deadlines, max_bytes, start, stop_after)
-    except TimeoutError:
-        record.ending = "total-timeout"
+        await _stream(
+            http, url, body, sent, record, deadlines, max_bytes, start, stop_after, deadline
+        )
+    except asyncio.CancelledError:
+        if not deadline.expired():
+            raise
+        if deadline.total_hit:
+            record.ending = "total-timeout"
+        elif record.status is None:
+            record.ending = "first-byte-timeout"  # no headers in time
     except httpx.TransportError as err:
         if record.status is None:
             record.harness_error = f"{type(err).__name__}: {err}"
         else:
             record.ending = "disconnected"
     finally:
+        deadline.stop()
         record.ended_at = time.monotonic() - start
         if own:
             await http.aclose()
     return record
 
 
-class _ReadDeadline:
-    """The deadline of the next read, with one timer per stream rather than one per chunk.
+class _Deadline:
+    """Every deadline of one exchange on one timer: the total, and the current wait (for
+    the headers, the first byte, the next byte, the body's end after a terminal event).
 
-    Moving the deadline later is a float assignment; the timer, when it fires early,
-    re-arms itself for the deadline's new time. When it fires late it cancels the reading
-    task; `expired` then tells that cancellation from anybody else's (as `asyncio.timeout`
-    does, by the task's cancel count)."""
+    Moving the wait later is a float assignment (`when`), once per chunk; the timer, when
+    it fires early, re-arms itself for the new time, so a stream of N chunks arms it a few
+    times, not N. When it fires late it cancels the task; `expired` then tells that
+    cancellation from anybody else's (as `asyncio.timeout` does, by the task's cancel
+    count), and `total_hit` which deadline it was."""
 
-    __slots__ = ("_cancelling", "_fired", "_handle", "_loop", "_task", "when")
+    __slots__ = (
+        "_cancelling",
+        "_fired",
+        "_handle",
+        "_loop",
+        "_task",
+        "total_at",
+        "total_hit",
+        "when",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, total_at: float) -> None:
         self._loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         assert task is not None
         self._task = task
         self._cancelling = task.cancelling()
-        self._handle: asyncio.TimerHandle | None = None
         self._fired = False
-        self.when = 0.0
+        self.total_at = total_at
+        self.total_hit = False
+        self.when = total_at
+        self._handle: asyncio.TimerHandle | None = None  # armed by the first `at`
 
     def at(self, when: float) -> None:
-        """The next read must see bytes by `when` (loop clock, = time.monotonic)."""
+        """The current wait ends at `when` (loop clock, = time.monotonic)."""
         self.when = when
         handle = self._handle
-        if handle is None or handle.when() > when:  # only ever earlier: re-arm now
-            if handle is not None:
-                handle.cancel()
+        if handle is None:
+            if not self._fired:
+                self._handle = self._loop.call_at(min(when, self.total_at), self._fire)
+        elif handle.when() > when:  # earlier than armed: re-arm now
+            handle.cancel()
             self._handle = self._loop.call_at(when, self._fire)
 
     def _fire(self) -> None:
-        if self._loop.time() < self.when:
-            self._handle = self._loop.call_at(self.when, self._fire)
+        due = min(self.when, self.total_at)
+        now = self._loop.time()
+        if now < due:
+            self._handle = self._loop.call_at(due, self._fire)
             return
         self._handle = None
         self._fired = True
+        self.total_hit = now >= self.total_at
         self._task.cancel()
 
     def expired(self) -> bool:
         """Called on CancelledError: whether it was this deadline's (then absorbed)."""
-        return self._fired and self._task.uncancel() <= self._cancelling
+        if not self._fired or self._task.uncancel() > self._cancelling:
+            return False
+        self._fired = False  # absorbed once
+        return True
 
     def stop(self) -> None:
         if self._handle is not None:
@@ -215,23 +244,16 @@ async def _stream(
     deadlines: Deadlines,
     max_bytes: int,
     start: float,
-    stop_after: int | None = None,
+    stop_after: int | None,
+    deadline: _Deadline,
 ) -> None:
     request = http.build_request("POST", url, content=body, headers=headers)
-    try:
-        async with asyncio.timeout(deadlines.first_byte):
-            response = await http.send(request, stream=True)
-    except TimeoutError:
-        record.ending = "first-byte-timeout"
-        return
+    deadline.at(start + deadlines.first_byte)  # for the response's headers
+    response = await http.send(request, stream=True)
     async with contextlib.aclosing(response):
         record.status = response.status_code
         record.response_headers = {k.lower(): v for k, v in response.headers.items()}
-        deadline = _ReadDeadline()
-        try:
-            await _read(response, record, deadlines, max_bytes, start, stop_after, deadline)
-        finally:
-            deadline.stop()
+        await _read(response, record, deadlines, max_bytes, start, stop_after, deadline)
 
 
 async def _read(
@@ -241,7 +263,7 @@ async def _read(
     max_bytes: int,
     start: float,
     stop_after: int | None,
-    deadline: _ReadDeadline,
+    deadline: _Deadline,
 ) -> None:
     """The body, chunk by chunk, into frames with their arrival times: the hot loop of a
     suite run (one pass per chunk, one chunk per event from most agents)."""
@@ -302,7 +324,9 @@ async def _read(
     except asyncio.CancelledError:
         if not deadline.expired():
             raise
-        if terminal_seen:
+        if deadline.total_hit:
+            record.ending = "total-timeout"
+        elif terminal_seen:
             record.ending = "lingered"
         elif record.first_byte_at is None:
             record.ending = "first-byte-timeout"

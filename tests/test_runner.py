@@ -395,7 +395,8 @@ def slow_but_steady(sock: socket.socket) -> None:
 
 TIGHT = Deadlines(connect=1.0, first_byte=0.6, idle=0.6, total=2.0, linger=0.3)
 ENDINGS = [
-    (headers_then_nothing, "first-byte-timeout", 0.6),
+    (never_answers, "first-byte-timeout", 0.6),  # no headers
+    (headers_then_nothing, "first-byte-timeout", 0.6),  # headers, no body
     (started_then_silent, "idle-timeout", 0.6),
     (finished_then_open, "lingered", 0.3),
     (comments_forever, "total-timeout", 2.0),
