@@ -1,107 +1,244 @@
 """The suite's own overhead against the reference agent: not a test, a report.
 
-Starts `agui-conformance serve` in its own process (so its work is not ours),
-runs every case R times, and splits the wall time into: time inside our
-checks (`runner.judge`: live checks + validation of every event; `runner._record`: the
-report's transcript record and what each exchange exercised), other CPU
-time of this process (HTTP client, SSE parsing, case building), and the rest,
-waiting on the agent. Target: our checks add under 10% to the agent's time.
+Serves the reference agent from its own process (its CPU time read from /proc)
+and, in this process, gets the same answers from it three ways, in turns, round
+after round:
 
-    python benchmarks/suite_overhead.py [--rounds 3] [--examples 25]
+- bare: the exact requests of a suite round (captured in a warm-up round), sent
+  one after another with the same HTTP client (httpx), each body read and dropped;
+- transport: the same requests through `transport.exchange`: SSE framing,
+  deadlines, arrival times, no checks;
+- suite: the suite itself: every case, then N generated inputs.
+
+Differences of this process's CPU time split the suite's work: our transport
+layer is transport - bare; our checks (`runner._events`, `runner.judge`) and the
+report's records (`runner._record`) are timed by thread CPU time; the rest of a
+suite round is case building (cases) or hypothesis drawing inputs (generated).
+"Our code" is the transport layer, the checks, the records and case building;
+the HTTP client and hypothesis are libraries, reported beside it.
+Target: our code under 10% of the agent's own CPU time.
+
+    python benchmarks/suite_overhead.py [--rounds 15] [--examples 25]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agui_conformance import runner
+from agui_conformance import runner, transport
 from agui_conformance.cases import load_cases
 from reference_agent.server import spawned_agent
 
-spent = {"judge": 0.0, "record": 0.0}
-_judge = runner.judge
-_record = runner._record
-_events = runner._events
+Request = tuple[bytes, dict[str, str], int | None]  # body, headers, stop_after
+
+checks = {"judge": 0.0, "record": 0.0, "build": 0.0}
+captured: list[Request] = []
 
 
-def timed_events(*args: Any, **kwargs: Any) -> Any:
-    start = time.thread_time()
-    try:
-        return _events(*args, **kwargs)
-    finally:
-        spent["judge"] += time.thread_time() - start  # parsing the frames is part of checking
+def thread_timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.thread_time()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            checks[name] += time.thread_time() - start
+
+    return timed
 
 
-def timed_judge(*args: Any, **kwargs: Any) -> Any:
-    start = time.thread_time()
-    try:
-        return _judge(*args, **kwargs)
-    finally:
-        spent["judge"] += time.thread_time() - start
+_exchange = transport.exchange
 
 
-def timed_record(*args: Any, **kwargs: Any) -> Any:
-    start = time.thread_time()
-    try:
-        return _record(*args, **kwargs)
-    finally:
-        spent["record"] += time.thread_time() - start
+async def capturing_exchange(url: str, body: bytes, **kwargs: Any) -> transport.Exchange:
+    captured.append((body, dict(kwargs.get("headers") or {}), kwargs.get("stop_after")))
+    return await _exchange(url, body, **kwargs)
 
 
 def cpu_seconds(pid: int) -> float:
     """utime + stime of a process, from /proc (Linux)."""
-    import os
-
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+async def bare(url: str, requests: list[Request]) -> None:
+    async with transport.new_client(transport.Deadlines()) as client:
+        for body, headers, _ in requests:
+            sent = {"Content-Type": "application/json", "Accept": transport.SSE_ACCEPT, **headers}
+            async with client.stream("POST", url, content=body, headers=sent) as response:
+                async for _chunk in response.aiter_raw():
+                    pass
+
+
+async def through_transport(url: str, requests: list[Request]) -> int:
+    """The same requests through our transport; returns how many events arrived."""
+    events = 0
+    async with transport.new_client(transport.Deadlines()) as client:
+        for body, headers, stop_after in requests:
+            record = await transport.exchange(
+                url, body, headers=headers, client=client, stop_after=stop_after
+            )
+            events += len(record.frames)
+    return events
+
+
+class Meter:
+    """CPU of this process and of the agent, wall time, and our checks, per phase."""
+
+    def __init__(self, agent_pid: int) -> None:
+        self.pid = agent_pid
+        self.samples: dict[str, list[dict[str, float]]] = {}
+
+    def measure(self, phase: str, work: Callable[[], Any]) -> None:
+        before_checks = checks["judge"] + checks["record"]
+        before_build = checks["build"]
+        agent, wall, cpu = cpu_seconds(self.pid), time.perf_counter(), time.process_time()
+        work()
+        sample = {
+            "cpu": time.process_time() - cpu,
+            "wall": time.perf_counter() - wall,
+            "agent": cpu_seconds(self.pid) - agent,
+            "checks": checks["judge"] + checks["record"] - before_checks,
+            "build": checks["build"] - before_build,
+        }
+        self.samples.setdefault(phase, []).append(sample)
+
+    def median(self, phase: str, key: str) -> float:
+        return statistics.median(s[key] for s in self.samples[phase])
+
+    def mean(self, phase: str, key: str) -> float:
+        return statistics.fmean(s[key] for s in self.samples[phase])
+
+    def diff(self, phase: str, minus: str, key: str = "cpu") -> float:
+        """Median over rounds of the per-round difference (rounds ran in turns)."""
+        pairs = zip(self.samples[phase], self.samples[minus], strict=True)
+        return statistics.median(a[key] - b[key] for a, b in pairs)
+
+    def ours_per_round(self, kind: str) -> list[float]:
+        """Our code in each round: transport - bare, plus checks, records and building."""
+        rounds = zip(
+            self.samples[f"{kind}: suite"],
+            self.samples[f"{kind}: transport"],
+            self.samples[f"{kind}: bare"],
+            strict=True,
+        )
+        return [t["cpu"] - b["cpu"] + s["checks"] + s["build"] for s, t, b in rounds]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--examples", type=int, default=25)
     args = parser.parse_args()
-    runner.judge = timed_judge  # type: ignore[assignment]
-    runner._record = timed_record  # type: ignore[assignment]
-    runner._events = timed_events  # type: ignore[assignment]
+    runner.judge = thread_timed("judge", runner.judge)  # type: ignore[assignment]
+    runner._events = thread_timed("judge", runner._events)  # type: ignore[assignment]
+    runner._record = thread_timed("record", runner._record)  # type: ignore[assignment]
+    runner.build_body = thread_timed("build", runner.build_body)  # type: ignore[assignment]
+    runner.follow_up = thread_timed("build", runner.follow_up)  # type: ignore[assignment]
+    runner.exchange = capturing_exchange  # type: ignore[assignment]
 
+    cases = list(load_cases())
     with spawned_agent() as server:
         url = server.url
-        cases = list(load_cases())
         cfg = runner.RunnerConfig(url=url)
-        agent_start = cpu_seconds(server.pid)
-        wall_start, cpu_start = time.perf_counter(), time.process_time()
-        for _ in range(args.rounds):
-            before = spent["judge"] + spent["record"], cpu_seconds(server.pid)
+
+        def suite_cases() -> None:
             results = asyncio.run(runner.run_suite(cases, cfg))
             assert {r.status for r in results} <= {"passed", "not-applicable"}
-            if args.examples:
-                generated = runner.run_generated(cfg, args.examples, seed=1)
-                assert generated.status == "passed", generated.reason
-            ours = spent["judge"] + spent["record"] - before[0]
-            theirs = cpu_seconds(server.pid) - before[1]
-            print(f"  round: ours {ours:.3f} s, agent {theirs:.3f} s")
-        wall = time.perf_counter() - wall_start
-        cpu = time.process_time() - cpu_start
-        agent = cpu_seconds(server.pid) - agent_start
-    judge = spent["judge"] + spent["record"]
-    share = 100 * judge / max(agent, 1e-9)
-    print(f"{args.rounds} rounds of {len(cases)} cases + {args.examples} generated inputs")
-    print(f"  wall time                      {wall:7.2f} s")
-    print(f"  the agent's own CPU time       {agent:7.2f} s")
-    print(f"  our checks + report records    {judge:7.2f} s  = {share:5.1f}% of the agent's time")
-    print(f"    (parse + judge {spent['judge']:.2f} s, report records {spent['record']:.2f} s)")
+
+        def suite_generated() -> None:
+            generated = runner.run_generated(cfg, args.examples, seed=1)
+            assert generated.status == "passed", generated.reason
+
+        suite_cases()  # warm-up, and the requests the replays send
+        case_requests = list(captured)
+        captured.clear()
+        suite_generated()
+        generated_requests = list(captured)
+        events = {
+            "cases": asyncio.run(through_transport(url, case_requests)),
+            "generated": asyncio.run(through_transport(url, generated_requests)),
+        }
+        meter = Meter(server.pid)
+        for _ in range(args.rounds):
+            meter.measure("cases: bare", lambda: asyncio.run(bare(url, case_requests)))
+            meter.measure(
+                "cases: transport", lambda: asyncio.run(through_transport(url, case_requests))
+            )
+            meter.measure("cases: suite", suite_cases)
+            meter.measure("generated: bare", lambda: asyncio.run(bare(url, generated_requests)))
+            meter.measure(
+                "generated: transport",
+                lambda: asyncio.run(through_transport(url, generated_requests)),
+            )
+            meter.measure("generated: suite", suite_generated)
+    exchanges = {"cases": len(case_requests), "generated": len(generated_requests)}
+    report(meter, args, len(cases), exchanges, events)
+
+
+def report(
+    meter: Meter,
+    args: argparse.Namespace,
+    n_cases: int,
+    exchanges: dict[str, int],
+    events: dict[str, int],
+) -> None:
+    ms = 1000.0
     print(
-        f"  the rest of the client's CPU   {cpu - judge:7.2f} s  (HTTP client, SSE framing, "
-        "request building, hypothesis)"
+        f"{args.rounds} rounds in turns (bare, transport, suite); per round, medians "
+        f"(the agent's CPU: a mean, /proc counts 10 ms ticks)."
     )
+    ours_total = agent_total = 0.0
+    for kind in ("cases", "generated"):
+        suite, trans, bare_ = f"{kind}: suite", f"{kind}: transport", f"{kind}: bare"
+        agent = meter.mean(suite, "agent")
+        layer = meter.diff(trans, bare_)
+        checked = meter.median(suite, "checks")
+        built = meter.median(suite, "build")
+        rest = meter.diff(suite, trans) - checked - built
+        ours = layer + checked + built
+        ours_total += ours
+        agent_total += agent
+        n = max(events[kind], 1)
+        title = f"{n_cases} cases" if kind == "cases" else f"{args.examples} generated inputs"
+        print(f"\n{title}: {exchanges[kind]} exchanges, {events[kind]} events")
+        rows = [
+            ("the agent's CPU", agent),
+            ("the HTTP client (httpx), bare", meter.median(bare_, "cpu")),
+            ("ours: transport (SSE framing, deadlines)", layer),
+            ("ours: checks + report records", checked),
+            ("ours: building requests", built),
+            ("our code", ours),
+        ]
+        for label, value in rows:
+            print(f"  {label:42} {value * ms:7.1f} ms  {value * 1e6 / n:6.1f} us/event")
+        spread = statistics.quantiles(meter.ours_per_round(kind), n=4)
+        print(
+            f"  our code / the agent's CPU                 {100 * ours / agent:6.1f}%"
+            f"  (rounds' quartiles {100 * spread[0] / agent:.0f}-{100 * spread[2] / agent:.0f}%)"
+        )
+        other = (
+            "more connections (concurrent and cut runs), event loop"
+            if kind == "cases"
+            else "hypothesis choosing the inputs (a library)"
+        )
+        print(f"  the rest of a suite round, {other}: {rest * ms:.1f} ms")
+        bare_wall, suite_wall = meter.median(bare_, "wall"), meter.median(suite, "wall")
+        print(
+            f"  wall: bare {bare_wall * ms:.0f} ms, suite {suite_wall * ms:.0f} ms "
+            f"(+{100 * (suite_wall / bare_wall - 1):.0f}%)"
+        )
+    share = 100 * ours_total / agent_total
+    print(f"\nour code over the whole suite: {share:.1f}% of the agent's CPU (target: under 10%)")
 
 
 if __name__ == "__main__":
