@@ -227,11 +227,17 @@ def report(
             f"  (rounds' quartiles {100 * spread[0] / agent:.0f}-{100 * spread[2] / agent:.0f}%)"
         )
         other = (
-            "more connections (concurrent and cut runs), event loop"
+            "connections for concurrent and cut runs, the runner's bookkeeping, the HTTP "
+            "client running colder between our checks"
             if kind == "cases"
-            else "hypothesis choosing the inputs (a library)"
+            else "hypothesis choosing the inputs, a library"
         )
-        print(f"  the rest of a suite round, {other}: {rest * ms:.1f} ms")
+        print(f"  the rest of a suite round ({other}): {rest * ms:.1f} ms")
+        added = meter.diff(suite, bare_)
+        print(
+            f"  all the suite adds to a bare client's CPU: {added * ms:.1f} ms"
+            f" = {100 * added / agent:.0f}% of the agent's"
+        )
         bare_wall, suite_wall = meter.median(bare_, "wall"), meter.median(suite, "wall")
         print(
             f"  wall: bare {bare_wall * ms:.0f} ms, suite {suite_wall * ms:.0f} ms "
