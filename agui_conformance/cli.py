@@ -19,8 +19,6 @@ import orjson
 from agui_conformance.model import Level
 from agui_conformance.report import to_json, to_sarif, to_text
 from agui_conformance.rules import CATEGORIES, PROFILES, Rule, catalog
-from agui_conformance.transport import event_times_ms
-from agui_conformance.transport import redact_url as _redact_url
 
 if TYPE_CHECKING:
     from agui_conformance.model import Report
@@ -397,6 +395,7 @@ def run(
     from agui_conformance.cases import all_cases
     from agui_conformance.runner import RunnerConfig
     from agui_conformance.transport import Deadlines, env_refs
+    from agui_conformance.transport import redact_url as _redact_url
 
     headers = _headers(header_specs)
     try:
@@ -578,7 +577,7 @@ def record(
     """Capture one run as JSONL (+ a timing sidecar), to replay into `validate`."""
     import asyncio
 
-    from agui_conformance.transport import Deadlines, exchange, summary
+    from agui_conformance.transport import Deadlines, event_times_ms, exchange, redact_url, summary
 
     request = _load_request(request_path)
     deadlines = Deadlines(total=total_timeout)
@@ -594,7 +593,7 @@ def record(
             handle.write(frame.data.replace(b"\n", b" ") + b"\n")
     sidecar = {
         **summary(recorded),
-        "url": _redact_url(url),
+        "url": redact_url(url),
         "requestHeaders": recorded.request_headers,
         "responseHeaders": recorded.response_headers,
         "eventTimesMs": event_times_ms(recorded),

@@ -14,14 +14,15 @@ adapts it to pytest.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from agui_conformance.model import Level, ValidationResult
-from agui_conformance.validator import validate_events
+from agui_conformance.vocabulary import CATEGORIES, PROFILES
+
+if TYPE_CHECKING:  # the rest is imported where used: pytest loads this module in every run
+    from agui_conformance.model import Level, ValidationResult
 
 
 class ConformanceError(AssertionError):
@@ -33,9 +34,14 @@ def assert_conformant(
     *,
     request: Any = None,
     profile: str = "spec",
-    fail_on: Level = Level.ERROR,
+    fail_on: Level | str = "error",
 ) -> ValidationResult:
-    """Validate `events`; raise `ConformanceError` listing findings at or above `fail_on`."""
+    """Validate `events`; raise `ConformanceError` listing findings at or above `fail_on`
+    (a `Level`, or its value: "error", "warning", "info")."""
+    from agui_conformance.model import Level
+    from agui_conformance.validator import validate_events
+
+    fail_on = Level(fail_on)
     result = validate_events(events, request=request, profile=profile)
     bad = [f for f in result.findings if f.level.rank >= fail_on.rank]
     if bad:
@@ -51,6 +57,8 @@ def assert_conformant(
 @pytest.fixture
 def agui_validate() -> Callable[..., ValidationResult]:
     """The validator as a fixture: `agui_validate(events, request=..., profile=...)`."""
+    from agui_conformance.validator import validate_events
+
     return validate_events
 
 
@@ -86,9 +94,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="'Name: value'",
         help="Header for every request (repeatable); `Name: env:VAR` reads the env.",
     )
-    group.addoption(
-        "--agui-profile", default="spec", choices=["spec", "strict", "legacy-client", "cometchat"]
-    )
+    group.addoption("--agui-profile", default="spec", choices=list(PROFILES))
     group.addoption(
         "--agui-auth-required",
         action="store_true",
@@ -135,8 +141,6 @@ def _markers_for(requirements: list[str]) -> set[str]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from agui_conformance.rules import CATEGORIES
-
     config.addinivalue_line("markers", "agui: an AG-UI conformance case")
     wanted = ("agui_html", "agui_json", "agui_baseline")
     if any(config.getoption(name, None) for name in wanted):
@@ -239,11 +243,15 @@ class AguiCaseItem(pytest.Item):
             examples = config.getoption("agui_examples")
             result = run_generated(cfg, examples, config.getoption("agui_seed"), threshold)
         else:
+            import asyncio
+
             result = asyncio.run(run_suite([self.case], cfg, threshold))[0]
         self.target.results[key] = result
         return result
 
     def runtest(self) -> None:
+        from agui_conformance.model import Level
+
         threshold = Level(self.config.getoption("agui_fail_on"))
         self.result = self._run(threshold)
         if self.result.status == "not-applicable":
@@ -393,6 +401,7 @@ class _ReportWriter:
         if path is None or hasattr(self.config, "workerinput"):
             return
         from agui_conformance import baseline
+        from agui_conformance.model import Level
 
         try:
             accepted = baseline.load(path)
@@ -416,7 +425,7 @@ def _write_reports(
 
     from agui_conformance import __version__
     from agui_conformance.matrix import requirements, summarize
-    from agui_conformance.model import Report, ToolInfo
+    from agui_conformance.model import Level, Report, ToolInfo
     from agui_conformance.transport import redact_url
 
     profile = config.getoption("agui_profile")

@@ -33,6 +33,17 @@ def test_assert_conformant_and_reference_agent_fixture(pytester: pytest.Pytester
             assert "lifecycle-first-event" in str(info.value)
             assert "fix:" in str(info.value)
 
+        def test_assert_conformant_threshold_by_level_or_value():
+            from agui_conformance import Level
+            ok = [{"type": "RUN_STARTED", "threadId": "t", "runId": "r", "protocolVersion": "1.1"},
+                  {"type": "CUSTOM", "name": "", "value": 1},  # unprefixed name: a warning
+                  {"type": "RUN_FINISHED", "threadId": "t", "runId": "r"}]
+            assert_conformant(ok)
+            for threshold in ("warning", Level.WARNING):
+                with pytest.raises(ConformanceError) as info:
+                    assert_conformant(ok, fail_on=threshold)
+                assert "custom-name-unprefixed" in str(info.value)
+
         def test_agui_validate_fixture(agui_validate):
             ok = [{"type": "RUN_STARTED", "threadId": "t", "runId": "r", "protocolVersion": "1.1"},
                   {"type": "RUN_FINISHED", "threadId": "t", "runId": "r"}]
@@ -40,7 +51,42 @@ def test_assert_conformant_and_reference_agent_fixture(pytester: pytest.Pytester
         """
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
+
+
+HEAVY = ("pydantic", "httpx", "hypothesis", "jsonschema", "jsonschema_rs", "yaml", "asyncio")
+
+
+def test_loading_the_plugin_stays_cheap() -> None:
+    """pytest loads the plugin in every run where agui-conformance is installed: it must
+    not pull in the validator, the models or the HTTP client until a test uses them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import agui_conformance.plugin; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} | "
+        "{m for m in sys.modules if m.startswith('agui_conformance')}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(out.stdout.replace("'", '"')))
+    assert not loaded & set(HEAVY), loaded & set(HEAVY)
+    ours = {m for m in loaded if m.startswith("agui_conformance")}
+    assert ours == {"agui_conformance", "agui_conformance.plugin", "agui_conformance.vocabulary"}
+
+
+def test_the_package_exports_load_on_first_use() -> None:
+    import agui_conformance
+
+    assert set(agui_conformance.__all__) <= set(dir(agui_conformance))
+    for name in agui_conformance.__all__:
+        assert getattr(agui_conformance, name) is not None
+    from agui_conformance import validate_events
+    from agui_conformance.validator import validate_events as direct
+
+    assert validate_events is direct
+    with pytest.raises(AttributeError):
+        agui_conformance.no_such_name  # noqa: B018
 
 
 def test_agent_url_collects_one_item_per_case_and_names_the_broken_rule(

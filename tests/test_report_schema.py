@@ -35,9 +35,9 @@ def test_run_json_report_validates_against_its_schema(tmp_path: Path) -> None:
 
 
 def test_urls_with_credentials_are_redacted() -> None:
-    from agui_conformance.cli import _redact_url
+    from agui_conformance.transport import redact_url
 
-    assert _redact_url("https://user:pw@agent.example.com:8443/agui") == (
+    assert redact_url("https://user:pw@agent.example.com:8443/agui") == (
         "https://***@agent.example.com:8443/agui"
     )
-    assert _redact_url("http://127.0.0.1:8000/") == "http://127.0.0.1:8000/"
+    assert redact_url("http://127.0.0.1:8000/") == "http://127.0.0.1:8000/"

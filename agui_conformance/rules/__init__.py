@@ -15,34 +15,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from agui_conformance.model import Level, Strength
+from agui_conformance.vocabulary import CATEGORIES, PROFILES
 
 SPEC_BASE = "https://docs.ag-ui.com/spec/1.1"
 
-PROFILES: tuple[str, ...] = ("spec", "strict", "legacy-client", "cometchat")
-
-CATEGORIES: tuple[str, ...] = (
-    "schema",
-    "lifecycle",
-    "identity",
-    "versioning",
-    "text",
-    "tool-calls",
-    "streaming",
-    "chunks",
-    "state",
-    "messages",
-    "activity",
-    "reasoning",
-    "subagents",
-    "interrupts",
-    "usage",
-    "metadata",
-    "passthrough",
-    "framing",
-    "transport",
-    "capabilities",
-    "advisory",
-)
+__all__ = ["CATEGORIES", "PROFILES", "SPEC_BASE", "Rule", "catalog", "get"]
 
 
 class Rule(BaseModel):

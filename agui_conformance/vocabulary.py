@@ -1,0 +1,31 @@
+"""The profiles and rule categories by name: constants with no imports, so that the pytest
+plugin can register its options and markers without loading the catalog (pytest loads the
+plugin in every run where agui-conformance is installed)."""
+
+from __future__ import annotations
+
+PROFILES: tuple[str, ...] = ("spec", "strict", "legacy-client", "cometchat")
+
+CATEGORIES: tuple[str, ...] = (
+    "schema",
+    "lifecycle",
+    "identity",
+    "versioning",
+    "text",
+    "tool-calls",
+    "streaming",
+    "chunks",
+    "state",
+    "messages",
+    "activity",
+    "reasoning",
+    "subagents",
+    "interrupts",
+    "usage",
+    "metadata",
+    "passthrough",
+    "framing",
+    "transport",
+    "capabilities",
+    "advisory",
+)
