@@ -215,7 +215,8 @@ def report(
     ours_total = agent_total = 0.0
     for kind in ("cases", "generated"):
         suite, trans, bare_ = f"{kind}: suite", f"{kind}: transport", f"{kind}: bare"
-        agent = meter.mean(suite, "agent")
+        measured = meter.mean(suite, "agent")
+        agent = measured or 0.01 / args.rounds  # /proc counts 10 ms ticks: a short run reads 0
         layer = meter.diff(trans, bare_)
         checked = meter.median(suite, "checks")
         built = meter.median(suite, "build")
@@ -226,6 +227,8 @@ def report(
         n = max(events[kind], 1)
         title = f"{n_cases} cases" if kind == "cases" else f"{args.examples} generated inputs"
         print(f"\n{title}: {exchanges[kind]} exchanges, {events[kind]} events")
+        if not measured:
+            print("  (the agent's CPU read 0 ticks: one is assumed, shares are lower bounds)")
         rows = [
             ("the agent's CPU", agent),
             ("the HTTP client (httpx), bare", meter.median(bare_, "cpu")),
@@ -236,11 +239,12 @@ def report(
         ]
         for label, value in rows:
             print(f"  {label:42} {value * ms:7.1f} ms  {value * 1e6 / n:6.1f} us/event")
-        spread = statistics.quantiles(meter.ours_per_round(kind), n=4)
-        print(
-            f"  our code / the agent's CPU                 {100 * ours / agent:6.1f}%"
-            f"  (rounds' quartiles {100 * spread[0] / agent:.0f}-{100 * spread[2] / agent:.0f}%)"
-        )
+        rounds = meter.ours_per_round(kind)
+        spread = ""
+        if len(rounds) > 1:
+            low, _, high = statistics.quantiles(rounds, n=4)
+            spread = f"  (rounds' quartiles {100 * low / agent:.0f}-{100 * high / agent:.0f}%)"
+        print(f"  our code / the agent's CPU                 {100 * ours / agent:6.1f}%{spread}")
         other = (
             "connections for concurrent and cut runs, the runner's bookkeeping, the HTTP "
             "client running colder between our checks"
