@@ -1245,3 +1245,27 @@ def test_corpus_malformed_field_is_reported_precisely() -> None:
     stream = json.loads(path.read_text(encoding="utf-8"))["stream"]
     hits = [h for i, e in enumerate(stream) for h in CHECKER.check_event(e, i)]
     assert [(h.rule, h.index, h.pointer) for h in hits] == [("schema-wrong-type", 2, "/delta")]
+
+
+def test_python_jsonschema_loads_only_to_explain_a_failure() -> None:
+    """The fast path is jsonschema-rs; python-jsonschema (~60-80 ms to import) only explains
+    failures, so a conformant stream never loads it, and a failing one still gets explained."""
+    import subprocess
+    import sys
+
+    code = """
+import sys
+from agui_conformance import validate_events
+ok = [{"type": "RUN_STARTED", "threadId": "t", "runId": "r", "protocolVersion": "1.1"},
+      {"type": "RUN_FINISHED", "threadId": "t", "runId": "r"}]
+assert validate_events(ok).findings == []
+print("jsonschema" in sys.modules)
+bad = [ok[0], {"type": "TEXT_MESSAGE_START", "messageId": 5}, ok[1]]
+print(sorted({f.rule for f in validate_events(bad).findings}))
+print("jsonschema" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, rules, after = out.stdout.splitlines()
+    assert before == "False"
+    assert rules == "['schema-wrong-type']", rules  # explained: the member and its type
+    assert after == "True"
