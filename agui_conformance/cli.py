@@ -575,13 +575,12 @@ def record(
     url: str, request_path: str, output: str, header_specs: tuple[str, ...], total_timeout: float
 ) -> None:
     """Capture one run as JSONL (+ a timing sidecar), to replay into `validate`."""
-    import asyncio
-
+    from agui_conformance import aio
     from agui_conformance.transport import Deadlines, event_times_ms, exchange, redact_url, summary
 
     request = _load_request(request_path)
     deadlines = Deadlines(total=total_timeout)
-    recorded = asyncio.run(
+    recorded = aio.run(
         exchange(url, orjson.dumps(request), headers=_headers(header_specs), deadlines=deadlines)
     )
     if recorded.harness_error:

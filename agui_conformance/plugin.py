@@ -243,9 +243,9 @@ class AguiCaseItem(pytest.Item):
             examples = config.getoption("agui_examples")
             result = run_generated(cfg, examples, config.getoption("agui_seed"), threshold)
         else:
-            import asyncio
+            from agui_conformance import aio
 
-            result = asyncio.run(run_suite([self.case], cfg, threshold))[0]
+            result = aio.run(run_suite([self.case], cfg, threshold))[0]
         self.target.results[key] = result
         return result
 

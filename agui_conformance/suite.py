@@ -8,12 +8,12 @@ run and where the report goes.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from agui_conformance import aio
 from agui_conformance.baseline import Baseline
 from agui_conformance.cases import Case
 from agui_conformance.matrix import attach_reference, requirements, summarize
@@ -41,14 +41,14 @@ class Plan:
 def _results(
     cfg: RunnerConfig, plan: Plan, on_result: Callable[[CaseResult], None] | None
 ) -> list[CaseResult]:
-    results = asyncio.run(run_suite(plan.cases, cfg, plan.fail_on, on_result=on_result))
+    results = aio.run(run_suite(plan.cases, cfg, plan.fail_on, on_result=on_result))
     if plan.examples and plan.seed is not None:
         generated = run_generated(cfg, plan.examples, plan.seed, plan.fail_on)
         results.append(generated)
         if on_result is not None:
             on_result(generated)
     if plan.capabilities is not None:
-        declared = asyncio.run(capabilities_case(cfg, plan.capabilities, results, plan.fail_on))
+        declared = aio.run(capabilities_case(cfg, plan.capabilities, results, plan.fail_on))
         results.append(declared)
         if on_result is not None:
             on_result(declared)

@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 
-from agui_conformance import runner, transport
+from agui_conformance import aio, runner, transport
 from agui_conformance.cases import load_cases
 from reference_agent.server import spawned_agent
 
@@ -165,7 +165,7 @@ def main() -> None:
         cfg = runner.RunnerConfig(url=url)
 
         def suite_cases() -> None:
-            results = asyncio.run(runner.run_suite(cases, cfg))
+            results = aio.run(runner.run_suite(cases, cfg))
             if reference:  # another agent may fail cases: its cost is what is measured
                 assert {r.status for r in results} <= {"passed", "not-applicable"}
 

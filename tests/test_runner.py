@@ -547,3 +547,23 @@ def test_a_fault_served_to_the_whole_suite_breaks_only_its_rule(name: str) -> No
         results = suite(agent.url, cases=list(load_cases()), profile=fault.profile)
     rules = {f.rule for r in results for f in r.findings}
     assert rules - {fault.rule} - fault.also - BLEEDS.get(name, set()) == set(), rules
+
+
+def test_running_a_coroutine_never_formats_its_result() -> None:
+    """`asyncio.run` may format the main task's repr, result included, on its way out; a
+    suite's results are big, so `aio.run` keeps the result out of the task."""
+    from agui_conformance import aio
+
+    formatted: list[bool] = []
+
+    class Big:
+        def __repr__(self) -> str:
+            formatted.append(True)
+            return "Big()"
+
+    async def produce() -> Big:
+        return Big()
+
+    result = aio.run(produce())
+    assert isinstance(result, Big)
+    assert formatted == []
