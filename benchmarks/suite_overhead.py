@@ -1,6 +1,7 @@
 """The suite's own overhead against the reference agent: not a test, a report.
 
-Serves the reference agent from its own process (its CPU time read from /proc)
+Serves the reference agent from its own process (its CPU time read from /proc;
+or measures any agent already running, given its URL and process id)
 and, in this process, gets the same answers from it three ways, in turns, round
 after round:
 
@@ -11,11 +12,13 @@ after round:
 - suite: the suite itself: every case, then N generated inputs.
 
 Differences of this process's CPU time split the suite's work: our transport
-layer is transport - bare; our checks (`runner._events`, `runner.judge`) and the
-report's records (`runner._record`) are timed by thread CPU time; the rest of a
-suite round is case building (cases) or hypothesis drawing inputs (generated).
-"Our code" is the transport layer, the checks, the records and case building;
-the HTTP client and hypothesis are libraries, reported beside it.
+layer is transport - bare; our checks (`runner._events`, `runner.judge`), the
+report's records (`runner._record`) and request building (`build_body`,
+`follow_up`) are timed by thread CPU time; the rest of a suite round is extra
+connections, the runner's bookkeeping and a colder HTTP client (cases), or
+hypothesis drawing inputs (generated). "Our code" is the transport layer, the
+checks, the records and request building; the HTTP client and hypothesis are
+libraries, reported beside it, and so is all the suite adds (suite - bare).
 Target: our code under 10% of the agent's own CPU time.
 
     python benchmarks/suite_overhead.py [--rounds 15] [--examples 25]
