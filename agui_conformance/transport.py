@@ -175,7 +175,12 @@ class _Deadline:
     it fires early, re-arms itself for the new time, so a stream of N chunks arms it a few
     times, not N. When it fires late it cancels the task; `expired` then tells that
     cancellation from anybody else's (as `asyncio.timeout` does, by the task's cancel
-    count), and `total_hit` which deadline it was."""
+    count), and `total_hit` which deadline it was.
+
+    Once the response is closing (`response.is_closed`: the body ended, or we hung up),
+    only the total deadline still applies: closing is local work, and a wait deadline
+    landing in it would cut it short (the connection never back in the pool) and report
+    a stream that ended in time as timed out."""
 
     __slots__ = (
         "_cancelling",
@@ -183,6 +188,7 @@ class _Deadline:
         "_handle",
         "_loop",
         "_task",
+        "response",
         "total_at",
         "total_hit",
         "when",
@@ -199,6 +205,7 @@ class _Deadline:
         self.total_hit = False
         self.when = total_at
         self._handle: asyncio.TimerHandle | None = None  # armed by the first `at`
+        self.response: httpx.Response | None = None  # set once its headers are in
 
     def at(self, when: float) -> None:
         """The current wait ends at `when` (loop clock, = time.monotonic)."""
@@ -214,13 +221,16 @@ class _Deadline:
     def _fire(self) -> None:
         due = min(self.when, self.total_at)
         now = self._loop.time()
-        if now < due:
-            self._handle = self._loop.call_at(due, self._fire)
+        if now < self.total_at and (now < due or self._closing()):
+            self._handle = self._loop.call_at(due if now < due else self.total_at, self._fire)
             return
         self._handle = None
         self._fired = True
         self.total_hit = now >= self.total_at
         self._task.cancel()
+
+    def _closing(self) -> bool:
+        return self.response is not None and self.response.is_closed
 
     def expired(self) -> bool:
         """Called on CancelledError: whether it was this deadline's (then absorbed)."""
@@ -250,6 +260,7 @@ async def _stream(
     request = http.build_request("POST", url, content=body, headers=headers)
     deadline.at(start + deadlines.first_byte)  # for the response's headers
     response = await http.send(request, stream=True)
+    deadline.response = response
     async with contextlib.aclosing(response):
         record.status = response.status_code
         record.response_headers = {k.lower(): v for k, v in response.headers.items()}

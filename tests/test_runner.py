@@ -454,6 +454,61 @@ def test_a_cancellation_from_outside_is_not_taken_for_a_deadline() -> None:
         asyncio.run(impatient(url))
 
 
+def finished_and_closed(sock: socket.socket) -> None:
+    sock.sendall(SSE_HEAD + RUN_STARTED + RUN_FINISHED)
+
+
+CLOSINGS = [  # (closing takes, ending, closed): the linger deadline is 0.3 s, the total 2 s
+    (TIGHT.linger * 2, "complete", True),
+    (TIGHT.total * 3, "total-timeout", False),  # a close that hangs: the total still holds
+]
+
+
+@pytest.mark.parametrize("shared_client", [True, False], ids=["shared-client", "own-client"])
+@pytest.mark.parametrize(("takes", "ending", "closes"), CLOSINGS, ids=["slow", "hangs"])
+def test_only_the_total_deadline_applies_while_the_response_closes(
+    monkeypatch: pytest.MonkeyPatch, shared_client: bool, takes: float, ending: str, closes: bool
+) -> None:
+    """The body ended in time; closing the response is local work, so a wait deadline that
+    falls due while it runs must neither cut the close short (the connection would never go
+    back to the pool) nor report the stream as lingering, nor leave a cancellation pending
+    on the caller's task. A close that never ends is still cut at the total deadline."""
+    import httpx
+
+    from agui_conformance.transport import exchange, new_client
+
+    closed: list[bool] = []
+    original = httpx.Response.aclose
+
+    async def slow_close(self: httpx.Response) -> None:
+        stream_close = self.stream.aclose  # type: ignore[union-attr]
+
+        async def slowly() -> None:  # after the response is marked closed, as in httpx
+            await asyncio.sleep(takes)
+            await stream_close()
+            closed.append(True)
+
+        self.stream.aclose = slowly  # type: ignore[union-attr]
+        await original(self)
+
+    monkeypatch.setattr(httpx.Response, "aclose", slow_close)
+
+    async def main(url: str) -> tuple[str, int, float]:
+        if shared_client:
+            async with new_client(TIGHT) as client:
+                record = await exchange(url, b"{}", deadlines=TIGHT, client=client)
+        else:
+            record = await exchange(url, b"{}", deadlines=TIGHT)
+        await asyncio.sleep(0.05)  # a cancellation left pending would land here
+        return record.ending, len(record.frames), record.ended_at
+
+    with hostile(finished_and_closed) as url:
+        got_ending, frames, ended_at = asyncio.run(main(url))
+    assert (got_ending, frames) == (ending, 2)
+    assert ended_at < min(takes, TIGHT.total) + 0.5, ended_at
+    assert closed == ([True] if closes else [])
+
+
 def test_judging_never_mutates_the_decoded_events_the_report_keeps() -> None:
     """Frames are parsed once per exchange and shared by the validator and the report: the
     validator must never change them (state and activity patches work on copies)."""
