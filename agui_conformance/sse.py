@@ -249,7 +249,6 @@ class SSEParser:
         if cr < 0:
             self._scan_lf(chunk, pos, base, out)
             return
-        line = self._line
         lf = chunk.find(b"\n", pos)
         while True:
             if 0 <= lf < pos:
@@ -258,7 +257,7 @@ class SSEParser:
                 cr = chunk.find(b"\r", pos)
             if cr >= 0 and (lf < 0 or cr < lf):
                 index = self._frames
-                line(self._take(chunk[pos:cr]), self._line_at, out)
+                self._complete(chunk[pos:cr], self._line_at, out)
                 if cr + 1 == size:  # CR or CRLF? the next chunk (or close) tells
                     self._cr_pending = True
                     self._cr_index = index
@@ -269,7 +268,7 @@ class SSEParser:
                 self._line_at = base + pos
                 self._ending(crlf, base + cr, index, out)
             elif lf >= 0:
-                line(self._take(chunk[pos:lf]), self._line_at, out)
+                self._complete(chunk[pos:lf], self._line_at, out)
                 pos = lf + 1
                 self._line_at = base + pos
             else:
@@ -289,7 +288,7 @@ class SSEParser:
         tail = segments.pop()
         line = self._line
         first = segments[0]
-        line(self._take(first), self._line_at, out)
+        self._complete(first, self._line_at, out)
         at = base + pos + len(first) + 1
         for segment in segments[1:]:
             line(segment, at, out)
@@ -298,14 +297,24 @@ class SSEParser:
         if tail:
             self._partial.append(tail)
 
-    def _take(self, segment: bytes) -> bytes:
-        """A complete line: the held pieces of it, then this segment."""
-        if not self._partial:
-            return segment
-        self._partial.append(segment)
-        whole = b"".join(self._partial)
+    def _complete(self, segment: bytes, at: int, out: list[Frame | Hit]) -> None:
+        """A line ends in this chunk: the held pieces of it, then `segment`. A long `data`
+        line (one that came in pieces) has only its value joined: one copy of the payload,
+        not a join and then a slice."""
+        pieces = self._partial
+        if not pieces:
+            self._line(segment, at, out)
+            return
         self._partial = []
-        return whole
+        pieces.append(segment)
+        first = pieces[0]
+        if len(first) > 5 and first.startswith(b"data:"):  # as `_line` reads a data line
+            if self._block_at < 0:
+                self._block_at = at
+            value = memoryview(first)[6 if first[5] == 0x20 else 5 :]
+            self._data.append(b"".join([value, *pieces[1:]]))
+            return
+        self._line(b"".join(pieces), at, out)
 
     # ------------------------------------------------------------ lines and events
 
