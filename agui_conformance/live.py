@@ -92,6 +92,18 @@ def _check_run(exchange: Exchange) -> list[Hit]:
                 "text/event-stream.",
             )
         )
+    elif not exchange.frames and exchange.ending in ("complete", "disconnected", "undecodable"):
+        # An event stream the agent ended with no event at all: the run has no outcome (the
+        # machine judges streams that hold events; with none it has nothing to see). One cut
+        # at a deadline is the deadline's finding.
+        hits.append(
+            Hit(
+                "stream-truncated",
+                None,
+                "The run was answered 200 with an event stream that ended without any event: "
+                "no RUN_STARTED, no RUN_FINISHED or RUN_ERROR, so the run has no outcome.",
+            )
+        )
     hits += _deadlines(exchange)
     hits += _timing(exchange)
     return hits
@@ -107,6 +119,8 @@ def _deadlines(exchange: Exchange) -> list[Hit]:
         "disconnected": "The connection dropped mid-stream.",
         "too-large": "The answer exceeded the harness's size cap; reading stopped.",
         "lingered": "The body stayed open after the last terminal event.",
+        "undecodable": f"The body could not be decoded ({exchange.undecodable}); reading "
+        "stopped there, as a client's would.",
     }
     rule = {
         "too-large": "transport-too-large",

@@ -66,7 +66,8 @@ class Exchange:
     first_byte_at: float | None = None
     ended_at: float = 0.0
     ending: str = "complete"  # complete | first-byte-timeout | idle-timeout | total-timeout
-    #                           | too-large | disconnected | lingered
+    #                           | too-large | disconnected | lingered | undecodable
+    undecodable: str | None = None  # why the body's Content-Encoding could not be decoded
     harness_error: str | None = None
     silence: float = 0.0  # longest stretch with no byte at all while a run was active (s)
     silence_after: int | None = None  # index of the last frame before that stretch
@@ -277,7 +278,11 @@ async def _read(
     deadline: _Deadline,
 ) -> None:
     """The body, chunk by chunk, into frames with their arrival times: the hot loop of a
-    suite run (one pass per chunk, one chunk per event from most agents)."""
+    suite run (one pass per chunk, one chunk per event from most agents).
+
+    A body with a Content-Encoding (the client asks for gzip, as browsers and httpx do) is
+    decoded first, as clients decode it: SSE is framed on the decoded body, and the size
+    cap counts decoded bytes."""
     parser = SSEParser()
     take_event = parser.take_event
     frames = record.frames
@@ -289,8 +294,10 @@ async def _read(
     last_byte_at = silence = 0.0
     silence_after: int | None = None
     deadline.at(monotonic() + wait)
+    coding = response.headers.get("content-encoding", "").strip().lower()
+    body = response.aiter_raw() if coding in ("", "identity") else response.aiter_bytes()
     try:
-        async for chunk in response.aiter_raw():
+        async for chunk in body:
             clock = monotonic()
             now = clock - start
             if record.first_byte_at is None:
@@ -332,6 +339,9 @@ async def _read(
                 deadline.at(clock + wait)
                 continue
             deadline.when = clock + wait  # only ever later: the armed timer re-arms itself
+    except httpx.DecodingError as err:
+        record.ending = "undecodable"
+        record.undecodable = f"Content-Encoding {coding}: {err}"
     except asyncio.CancelledError:
         if not deadline.expired():
             raise

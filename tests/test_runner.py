@@ -152,8 +152,29 @@ def endless(sock: socket.socket) -> None:
         sock.sendall(chunk)
 
 
+def empty_stream(sock: socket.socket) -> None:
+    sock.sendall(SSE_HEAD)  # and closes: an event stream without any event
+
+
+def compressed_flood(sock: socket.socket) -> None:
+    """gzip, flushed per event, of an endless stream: ~100 bytes on the wire per 60 KB event
+    (a decompression bomb; the size cap counts decoded bytes)."""
+    import zlib
+
+    encoder = zlib.compressobj(wbits=31)
+    head = SSE_HEAD.replace(b"Connection:", b"Content-Encoding: gzip\r\nConnection:")
+    sock.sendall(head + encoder.compress(RUN_STARTED) + encoder.flush(zlib.Z_SYNC_FLUSH))
+    chunk = (
+        b'data: {"type":"CUSTOM","name":"com.example.flood","value":"' + b"x" * 60_000 + b'"}\n\n'
+    )
+    for _ in range(20_000):  # bounded: ~1.2 GB decoded, the harness stops far earlier
+        sock.sendall(encoder.compress(chunk) + encoder.flush(zlib.Z_SYNC_FLUSH))
+
+
 HOSTILE = [
     ("never-answers", never_answers, {"transport-deadline"}),
+    ("empty-stream", empty_stream, {"stream-truncated"}),
+    ("compressed-flood", compressed_flood, {"transport-too-large", "stream-truncated"}),
     ("one-byte-a-second", one_byte_a_second, {"transport-deadline", "stream-truncated"}),
     ("closes-mid-frame", closes_mid_frame, {"stream-truncated"}),
     ("html-500", html_500, {"http-status"}),
@@ -507,6 +528,90 @@ def test_only_the_total_deadline_applies_while_the_response_closes(
     assert (got_ending, frames) == (ending, 2)
     assert ended_at < min(takes, TIGHT.total) + 0.5, ended_at
     assert closed == ([True] if closes else [])
+
+
+COMPRESSED_RUN = (
+    b'data: {"type":"RUN_STARTED","threadId":"t","runId":"r","protocolVersion":"1.1"}\n\n'
+    b'data: {"type":"TEXT_MESSAGE_START","messageId":"m","role":"assistant"}\n\n'
+    b'data: {"type":"TEXT_MESSAGE_CONTENT","messageId":"m","delta":"hi \xc3\xa9"}\n\n'
+    b'data: {"type":"TEXT_MESSAGE_END","messageId":"m"}\n\n'
+    b'data: {"type":"RUN_FINISHED","threadId":"t","runId":"r"}\n\n'
+)
+
+
+def _deflate(data: bytes) -> bytes:
+    import zlib
+
+    return zlib.compress(data)
+
+
+def _gzip_flushed_per_event(data: bytes) -> bytes:
+    """gzip as a streaming server writes it: one sync-flushed block per event."""
+    import zlib
+
+    encoder = zlib.compressobj(wbits=31)
+    events = [e + b"\n\n" for e in data.split(b"\n\n") if e]
+    return b"".join(encoder.compress(e) + encoder.flush(zlib.Z_SYNC_FLUSH) for e in events) + (
+        encoder.flush()
+    )
+
+
+def _compressed(coding: str, body: bytes) -> Callable[[socket.socket], None]:
+    def handler(sock: socket.socket) -> None:
+        head = (
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            f"Content-Encoding: {coding}\r\nConnection: close\r\n\r\n"
+        )
+        sock.sendall(head.encode() + body)
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("coding", "encode"),
+    [
+        ("gzip", _gzip_flushed_per_event),
+        ("GZIP", _gzip_flushed_per_event),  # codings are case-insensitive
+        ("deflate", _deflate),
+        ("identity", lambda body: body),
+    ],
+    ids=["gzip", "gzip-upper-case", "deflate", "identity"],
+)
+def test_a_compressed_stream_is_read_as_its_clients_read_it(
+    coding: str, encode: Callable[[bytes], bytes]
+) -> None:
+    """HTTP clients (browsers, httpx, undici) ask for gzip and decode a Content-Encoding
+    transparently, and so does the harness: SSE framing is checked on the decoded body, so
+    a compressed answer draws no finding."""
+    import asyncio
+
+    from agui_conformance.runner import judge
+    from agui_conformance.transport import exchange
+
+    request = {"threadId": "t", "runId": "r", "messages": []}
+    with hostile(_compressed(coding, encode(COMPRESSED_RUN))) as url:
+        record = asyncio.run(exchange(url, b"{}", deadlines=TIGHT))
+    assert (record.ending, record.framing, len(record.frames)) == ("complete", [], 5)
+    assert record.raw_prefix == COMPRESSED_RUN  # what the report shows: the decoded body
+    assert record.size == len(COMPRESSED_RUN)  # the size cap counts decoded bytes
+    assert judge(record, request, "run", "spec") == []
+
+
+def test_a_corrupt_compressed_stream_is_a_finding_not_a_crash() -> None:
+    import asyncio
+    import gzip
+
+    from agui_conformance.runner import judge
+    from agui_conformance.transport import exchange
+
+    good = gzip.compress(COMPRESSED_RUN)
+    corrupt = good[:40] + bytes(b ^ 0x5A for b in good[40:])
+    with hostile(_compressed("gzip", corrupt)) as url:
+        record = asyncio.run(exchange(url, b"{}", deadlines=TIGHT))
+    assert record.ending == "undecodable"
+    assert record.harness_error is None
+    findings = judge(record, {"threadId": "t", "runId": "r", "messages": []}, "run", "spec")
+    assert any("gzip" in f.message and "decoded" in f.message for f in findings), findings
 
 
 def test_judging_never_mutates_the_decoded_events_the_report_keeps() -> None:
