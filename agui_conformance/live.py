@@ -14,7 +14,7 @@ from typing import Literal
 import orjson
 
 from agui_conformance.hits import Hit
-from agui_conformance.transport import Exchange
+from agui_conformance.transport import Exchange, redact_url
 
 Expect = Literal["run", "reject", "unauthorized", "survival"]
 
@@ -75,11 +75,14 @@ def _check_run(exchange: Exchange) -> list[Hit]:
     if exchange.status is None:
         return _deadlines(exchange)  # no answer at all: only the deadline speaks
     if exchange.status != 200:
-        detail = exchange.raw_prefix[:200].decode("utf-8", "replace")
+        detail = repr(exchange.raw_prefix[:200].decode("utf-8", "replace"))
         status = exchange.status or 0
+        location = exchange.response_headers.get("location")
+        if 300 <= status < 400 and location:  # the harness follows no redirect: say where
+            detail = f"a redirect to {redact_url(location)!r}; point the agent URL there"
         rule = "input-valid-rejected" if 400 <= status < 500 else "http-status"
         hits.append(
-            Hit(rule, None, f"A valid RunAgentInput was answered {exchange.status}: {detail!r}")
+            Hit(rule, None, f"A valid RunAgentInput was answered {exchange.status}: {detail}")
         )
         return hits
     if exchange.content_type != "text/event-stream":

@@ -614,6 +614,25 @@ def test_a_corrupt_compressed_stream_is_a_finding_not_a_crash() -> None:
     assert any("gzip" in f.message and "decoded" in f.message for f in findings), findings
 
 
+def test_a_redirect_says_where_it_points_without_secrets() -> None:
+    """The harness follows no redirect (a POSTed run is not replayed elsewhere, nor its
+    auth header sent there): the finding names the target, credentials redacted."""
+    from agui_conformance.live import check_exchange
+    from agui_conformance.transport import Exchange
+
+    record = Exchange(
+        url="http://agent.test/agui",
+        request_headers={},
+        body=b"{}",
+        status=307,
+        response_headers={"location": "https://user:pw@agent.test/agui/?api_key=s3cret"},
+    )
+    (hit,) = check_exchange(record, "run")
+    assert hit.rule == "http-status"
+    assert "answered 307: a redirect to 'https://***@agent.test/agui/?api_key=***'" in hit.message
+    assert "s3cret" not in hit.message and "pw" not in hit.message
+
+
 def test_judging_never_mutates_the_decoded_events_the_report_keeps() -> None:
     """Frames are parsed once per exchange and shared by the validator and the report: the
     validator must never change them (state and activity patches work on copies)."""
