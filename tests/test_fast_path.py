@@ -314,3 +314,15 @@ NEAR_MISSES: dict[str, tuple[list[dict[str, Any]], Any]] = {
 @pytest.mark.parametrize(("stream", "request_"), NEAR_MISSES.values(), ids=NEAR_MISSES.keys())
 def test_near_misses_agree(stream: list[dict[str, Any]], request_: Any) -> None:
     _both(stream, request_)
+
+
+@pytest.mark.parametrize("role", [["user"], {"r": 1}, 3, None])
+def test_unhashable_role_on_a_start_takes_the_full_path(role: Any) -> None:
+    """A role that is a list or object must not crash the fast path (found by hypothesis)."""
+    stream = [
+        {"type": "RUN_STARTED", "threadId": "t", "runId": "r"},
+        {"type": "TEXT_MESSAGE_START", "messageId": "m", "role": role},
+        {"type": "TEXT_MESSAGE_END", "messageId": "m"},
+        {"type": "RUN_FINISHED", "threadId": "t", "runId": "r"},
+    ]
+    _both(stream)

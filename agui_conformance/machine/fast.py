@@ -75,7 +75,7 @@ def text_start(ctx: Context, event: dict[str, Any], index: int) -> bool:
         return False
     role = event.get("role")
     name = event.get("name")
-    if (role is not None or "role" in event) and role not in _ROLES:
+    if (role is not None or "role" in event) and (type(role) is not str or role not in _ROLES):
         return False
     if (name is not None or "name" in event) and type(name) is not str:
         return False
