@@ -49,6 +49,7 @@ class RunnerConfig:
     max_bytes: int = 64 << 20
     secret_headers: frozenset[str] = frozenset()
     header_env: dict[str, str] = field(default_factory=dict)  # header -> env var it came from
+    concurrency: int = 4  # cases run at once (each case's own runs stay in order)
 
     def auth_header_names(self) -> list[str]:
         return [h for h in self.headers if is_secret(h, self.secret_headers)]
