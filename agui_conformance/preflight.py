@@ -189,6 +189,10 @@ def _judge(
         )
     if status in (401, 403):
         given = sorted(h for h in headers if is_secret(h, secret_headers))
+        parts = urlsplit(url)
+        if parts.username is not None or parts.password is not None:
+            # httpx sends them as Basic auth, in place of any Authorization header
+            given.append("the URL's user:password, sent as Basic auth")
         if given:
             return Problem(
                 "auth-rejected",

@@ -247,8 +247,9 @@ def test_html_login_page() -> None:
     [
         ("text/plain", "", b"\n  <!doctype html>\n<p>front end</p>"),
         (None, "", b"\xef\xbb\xbf<HTML><body>proxy</body></HTML>"),
-        (None, "Content-Encoding: gzip\r\n", gzip.compress(b"<!doctype html><p>x</p>")),
+        (None, "Content-Encoding: gzip\r\n", gzip.compress(b"<!doctype html><p>x</p>", mtime=0)),
     ],
+    ids=["text-plain", "no-type-bom-uppercase", "gzip"],
 )
 def test_html_told_by_its_body(content_type: str | None, headers: str, body: bytes) -> None:
     raw = answer("200 OK", content_type, body).replace(b"\r\n\r\n", f"\r\n{headers}\r\n".encode())
@@ -309,3 +310,17 @@ def test_what_the_suite_judges_is_not_a_preflight_problem(response: bytes) -> No
 def test_the_reference_agent_passes() -> None:
     with running_agent() as agent:
         assert asyncio.run(preflight(agent.url, {}, FAST, auth_required=False)) is None
+
+
+def test_credentials_in_the_url_are_named_as_sent() -> None:
+    async def main() -> Problem | None:
+        server = await asyncio.start_server(canned(answer("401 Unauthorized")), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            url = f"http://user:hunter2@127.0.0.1:{port}/"
+            return await preflight(url, {"Authorization": "Bearer b"}, FAST, auth_required=True)
+
+    problem = asyncio.run(main())
+    assert problem is not None and problem.kind == "auth-rejected"
+    assert "(Authorization, the URL's user:password, sent as Basic auth)" in problem.message
+    assert "hunter2" not in problem.message and "Bearer b" not in problem.message
