@@ -8,6 +8,7 @@ error (with a one-line message, never a traceback).
 from __future__ import annotations
 
 import bisect
+import math
 import os
 import sys
 from pathlib import Path
@@ -21,8 +22,8 @@ from agui_conformance.report import to_json, to_sarif, to_text
 from agui_conformance.rules import CATEGORIES, PROFILES, Rule, catalog
 
 if TYPE_CHECKING:
-    from agui_conformance.model import Report
-    from agui_conformance.runner import CaseResult
+    from agui_conformance.model import CaseResult, Report
+    from agui_conformance.transport import Deadlines
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FAIL_ON = ("error", "warning", "info", "never")
@@ -30,6 +31,46 @@ FAIL_ON = ("error", "warning", "info", "never")
 
 class ToolError(click.ClickException):
     exit_code = EXIT_ERROR
+
+
+class Seconds(click.FloatRange):
+    """A deadline: a finite number of seconds above 0 (0, a negative, inf or nan would
+    mean no deadline at all, or none that can be met)."""
+
+    name = "seconds"
+
+    def __init__(self) -> None:
+        super().__init__(min=0, min_open=True)
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(seconds):
+            self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
+        return super().convert(seconds, param, ctx)  # above 0
+
+
+class AgentURL(click.types.StringParamType):
+    """An http(s) URL with a host and a port in 1-65535 (checked before any I/O); the
+    message shows it redacted."""
+
+    name = "url"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from agui_conformance.preflight import check_url
+
+        url = super().convert(value, param, ctx)
+        problem = check_url(url)
+        if problem is not None:
+            self.fail(problem.message, param, ctx)
+        return url
+
+
+SECONDS, URL = Seconds(), AgentURL()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -286,7 +327,9 @@ def _headers(specs: tuple[str, ...]) -> dict[str, str]:
 
 
 @main.command()
-@click.option("--agent-url", help="The agent endpoint. Default: start the reference agent.")
+@click.option(
+    "--agent-url", type=URL, help="The agent endpoint. Default: start the reference agent."
+)
 @click.option(
     "--agent-header",
     "header_specs",
@@ -312,9 +355,21 @@ def _headers(specs: tuple[str, ...]) -> dict[str, str]:
     type=click.Path(dir_okay=False),
     help="Write a JUnit XML report (one testcase per case).",
 )
-@click.option("--first-byte-timeout", default=15.0, show_default=True, type=float)
-@click.option("--idle-timeout", default=30.0, show_default=True, type=float)
-@click.option("--total-timeout", default=120.0, show_default=True, type=float)
+@click.option("--first-byte-timeout", default=15.0, show_default=True, type=SECONDS)
+@click.option("--idle-timeout", default=30.0, show_default=True, type=SECONDS)
+@click.option("--total-timeout", default=120.0, show_default=True, type=SECONDS)
+@click.option(
+    "--concurrency",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Cases run at once against the agent (each case's own runs stay in order).",
+)
+@click.option(
+    "--no-preflight",
+    is_flag=True,
+    help="Skip the one request sent before the suite to check the URL, path and auth.",
+)
 @click.option(
     "--examples",
     default=25,
@@ -377,6 +432,8 @@ def run(
     first_byte_timeout: float,
     idle_timeout: float,
     total_timeout: float,
+    concurrency: int,
+    no_preflight: bool,
     examples: int,
     seed: int | None,
     html_path: str,
@@ -411,6 +468,8 @@ def run(
     plan = suite.Plan(cases, generated, seed, threshold, fail_on, capabilities_source)
     accepted = _baseline(baseline_path, update_baseline)
     deadlines = Deadlines(first_byte=first_byte_timeout, idle=idle_timeout, total=total_timeout)
+    if agent_url is not None and not no_preflight:
+        _preflight(agent_url, headers, deadlines, auth_required)
     with contextlib.ExitStack() as stack:
         from reference_agent.server import running_agent
 
@@ -428,6 +487,7 @@ def run(
             deadlines=deadlines,
             auth_required=auth_required,
             header_env=env_refs(header_specs),
+            concurrency=concurrency,
         )
         reference = None
         if compare_reference:
@@ -454,6 +514,22 @@ def run(
         suite.apply_baseline(report, accepted, threshold, baseline_path)
         _echo_baseline(report)
     _finish(report, json_path, junit_path, html_path if not no_html else None, sarif_path)
+
+
+def _preflight(
+    url: str, headers: dict[str, str], deadlines: Deadlines, auth_required: bool
+) -> None:
+    """One request before the suite (`preflight`): a URL, path or auth problem ends the
+    run here, exit 2, before any report is written."""
+    from agui_conformance import aio
+    from agui_conformance.preflight import preflight
+
+    try:
+        problem = aio.run(preflight(url, headers, deadlines, auth_required=auth_required))
+    except Exception as err:  # a bug of ours: one line, not a traceback (exit 2)
+        raise ToolError(f"internal error in the preflight request: {type(err).__name__}") from err
+    if problem is not None:
+        raise ToolError(problem.message)
 
 
 def _baseline(path: str | None, update: bool) -> Any:
@@ -548,7 +624,7 @@ def _write_report(path: str, text: str, label: str) -> None:
 
 
 @main.command()
-@click.argument("url")
+@click.argument("url", type=URL)
 @click.option(
     "--input",
     "request_path",
@@ -570,7 +646,7 @@ def _write_report(path: str, text: str, label: str) -> None:
     metavar="'Name: value'",
     help="Header to send (repeatable); `Name: env:VAR` reads the environment.",
 )
-@click.option("--total-timeout", default=120.0, show_default=True, type=float)
+@click.option("--total-timeout", default=120.0, show_default=True, type=SECONDS)
 def record(
     url: str, request_path: str, output: str, header_specs: tuple[str, ...], total_timeout: float
 ) -> None:
@@ -584,7 +660,7 @@ def record(
         exchange(url, orjson.dumps(request), headers=_headers(header_specs), deadlines=deadlines)
     )
     if recorded.harness_error:
-        raise ToolError(f"could not reach {url}: {recorded.harness_error}")
+        raise ToolError(f"could not reach {redact_url(url)}: {recorded.harness_error}")
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("wb") as handle:
@@ -609,7 +685,7 @@ def record(
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
     "--token", envvar="AGUI_AGENT_TOKEN", help="Require this token (env AGUI_AGENT_TOKEN)."
 )

@@ -397,3 +397,147 @@ def test_record_then_validate_round_trip(tmp_path: Path) -> None:
     assert "not-shown" not in sidecar.read_text()
     check = CliRunner().invoke(main, ["validate", str(out), "--input", str(request)])
     assert check.exit_code == 0, check.output
+
+
+# ---------------------------------------------------------------- run: options and preflight
+
+
+def _refused_url() -> str:
+    """A loopback URL nothing listens on (the port bound, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}/"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["run", "--first-byte-timeout", "0"],
+            "'--first-byte-timeout': 0.0 is not in the range x>0",
+        ),
+        (["run", "--first-byte-timeout", "-1"], "'--first-byte-timeout': -1.0 is not in the range"),
+        (["run", "--idle-timeout", "nan"], "'--idle-timeout': 'nan' is not a finite number"),
+        (["run", "--total-timeout", "inf"], "'--total-timeout': 'inf' is not a finite number"),
+        (
+            ["run", "--total-timeout", "soon"],
+            "'--total-timeout': 'soon' is not a number of seconds",
+        ),
+        (["run", "--concurrency", "0"], "'--concurrency': 0 is not in the range 1<=x<=64"),
+        (["run", "--concurrency", "65"], "'--concurrency': 65 is not in the range 1<=x<=64"),
+        (["run", "--agent-url", "notaurl"], "'notaurl' is not an http:// or https:// URL"),
+        (["run", "--agent-url", "http://127.0.0.1:99999/"], "port 99999 is out of range (1-65535)"),
+        (["run", "--agent-url", "http:///agui"], "names no host"),
+        (["serve", "--port", "70000"], "'--port': 70000 is not in the range 1<=x<=65535"),
+        (["serve", "--port", "0"], "'--port': 0 is not in the range 1<=x<=65535"),
+        (
+            ["record", "ftp://agent/", "--input", REQUEST, "-o", "x"],
+            "is not an http:// or https://",
+        ),
+        (["record", "http://a:1/", "--input", REQUEST, "-o", "x", "--total-timeout", "0"], "x>0"),
+    ],
+)
+def test_bad_options_are_usage_errors(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert result.output.strip().splitlines()[-1].startswith("Error: Invalid value for ")
+    assert "Traceback" not in result.output
+
+
+def test_a_url_with_credentials_is_shown_redacted_in_usage_errors() -> None:
+    code, out = run("run", "--agent-url", "ftp://user:hunter2@agent.example.com/?api_key=k3y")
+    assert code == 2
+    assert "ftp://***@agent.example.com/?api_key=***" in out
+    assert "hunter2" not in out and "k3y" not in out
+
+
+def test_preflight_problem_exits_2_before_any_report_is_written(tmp_path: Path) -> None:
+    reports = {kind: tmp_path / f"old.{kind}" for kind in ("json", "html", "xml", "sarif")}
+    for path in reports.values():
+        path.write_text("the previous run's report")
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--agent-url",
+            _refused_url(),
+            "--json",
+            str(reports["json"]),
+            "--html",
+            str(reports["html"]),
+            "--junit",
+            str(reports["xml"]),
+            "--sarif",
+            str(reports["sarif"]),
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Error: connection refused by 127.0.0.1:")
+    assert line.endswith("is the agent running, and listening on that host and port?")
+    assert all(path.read_text() == "the previous run's report" for path in reports.values())
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in reports.values())
+
+
+def test_preflight_names_a_wrong_path() -> None:
+    from reference_agent.server import running_agent
+
+    with running_agent() as agent:
+        code, out = run("run", "--agent-url", agent.url + "not/here", "--no-html")
+    assert code == 2
+    assert out == (
+        f"Error: {agent.url}not/here answered 404 Not Found to a POST: "
+        "is the agent mounted at another path?\n"
+    )
+
+
+def test_preflight_asks_for_auth() -> None:
+    from reference_agent.app import AgentConfig
+    from reference_agent.server import running_agent
+
+    with running_agent(AgentConfig(token="t0ken")) as agent:
+        code, out = run("run", "--agent-url", agent.url, "--no-html", "-k", "minimal")
+    assert code == 2
+    assert out.endswith(
+        "the agent requires auth: pass --agent-header 'Authorization: env:VAR' and "
+        "--auth-required\n"
+    )
+
+
+def test_no_preflight_runs_the_suite(tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    code, out = run(
+        "run", "--agent-url", _refused_url(), "--no-preflight", "--no-html",
+        "-k", "minimal", "--examples", "0", "--json", str(report),
+    )  # fmt: skip
+    assert code != 0  # the suite ran, and judged the refusal in its own way
+    assert out.startswith("target: http://127.0.0.1:") and "minimal-input" in out
+    assert report.exists()
+
+
+def test_concurrency_reaches_the_runner(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agui_conformance import suite
+
+    seen: list[int] = []
+
+    def capture(cfg: Any, *_: object, **__: object) -> None:
+        seen.append(cfg.concurrency)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(suite, "run", capture)
+    assert run("run", "--concurrency", "9", "--no-html")[0] == 0
+    assert run("run", "--no-html")[0] == 0
+    assert seen == [9, 4]
+
+
+def test_console_script_preflight_error_is_one_line_on_stderr() -> None:
+    url = _refused_url()
+    result = _call("run", "--agent-url", url, "--no-html")
+    assert result.returncode == 2
+    assert result.stdout == b""
+    (line,) = result.stderr.decode().splitlines()
+    assert line.startswith(f"Error: connection refused by {url[7:-1]} ({url})")
