@@ -126,6 +126,7 @@ def _secret_run(tmp_path: Path) -> dict[str, str]:
                 "--agent-header",
                 "X-Trace: visible-trace",
                 "--auth-required",
+                "--no-preflight",  # the URL's user:password replaces the Authorization
                 "-k",
                 "auth",
                 "--examples",
