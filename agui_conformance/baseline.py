@@ -95,6 +95,7 @@ def mark_known(cases: list[CaseResult], comparison: Comparison) -> None:
     new_cases = {e.case for e in comparison.new}
     known_cases = {e.case for e in comparison.known}
     for case in cases:
-        if case.status == "failed" and case.id in known_cases and case.id not in new_cases:
+        failing = case.status in ("failed", "agent-error")
+        if failing and case.id in known_cases and case.id not in new_cases:
             case.status = KNOWN_FAILURE
             case.reason = (case.reason + " " if case.reason else "") + "known failure (baseline)"

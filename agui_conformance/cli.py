@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import orjson
 
-from agui_conformance.model import Level
+from agui_conformance.model import Level, Summary
 from agui_conformance.report import to_json, to_sarif, to_text
 from agui_conformance.rules import CATEGORIES, PROFILES, Rule, catalog
 
@@ -586,6 +586,7 @@ def _finish(
     click.echo(f"{len(report.cases)} cases: {counts} (profile {report.profile})")
     click.echo(f"requirements: {reqs}")
     click.echo(f"conformance level reached: {summary.conformance}")
+    click.echo(f"verdict: {verdict_text(summary)}")
     if json_path:
         data = orjson.dumps(report.model_dump(mode="json"), option=orjson.OPT_INDENT_2)
         _write_report(json_path, data.decode(), "JSON report")
@@ -603,14 +604,33 @@ def _finish(
         from agui_conformance.report.html import to_html
 
         _write_report(html_path, to_html(report), "HTML report")
-    if report.baseline is not None and report.baseline.file and report.failOn != "never":
-        if summary.cases.get("harness-error"):
-            sys.exit(EXIT_ERROR)
-        sys.exit(EXIT_FINDINGS if report.baseline.new else EXIT_OK)
     if summary.cases.get("harness-error"):
         sys.exit(EXIT_ERROR)
-    failed = summary.cases.get("failed", 0)
-    sys.exit(EXIT_FINDINGS if failed and report.failOn != "never" else EXIT_OK)
+    if report.failOn == "never":
+        sys.exit(EXIT_OK)
+    # the verdict: failed, agent-error and not-run cases (or new ones, with a baseline)
+    # fail it, and so does a run where no case passed (no evidence, no claim)
+    sys.exit(EXIT_OK if summary.passed else EXIT_FINDINGS)
+
+
+def verdict_text(summary: Summary) -> str:
+    """PASS or FAIL, and what decided it."""
+    cases = summary.cases
+    if summary.passed:
+        return "PASS"
+    why = [
+        f"{cases[status]} {label}"
+        for status, label in (
+            ("failed", "failed"),
+            ("agent-error", "ended in the agent's own error (RUN_ERROR)"),
+            ("not-run", "not run: the agent stopped answering"),
+            ("harness-error", "harness error(s)"),
+        )
+        if cases.get(status)
+    ]
+    if not why:
+        why = ["no case passed on observed evidence"]
+    return "FAIL (" + "; ".join(why) + ")"
 
 
 def _write_report(path: str, text: str, label: str) -> None:

@@ -120,7 +120,8 @@ def exchange_tokens(
         out.update(("survival", "valid-input"))
     elif mode == "run":
         out.add("valid-input")
-        if status == 200:
+        events = events if isinstance(events, list) else list(events)
+        if status == 200 and events:  # an answer with no event shows nothing of a stream
             out.add("sse")
             out.update(stream_tokens(events))
             out.update(request_tokens(request))

@@ -13,6 +13,7 @@ from typing import Literal
 
 import orjson
 
+from agui_conformance.evidence import outcome, unresponsive_hit
 from agui_conformance.hits import Hit
 from agui_conformance.transport import Exchange, redact_url
 
@@ -47,6 +48,9 @@ def check_exchange(exchange: Exchange, expect: Expect = "run") -> list[Hit]:
     """Hits about the exchange. A harness error yields nothing (it is not the agent's)."""
     if exchange.harness_error is not None:
         return []
+    if (expect == "run" or exchange.status is None) and outcome(exchange) == "unresponsive":
+        return [unresponsive_hit(exchange, expect)]  # no answer: nothing else to judge
+    # (a probe answered 200 and then cut is judged as the acceptance it is)
     if expect == "run":
         return _check_run(exchange)
     if expect == "reject":
@@ -72,8 +76,6 @@ def _check_survival(exchange: Exchange) -> list[Hit]:
 
 def _check_run(exchange: Exchange) -> list[Hit]:
     hits: list[Hit] = []
-    if exchange.status is None:
-        return _deadlines(exchange)  # no answer at all: only the deadline speaks
     if exchange.status != 200:
         detail = repr(exchange.raw_prefix[:200].decode("utf-8", "replace"))
         status = exchange.status or 0
@@ -113,14 +115,21 @@ def _check_run(exchange: Exchange) -> list[Hit]:
 
 
 def _deadlines(exchange: Exchange) -> list[Hit]:
+    """How the body ended, when not cleanly (no answer, or a run cut at a deadline, is
+    agent-unresponsive and never reaches here)."""
     if exchange.ending == "complete":
         return []
+    ended = outcome(exchange) in ("finished", "run-error")
     messages = {
         "first-byte-timeout": "The agent sent no byte before the first-byte deadline.",
-        "idle-timeout": "The stream went silent past the idle deadline.",
-        "total-timeout": "The run did not end before the total deadline.",
-        "disconnected": "The connection dropped mid-stream.",
-        "too-large": "The answer exceeded the harness's size cap; reading stopped.",
+        "idle-timeout": "The body went silent past the idle deadline after the run ended.",
+        "total-timeout": "The body was still open at the total deadline after the run ended.",
+        "disconnected": "The connection dropped after the run had ended, before the body "
+        "was closed cleanly."
+        if ended
+        else "The connection dropped mid-stream, before the run ended.",
+        "too-large": "The answer exceeded the harness's size cap; reading stopped there. The "
+        "spec sets no size limit: what was read is judged, the cut is not the agent's.",
         "lingered": "The body stayed open after the last terminal event.",
         "undecodable": f"The body could not be decoded ({exchange.undecodable}); reading "
         "stopped there, as a client's would.",
@@ -180,10 +189,6 @@ def _check_rejection(exchange: Exchange) -> list[Hit]:
     """Invalid input: an HTTP error before any stream (HTTP-004)."""
     hits: list[Hit] = []
     status = exchange.status or 0
-    if exchange.ending in ("first-byte-timeout", "idle-timeout", "total-timeout"):
-        hits.append(
-            Hit("transport-deadline", None, f"The agent hung on invalid input ({exchange.ending}).")
-        )
     if status == 200:
         first = _first_type(exchange)
         if first == "RUN_ERROR":

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
+from agui_conformance.evidence import AGENT_CATEGORY
 from agui_conformance.exercise import triggers
 from agui_conformance.model import (
     CaseResult,
@@ -88,11 +89,21 @@ def requirements(
     return out
 
 
+# Case statuses that fail the verdict: the agent's protocol findings or unresponsiveness,
+# its own failures (RUN_ERROR on valid input), cases left unrun because it stopped
+# answering, and our own errors.
+FAILING = ("failed", "agent-error", "not-run", "harness-error")
+
+
 def conformance(cases: list[CaseResult]) -> str:
-    """The level reached on what was exercised."""
+    """The level reached, from passed evidence only: with no passed case there is none.
+    The agent's own failures (category `agent`) say nothing of the protocol and do not
+    lower it; they fail the verdict through their case status."""
     if any(c.status == "harness-error" for c in cases):
         return "incomplete"
-    levels = {f.level for c in cases for f in c.findings}
+    if not any(c.status in ("passed", "known-failure") for c in cases):
+        return "none"
+    levels = {f.level for c in cases for f in c.findings if f.category != AGENT_CATEGORY}
     if Level.ERROR in levels:
         return "none"
     if Level.WARNING in levels:
@@ -118,7 +129,8 @@ def summarize(cases: list[CaseResult], reqs: list[RequirementStatus]) -> Summary
     by_case = Counter(c.status for c in cases)
     return Summary(
         conformance=conformance(cases),
-        passed=not by_case.get("failed") and not by_case.get("harness-error"),
+        passed=not any(by_case.get(status) for status in FAILING)
+        and any(by_case.get(status) for status in ("passed", "known-failure")),
         requirements={state: by_state.get(state, 0) for state in STATES},
         cases=dict(sorted(by_case.items())),
         protocolVersions=protocol_versions(cases),

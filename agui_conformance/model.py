@@ -91,7 +91,14 @@ class RunRecord(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     harnessError: str | None = None
     exercised: list[str] = Field(
-        default_factory=list, description="Rule ids whose trigger this exchange reached."
+        default_factory=list,
+        description="Rule ids whose trigger this exchange reached (only an exchange that "
+        "was answered and completed exercises a rule).",
+    )
+    outcome: str | None = Field(
+        default=None,
+        description="What the exchange showed: finished | run-error | refused | no-run | "
+        "unresponsive | cut | left | harness-error | read (agui_conformance.evidence).",
     )
 
 
@@ -101,8 +108,11 @@ class CaseResult(BaseModel):
     requirements: list[str]
     expect: str
     status: str = Field(
-        description="passed | failed | known-failure (every failure is in the baseline) | "
-        "not-applicable | harness-error"
+        description="passed (its evidence was observed, no finding at the fail-on level) | "
+        "failed (a protocol finding, or the agent unresponsive) | agent-error (a valid input "
+        "answered with RUN_ERROR) | inconclusive (the harness cut the answer) | not-run (the "
+        "agent was unresponsive, the suite stopped early) | known-failure (every failure is "
+        "in the baseline) | not-applicable | harness-error"
     )
     reason: str = ""
     runs: list[RunRecord] = Field(default_factory=list)
@@ -150,7 +160,10 @@ class Summary(BaseModel):
         description="'MUST + SHOULD' (no error or warning), 'MUST' (no error), 'none' "
         "(errors), or 'incomplete' (a harness error kept cases from running)."
     )
-    passed: bool = Field(description="No case failed at the fail-on level.")
+    passed: bool = Field(
+        description="Some case passed on observed evidence, and none failed, ended in an "
+        "agent error or was left unrun at the fail-on level."
+    )
     requirements: dict[str, int] = Field(description="Requirement count per status.")
     cases: dict[str, int] = Field(description="Case count per status.")
     protocolVersions: list[str] = Field(

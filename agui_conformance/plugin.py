@@ -259,21 +259,31 @@ class AguiCaseItem(pytest.Item):
         if self.result.status == "harness-error":
             raise RuntimeError(f"harness error (not the agent's): {self.result.reason}")
         findings = self.result.findings
+        # no answer fails every item of the case: absence of findings is not evidence
+        unanswered = [f for f in findings if f.rule == "agent-unresponsive"]
         if self.requirement is not None:
             deciding = _rules_checking(self.requirement)
             if not deciding:
                 pytest.skip(
                     f"not checkable: no rule decides {self.requirement} (see docs/coverage.md)"
                 )
-            findings = [f for f in findings if f.rule in deciding]
+            findings = [f for f in findings if f.rule in deciding] + unanswered
+            seen = set(self.result.exercised).union(*(r.exercised for r in self.result.runs))
+            if not findings and not deciding & seen:
+                pytest.skip(f"not exercised: no completed exchange reached {self.requirement}")
         bad = [f for f in findings if f.level.rank >= threshold.rank]
+        if not bad and self.result.status == "inconclusive":
+            pytest.skip(f"inconclusive: {self.result.reason}")
         accepted = self.target.baseline()
         if bad and accepted and all((self.result.id, f.rule) in accepted for f in bad):
             rules = ", ".join(sorted({f.rule for f in bad}))
             pytest.xfail(f"known failure (baseline): {rules}")
         if bad:
             message = _describe(self.name, bad)
-            if self.case is None:
+            if self.result.status == "agent-error":
+                why = f"agent error (not a protocol violation): {self.result.reason}"
+                message = why + "\n" + message
+            if self.case is None and self.result.runs and "curl" in self.result.runs[0].request:
                 message += "\n" + self.result.reason + "\n" + self.result.runs[0].request["curl"]
             raise ConformanceError(message)
 

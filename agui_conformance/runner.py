@@ -9,6 +9,7 @@ frames as they arrived. It knows nothing of files, pytest or report formats.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,10 +20,12 @@ import orjson
 
 from agui_conformance import live
 from agui_conformance.cases import Case, Ids, NotExercised, build_body, follow_up
+from agui_conformance.evidence import agent_error_hit, case_status, outcome
 from agui_conformance.exercise import exchange_tokens, exercised
 from agui_conformance.hits import Hit
 from agui_conformance.model import CaseResult, Finding, Level, RunRecord
 from agui_conformance.transport import (
+    AGENT_ENDINGS,
     Deadlines,
     Exchange,
     TimedFrame,
@@ -128,14 +131,19 @@ def judge(
         "run" if mode == "run" else ("reject" if mode == "reject" else "unauthorized")
     )
     hits = live.check_exchange(record, live_mode)
+    decoded = events if events is not None and len(events) == len(record.frames) else None
     if refusal is not None and mode == "run":
         hits = _refused(hits, record, refusal)
+    elif expect == "run" and record.status == 200:
+        error = agent_error_hit(decoded if decoded is not None else _events(record))
+        if error is not None:
+            hits.append(error)  # the agent's own failure: its own status, not a violation
     validator.add_hits(hits)
     if mode == "run" and record.status == 200:
-        decoded = events if events is not None and len(events) == len(record.frames) else None
         _feed(validator, record.frames, decoded)
         validator.add_hits(record.framing)
-        validator.close()
+        if record.ending in AGENT_ENDINGS:
+            validator.close()  # a body we cut (deadline, cap) is not judged as truncated
     return validator.result().findings
 
 
@@ -174,8 +182,10 @@ async def _send(
     client: httpx.AsyncClient,
     body: bytes,
     case: Case,
+    watch: Watch,
     stop_after: int | None = None,
 ) -> Exchange:
+    watch.check()
     headers = dict(cfg.headers)
     if case.auth == "omit":
         for name in cfg.auth_header_names():
@@ -184,7 +194,7 @@ async def _send(
         for name in cfg.auth_header_names():
             headers[name] = headers[name] + "-wrong"
     headers.update(case.headers)
-    return await exchange(
+    record = await exchange(
         cfg.url,
         body,
         headers=headers,
@@ -194,6 +204,8 @@ async def _send(
         client=client,
         stop_after=stop_after,
     )
+    watch.saw(record)
+    return record
 
 
 def _record(
@@ -207,7 +219,7 @@ def _record(
     """The report's view of one exchange; `expect` None: not judged (a cut stream)."""
     events = _events(record) if events is None else events
     covered: list[str] = []
-    if expect is not None and record.harness_error is None:
+    if expect is not None and completed(record):
         mode = mode_of(record, expect)
         covered = exercised(exchange_tokens(mode, record.status, events, request))
     shown: Any = request
@@ -226,10 +238,72 @@ def _record(
         findings=findings,
         harnessError=record.harness_error,
         exercised=covered,
+        outcome=outcome(record),
     )
 
 
-async def run_case(case: Case, cfg: RunnerConfig, client: httpx.AsyncClient) -> CaseResult:
+def completed(record: Exchange) -> bool:
+    """Answered, and ended by the agent: only such an exchange exercises a rule."""
+    return (
+        record.harness_error is None
+        and record.status is not None
+        and record.ending in AGENT_ENDINGS
+    )
+
+
+UNANSWERED_LIMIT = 4  # exchanges in a row with no answer before the suite stops early
+
+
+class Watch:
+    """Fail fast on an agent that answers nothing: once `limit` exchanges in a row (in the
+    order they ended, the minimal valid run among the first) got no answer or were cut at
+    a deadline, the cases not yet started are not run. Any answer resets the count."""
+
+    def __init__(self, limit: int = UNANSWERED_LIMIT) -> None:
+        self.limit = limit
+        self.unanswered = 0
+        self.tripped = False
+
+    def saw(self, record: Exchange) -> None:
+        if record.harness_error is not None or record.ending == "client-closed":
+            return
+        if outcome(record) == "unresponsive":
+            self.unanswered += 1
+            self.tripped = self.tripped or self.unanswered >= self.limit
+        else:
+            self.unanswered = 0
+
+    def check(self) -> None:
+        if self.tripped:
+            raise Stopped(self.reason)
+
+    @property
+    def reason(self) -> str:
+        return (
+            f"not run: agent unresponsive ({self.limit} exchanges in a row got no answer "
+            "before the deadlines; the suite stopped early)"
+        )
+
+
+class Stopped(Exception):
+    """The suite stopped early: the agent answers nothing."""
+
+
+def not_run(case: Case, reason: str) -> CaseResult:
+    return CaseResult(
+        id=case.id,
+        title=case.title,
+        requirements=case.requirements,
+        expect=case.expect,
+        status="not-run",
+        reason=reason,
+    )
+
+
+async def run_case(
+    case: Case, cfg: RunnerConfig, client: httpx.AsyncClient, watch: Watch | None = None
+) -> CaseResult:
+    watch = watch or Watch()
     result = CaseResult(
         id=case.id,
         title=case.title,
@@ -243,55 +317,82 @@ async def run_case(case: Case, cfg: RunnerConfig, client: httpx.AsyncClient) -> 
             "the agent was not declared to require auth (--auth-required with an auth header)"
         )
         return result
-    copies = await asyncio.gather(*(_one_thread(case, cfg, client) for _ in range(case.concurrent)))
+    copies = await asyncio.gather(
+        *(_one_thread(case, cfg, client, watch) for _ in range(case.concurrent))
+    )
     for runs, skipped in copies:
         result.runs.extend(runs)
-        if skipped:
+        if skipped == STOPPED:
+            if not any(run.outcome == "unresponsive" for run in result.runs):
+                result.status, result.reason = "not-run", watch.reason
+        elif skipped:
             result.status = "not-applicable"
             result.reason = skipped
-    if case.expect in ("reject", "lenient"):
-        await _survival(result, cfg, client)
+    answered = result.runs and result.runs[-1].outcome != "unresponsive"
+    if case.expect in ("reject", "lenient") and answered and result.status == "passed":
+        with contextlib.suppress(Stopped):  # the probe was judged; only the check after it
+            await _survival(result, cfg, client, watch)
     if any(run.harnessError for run in result.runs):
         result.status = "harness-error"
         result.reason = next(r.harnessError for r in result.runs if r.harnessError) or ""
     return result
 
 
+STOPPED = "\0stopped"  # _one_thread's reason when the suite stopped early
+
+
 async def _one_thread(
-    case: Case, cfg: RunnerConfig, client: httpx.AsyncClient
+    case: Case, cfg: RunnerConfig, client: httpx.AsyncClient, watch: Watch
 ) -> tuple[list[RunRecord], str | None]:
     """The case's runs on one thread, and why it was not exercised (None if it was)."""
+    runs: list[RunRecord] = []
+    try:
+        return runs, await _thread_runs(case, cfg, client, watch, runs)
+    except Stopped:
+        return runs, STOPPED
+
+
+async def _thread_runs(
+    case: Case, cfg: RunnerConfig, client: httpx.AsyncClient, watch: Watch, runs: list[RunRecord]
+) -> str | None:
     ids = Ids()
     request, body = build_body(case, ids)
-    runs: list[RunRecord] = []
     if case.disconnect_after is not None:
         # A client leaving mid-stream: nothing to judge in the cut stream (a truncated run
         # on our side, not the agent's fault); the agent must serve the next run.
-        cut = await _send(cfg, client, body, case, stop_after=case.disconnect_after)
+        cut = await _send(cfg, client, body, case, watch, stop_after=case.disconnect_after)
         runs.append(_record(cut, request, body, [], None))
         if cut.harness_error is not None:
-            return runs, None
+            return None
+        if cut.ending != "client-closed":
+            # the stream ended before we could leave it: judge it as the case's run
+            findings = judge(cut, request, case.expect, cfg.profile)
+            runs[-1] = _record(cut, request, body, findings, case.expect)
+            return None
         request, body = build_body(case, ids)
-    record = await _send(cfg, client, body, case)
+    record = await _send(cfg, client, body, case, watch)
     events = _events(record)
     findings = judge(record, request, case.expect, cfg.profile, case.refusal, events)
     runs.append(_record(record, request, body, findings, case.expect, events))
     for step in case.then:
-        if request is None or record.status != 200:
-            break
+        if request is None or runs[-1].outcome != "finished":
+            break  # a follow-up continues a run that finished
         try:
             request = follow_up(step, request, [e for e in events if isinstance(e, dict)], ids)
         except NotExercised as why:
-            return runs, str(why)
+            return str(why)
         body = orjson.dumps(request)
-        record = await _send(cfg, client, body, case)
+        record = await _send(cfg, client, body, case, watch)
         events = _events(record)
         findings = judge(record, request, "run", cfg.profile, events=events)
         runs.append(_record(record, request, body, findings, "run", events))
-    return runs, None
+    return None
 
 
-async def _survival(result: CaseResult, cfg: RunnerConfig, client: httpx.AsyncClient) -> None:
+async def _survival(
+    result: CaseResult, cfg: RunnerConfig, client: httpx.AsyncClient, watch: Watch
+) -> None:
+    watch.check()
     ids = Ids()
     request = {"threadId": ids.thread, "runId": ids.fresh("run"), **SURVIVAL_REQUEST}
     record = await exchange(
@@ -302,15 +403,16 @@ async def _survival(result: CaseResult, cfg: RunnerConfig, client: httpx.AsyncCl
         client=client,
         secret_headers=cfg.secret_headers,
     )
+    watch.saw(record)
     if record.harness_error is None:
         result.runs[-1].findings.extend(judge(record, request, "survival", cfg.profile))
-        result.runs[-1].exercised.extend(exercised(exchange_tokens("survival", record.status)))
+        if completed(record):
+            result.runs[-1].exercised.extend(exercised(exchange_tokens("survival", record.status)))
 
 
 def verdict(result: CaseResult, fail_on: Level) -> CaseResult:
-    if result.status in ("passed", "failed"):
-        bad = any(f.level.rank >= fail_on.rank for f in result.findings)
-        result.status = "failed" if bad else "passed"
+    """The case's status from its evidence (agui_conformance.evidence.case_status)."""
+    result.status, result.reason = case_status(result, fail_on)
     return result
 
 
@@ -319,17 +421,38 @@ async def run_suite(
     cfg: RunnerConfig,
     fail_on: Level = Level.ERROR,
     on_result: Callable[[CaseResult], None] | None = None,
+    watch: Watch | None = None,
 ) -> list[CaseResult]:
-    """Run `cases` in order; `on_result` sees each result as soon as it is known."""
-    async with new_client(cfg.deadlines) as client:
-        results = []
-        for case in cases:
+    """Run `cases`, `cfg.concurrency` at a time (each case's own runs stay in order);
+    `on_result` sees each result in case order, as soon as it and those before it are
+    known. Once the agent has answered nothing `watch.limit` times in a row, the cases
+    not yet started are `not-run`."""
+    watch = watch or Watch()
+    gate = asyncio.Semaphore(max(1, cfg.concurrency))
+    pool = max(20, 4 * cfg.concurrency)
+
+    async def one(case: Case, client: httpx.AsyncClient) -> CaseResult:
+        async with gate:
+            if watch.tripped:
+                return not_run(case, watch.reason)
             started = time.perf_counter()
-            result = verdict(await run_case(case, cfg, client), fail_on)
+            result = verdict(await run_case(case, cfg, client, watch), fail_on)
             result.durationMs = round((time.perf_counter() - started) * 1000, 1)
-            results.append(result)
-            if on_result is not None:
-                on_result(result)
+            return result
+
+    async with new_client(cfg.deadlines, max_connections=pool) as client:
+        tasks = [asyncio.ensure_future(one(case, client)) for case in cases]
+        results = []
+        try:
+            for task in tasks:
+                result = await task
+                results.append(result)
+                if on_result is not None:
+                    on_result(result)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         return results
 
 
@@ -359,6 +482,8 @@ def run_generated(
         status="passed",
     )
     failing: list[RunRecord] = []
+    unanswered: list[RunRecord] = []
+    broken: list[str] = []  # harness errors
     covered: set[str] = set()
     loop = asyncio.new_event_loop()  # one loop and one client (one kept-alive connection)
     client = new_client(cfg.deadlines)  # for every example, not one per example
@@ -374,6 +499,8 @@ def run_generated(
     )
     @given(run_agent_inputs())
     def check(generated: dict[str, Any]) -> None:
+        if unanswered or broken:
+            return  # stopped: every further example (and shrink step) is a no-op
         ids = Ids()
         body_obj = {**generated, "threadId": ids.thread, "runId": ids.fresh("run")}
         body = orjson.dumps(body_obj)
@@ -389,37 +516,49 @@ def run_generated(
             )
         )
         if record.harness_error is not None:
+            broken.append(record.harness_error)
             raise RuntimeError(record.harness_error)
         events = _events(record)
         findings = judge(record, body_obj, "run", cfg.profile, events=events)
-        covered.update(exercised(exchange_tokens("run", record.status, events, body_obj)))
+        if outcome(record) == "unresponsive":  # no answer: stop, never shrink on silence
+            unanswered.append(_record(record, body_obj, body, findings, "run", events))
+            raise AssertionError("no answer")
+        if completed(record):
+            covered.update(exercised(exchange_tokens("run", record.status, events, body_obj)))
         bad = [f for f in findings if f.level.rank >= fail_on.rank]
         if bad:
             failing.append(_record(record, body_obj, body, findings, "run", events))
             raise AssertionError(f"{len(bad)} finding(s)")
 
     started = time.perf_counter()
+    reproduce = ""
     try:
         check()
-    except AssertionError:
-        minimal = failing[-1]  # hypothesis replays the shrunk example last
-        result.status = "failed"
-        result.reason = (
-            f"failing input shrunk to a minimal example (seed {seed}); "
-            f"reproduce: agui-conformance run --agent-url {cfg.url} "
-            f"--examples {examples} --seed {seed}"
-        )
-        minimal.request = {
-            "input": minimal.request,
-            "curl": curl_reproducer(cfg, orjson.dumps(minimal.request)),
-        }
-        result.runs = [minimal]
-    except RuntimeError as err:
-        result.status = "harness-error"
-        result.reason = str(err)
+    except Exception:
+        if broken:
+            result.status, result.reason = "harness-error", broken[0]
+        elif unanswered:
+            result.runs = [unanswered[0]]
+        elif failing:
+            minimal = failing[-1]  # hypothesis replays the shrunk example last
+            reproduce = (
+                f"failing input shrunk to a minimal example (seed {seed}); "
+                f"reproduce: agui-conformance run --agent-url {cfg.url} "
+                f"--examples {examples} --seed {seed}"
+            )
+            minimal.request = {
+                "input": minimal.request,
+                "curl": curl_reproducer(cfg, orjson.dumps(minimal.request)),
+            }
+            result.runs = [minimal]
+        else:
+            raise
     finally:
         loop.run_until_complete(client.aclose())
         loop.close()
     result.exercised = sorted(covered)
+    verdict(result, fail_on)
+    if reproduce:
+        result.reason = f"{result.reason}; {reproduce}" if result.reason else reproduce
     result.durationMs = round((time.perf_counter() - started) * 1000, 1)
     return result

@@ -19,7 +19,7 @@ from agui_conformance.cases import Case
 from agui_conformance.matrix import attach_reference, requirements, summarize
 from agui_conformance.model import CaseResult, Level, Report, RunRecord, ToolInfo
 from agui_conformance.reproduce import suite_command
-from agui_conformance.runner import RunnerConfig, run_generated, run_suite
+from agui_conformance.runner import RunnerConfig, Watch, run_generated, run_suite
 
 GENERATED = "generated-inputs"
 
@@ -41,9 +41,20 @@ class Plan:
 def _results(
     cfg: RunnerConfig, plan: Plan, on_result: Callable[[CaseResult], None] | None
 ) -> list[CaseResult]:
-    results = aio.run(run_suite(plan.cases, cfg, plan.fail_on, on_result=on_result))
+    watch = Watch()
+    results = aio.run(run_suite(plan.cases, cfg, plan.fail_on, on_result=on_result, watch=watch))
     if plan.examples and plan.seed is not None:
-        generated = run_generated(cfg, plan.examples, plan.seed, plan.fail_on)
+        if watch.tripped:
+            generated = CaseResult(
+                id=GENERATED,
+                title=f"{plan.examples} generated RunAgentInputs (seed {plan.seed})",
+                requirements=["INPUT-001", "PROC-002"],
+                expect="run",
+                status="not-run",
+                reason=watch.reason,
+            )
+        else:
+            generated = run_generated(cfg, plan.examples, plan.seed, plan.fail_on)
         results.append(generated)
         if on_result is not None:
             on_result(generated)
@@ -93,6 +104,7 @@ async def capabilities_case(
             events=[declared.value],
             findings=checker.result().findings,
             exercised=["capabilities-malformed", "capabilities-contradicted"],
+            outcome="read",
         )
     )
     return verdict(case, fail_on)
@@ -152,8 +164,8 @@ def mark_and_summarize(report: Report) -> None:
         return
     mark_known(report.cases, report.baseline)
     report.summary = summarize(report.cases, report.requirements)
-    report.summary.passed = not report.baseline.new and not report.summary.cases.get(
-        "harness-error"
+    report.summary.passed = not report.baseline.new and not any(
+        report.summary.cases.get(status) for status in ("harness-error", "not-run")
     )
 
 

@@ -4,9 +4,12 @@ Owns the wire: headers (auth values redacted from everything it returns),
 `Accept: text/event-stream` as the SSE binding says, deadlines for connect,
 first byte, idle gap and total run, a cap on body size, and the SSE framing of
 what arrived (via `sse.SSEParser`). It knows nothing of rules: the runner
-feeds the frames to the validator. A stalled or endless agent ends as a
-recorded `ending` (never a hang); a failure of ours or of the network (DNS,
-refused connection) is a `harness_error`, never an agent finding.
+feeds the frames to the validator. A stalled, endless, unreachable or crashing
+agent ends as a recorded `ending` (never a hang, never our error): `unreachable`
+when no connection could be made, `reset` when the connection failed before any
+answer (after one retry on a fresh connection, as browsers retry a kept-alive
+connection the server closed). Only a request we could not make at all (an
+unsupported scheme, a proxy of ours) is a `harness_error`.
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ from agui_conformance.hits import Hit
 from agui_conformance.sse import Frame, SSEParser
 
 SSE_ACCEPT = "text/event-stream"
+# Endings the agent chose (it closed the body, or broke it); every other ending is a cut
+# of ours (a deadline, the size cap, a hang-up on purpose) or a failure before any answer.
+AGENT_ENDINGS = frozenset({"complete", "lingered", "disconnected", "undecodable"})
+DEADLINE_ENDINGS = frozenset({"first-byte-timeout", "idle-timeout", "total-timeout"})
 SECRET_WORDS = ("authorization", "cookie", "token", "key", "secret", "password", "auth")
 REDACTED = "***"
 
@@ -67,6 +74,9 @@ class Exchange:
     ended_at: float = 0.0
     ending: str = "complete"  # complete | first-byte-timeout | idle-timeout | total-timeout
     #                           | too-large | disconnected | lingered | undecodable
+    #                           | client-closed | unreachable | reset
+    failure: str | None = None  # what the network said, for `unreachable` and `reset`
+    retried: bool = False  # the request failed before any answer and was sent again
     undecodable: str | None = None  # why the body's Content-Encoding could not be decoded
     harness_error: str | None = None
     silence: float = 0.0  # longest stretch with no byte at all while a run was active (s)
@@ -144,10 +154,23 @@ async def exchange(
     http = client or new_client(deadlines)
     start = time.monotonic()
     deadline = _Deadline(start + deadlines.total)
+    retry: httpx.AsyncClient | None = None
     try:
-        await _stream(
-            http, url, body, sent, record, deadlines, max_bytes, start, stop_after, deadline
-        )
+        try:
+            await _stream(
+                http, url, body, sent, record, deadlines, max_bytes, start, stop_after, deadline
+            )
+        except httpx.TransportError as err:
+            if _no_answer(record, err) != "retry":
+                raise
+            # Failed before any answer on a connection that may have been kept alive and
+            # closed by the agent (uvicorn drops one after a 500): once more, on a fresh one.
+            record.retried = True
+            retry = new_client(deadlines, max_connections=1)
+            start = time.monotonic()
+            await _stream(
+                retry, url, body, sent, record, deadlines, max_bytes, start, stop_after, deadline
+            )
     except asyncio.CancelledError:
         if not deadline.expired():
             raise
@@ -156,16 +179,57 @@ async def exchange(
         elif record.status is None:
             record.ending = "first-byte-timeout"  # no headers in time
     except httpx.TransportError as err:
-        if record.status is None:
+        kind = _no_answer(record, err)
+        if kind == "ours":
             record.harness_error = f"{type(err).__name__}: {err}"
-        else:
+        elif kind == "answered":
             record.ending = "disconnected"
+        else:
+            record.ending = "unreachable" if kind == "unreachable" else "reset"
+            record.failure = describe_failure(err)
     finally:
         deadline.stop()
         record.ended_at = time.monotonic() - start
         if own:
             await http.aclose()
+        if retry is not None:
+            await retry.aclose()
     return record
+
+
+def _no_answer(record: Exchange, err: httpx.TransportError) -> str:
+    """What a transport failure means: `answered` (it came mid-body: the agent dropped the
+    stream), `ours` (we could not make the request: scheme, proxy, our own protocol use),
+    `unreachable` (no connection), `retry` (failed before an answer, not yet retried) or
+    `reset` (failed before an answer again)."""
+    if record.status is not None:
+        return "answered"
+    if isinstance(err, httpx.UnsupportedProtocol | httpx.ProxyError | httpx.LocalProtocolError):
+        return "ours"
+    if isinstance(err, httpx.ConnectError | httpx.ConnectTimeout):
+        return "unreachable"
+    return "reset" if record.retried else "retry"
+
+
+def describe_failure(err: BaseException) -> str:
+    """A network failure in words a person can act on (httpx's own text is often empty)."""
+    text = str(err).strip()
+    cause = err.__cause__ or err.__context__
+    while not text and cause is not None:
+        text = str(cause).strip()
+        cause = cause.__cause__ or cause.__context__
+    known = {
+        "ConnectError": "the connection could not be made",
+        "ConnectTimeout": "the connection was not accepted in time",
+        "ReadError": "the connection failed while waiting for the answer",
+        "WriteError": "the connection failed while the request was being sent",
+        "RemoteProtocolError": "the agent closed the connection without an answer",
+        "ReadTimeout": "no answer in time",
+        "WriteTimeout": "the request could not be sent in time",
+        "PoolTimeout": "no connection was free in time",
+    }
+    said = known.get(type(err).__name__, "the connection failed")
+    return f"{said} ({type(err).__name__}{': ' + text[:200] if text else ''})"
 
 
 class _Deadline:
@@ -357,6 +421,8 @@ async def _read(
         record.size = size
         record.silence = silence
         record.silence_after = silence_after
+    if record.ending not in AGENT_ENDINGS:
+        return  # we cut the body (cap, deadline, hung up): its last partial frame is ours
     now = monotonic() - start
     for item in parser.close():
         if isinstance(item, Frame):
@@ -425,4 +491,6 @@ def summary(record: Exchange) -> dict[str, Any]:
         "events": len(record.frames),
         "bytes": record.size,
         "ending": record.ending,
+        **({"failure": record.failure} if record.failure else {}),
+        **({"retried": True} if record.retried else {}),
     }

@@ -27,5 +27,6 @@ CATEGORIES: tuple[str, ...] = (
     "framing",
     "transport",
     "capabilities",
+    "agent",
     "advisory",
 )

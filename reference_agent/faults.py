@@ -306,17 +306,16 @@ FAULTS: dict[str, Fault] = {
         ),
         Fault(
             "stall-before-first-byte",
-            "transport-deadline",
+            "agent-unresponsive",
             "answer nothing for 20 s (longer than the first-byte deadline)",
             framing="stall",
             live=True,
         ),
         Fault(
             "hang",
-            "stream-truncated",
+            "agent-unresponsive",
             "send RUN_STARTED, then nothing for 20 s, then close without a terminal event",
             framing="hang",
-            also=frozenset({"transport-deadline"}),
             live=True,
         ),
         Fault(

@@ -71,6 +71,7 @@ def _exchange(spec: dict[str, Any]) -> Exchange:
         raw_prefix=spec.get("raw_prefix", "").encode(),
         ended_at=float(spec.get("ended_at", frames[-1].at if frames else 0.0)),
         ending=spec.get("ending", "complete"),
+        failure=spec.get("failure"),
         first_byte_at=frames[0].at if frames else None,
         silence=silence,
         silence_after=after,
@@ -154,6 +155,7 @@ def test_violation_raises_exactly_its_rule(rule_id: str, case: dict[str, Any]) -
     assert rules == {rule_id}, f"{case['name']}: expected only {rule_id}, got {result.findings}"
     first = next(f for f in result.findings if f.rule == rule_id)
     assert first.index == case["index"], f"{case['name']}: at {first.index}"
+    assert case.get("message_contains", "") in first.message, first.message
     assert first.spec.startswith("https://docs.ag-ui.com/spec/1.1")
     assert first.hint
 

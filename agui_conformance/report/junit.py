@@ -12,8 +12,9 @@ from agui_conformance.model import Level
 def to_junit(
     results: Sequence[Any], *, suite: str = "agui-conformance", fail_on: Level = Level.ERROR
 ) -> str:
-    """`results`: runner CaseResults. not-applicable and known-failure (in the baseline)
-    -> skipped; harness-error -> error."""
+    """`results`: runner CaseResults. not-applicable, inconclusive and known-failure (in
+    the baseline) -> skipped; failed, agent-error and not-run -> failure; harness-error ->
+    error."""
     cases = ET.Element("testsuite", name=suite)
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     total_time = 0.0
@@ -35,7 +36,13 @@ def to_junit(
         elif result.status == "harness-error":
             counts["errors"] += 1
             ET.SubElement(case, "error", message=result.reason or "harness error")
-        elif result.status == "failed":
+        elif result.status == "inconclusive":
+            counts["skipped"] += 1
+            ET.SubElement(case, "skipped", message=f"inconclusive: {result.reason}")
+        elif result.status == "not-run":
+            counts["failures"] += 1
+            ET.SubElement(case, "failure", message=result.reason, type="not-run")
+        elif result.status in ("failed", "agent-error"):
             counts["failures"] += 1
             first = findings[0] if findings else None
             failure = ET.SubElement(
