@@ -20,16 +20,6 @@ PUBLISHED_VERSIONS = frozenset({"1.0", "1.1"})
 VALIDATOR_VERSION = (1, 1)
 _VERSION = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 
-# A traceback or an exception's repr in a message meant for people.
-_RAW_EXCEPTION = re.compile(
-    r"Traceback \(most recent call last\)"
-    r"|File \"[^\"]+\", line \d+"
-    r"|^\s*at [\w$.<>]+\(.*:\d+(:\d+)?\)\s*$"
-    r"|^\s*at .+ \(.+:\d+:\d+\)\s*$"
-    r"|\b[A-Z][A-Za-z]*(Error|Exception)(: |\(|\b\s*$)"
-    r"|<[\w.]+ object at 0x[0-9a-f]+>",
-    re.MULTILINE,
-)
 
 
 def run_started(ctx: Context, event: dict[str, Any], index: int) -> None:
@@ -398,14 +388,17 @@ def _usage_sums(ctx: Context, entry: dict[str, Any], index: int, pos: int) -> No
 def run_error(ctx: Context, event: dict[str, Any], index: int) -> None:
     items.close_all_lanes(ctx, index)
     message = text(event.get("message"))
-    if message is not None and _RAW_EXCEPTION.search(message):
-        first = message.strip().splitlines()[0][:100] if message.strip() else ""
-        ctx.hit(
-            "run-error-raw-exception",
-            index,
-            f"RUN_ERROR.message looks like raw exception text: {first!r}.",
-            "/message",
-        )
+    if message:
+        from agui_conformance.agent_errors import raw_exception  # compiled on first RUN_ERROR
+
+        kind = raw_exception(message)
+        if kind is not None:
+            ctx.hit(
+                "run-error-raw-exception",
+                index,
+                f"RUN_ERROR.message looks like raw exception text: {kind}.",
+                "/message",
+            )
     usage(ctx, event, index)
     if ctx.run is not None and ctx.phase == Phase.ACTIVE:
         _release(ctx, ctx.run)  # RUN_ERROR abandons whatever was open
