@@ -300,19 +300,26 @@ def rules(profile: str, fmt: str, category: str | None) -> None:
 
 
 def _echo_result(result: CaseResult, position: int, total: int) -> None:
-    """One case as soon as it is done: status, findings at warning or above."""
+    """One case as soon as it is done: status, findings at warning or above (identical ones
+    once, with their count)."""
     width = len(str(total))
+    shown: dict[tuple[str, str, str, str], int] = {}
+    for finding in result.findings:
+        if finding.level.rank >= Level.WARNING.rank:
+            where = "" if finding.index is None else f" @event {finding.index}"
+            key = (finding.level.value, finding.rule, where, finding.message)
+            shown[key] = shown.get(key, 0) + 1
+    reason = "" if result.status == "failed" and shown else result.reason
     click.echo(
-        f"[{position:>{width}}/{total}] {result.status.upper():<15} {result.id}  "
-        f"{result.reason}".rstrip()
+        f"[{position:>{width}}/{total}] {result.status.upper():<15} {result.id}  {reason}".rstrip()
     )
-    if result.id == "generated-inputs" and result.status == "failed":
+    request = result.runs[0].request if result.runs else None
+    if result.id == "generated-inputs" and isinstance(request, dict) and "curl" in request:
         click.echo("    minimal failing input, as a curl command:")
-        click.echo("    " + result.runs[0].request["curl"].replace("\n", "\n    "))
-    shown = [f for f in result.findings if f.level.rank >= Level.WARNING.rank]
-    for finding in shown[:5]:
-        where = "" if finding.index is None else f" @event {finding.index}"
-        click.echo(f"    {finding.level.value} {finding.rule}{where}: {finding.message}")
+        click.echo("    " + str(request["curl"]).replace("\n", "\n    "))
+    for (level, rule, where, message), count in list(shown.items())[:5]:
+        times = f" (×{count})" if count > 1 else ""
+        click.echo(f"    {level} {rule}{where}: {message}{times}")
     if len(shown) > 5:
         click.echo(f"    … and {len(shown) - 5} more")
 
