@@ -77,6 +77,8 @@ def outcome(record: Exchange) -> str:
     if record.status is None:
         return "unresponsive"
     if record.status != 200:
+        if record.ending in DEADLINE_ENDINGS:
+            return "unresponsive"  # an error status whose body never ended: a client hangs
         return "cut" if record.ending == "too-large" else "refused"
     last = _last_lifecycle_type(record)
     ended = last in _TERMINAL
@@ -103,6 +105,11 @@ def unresponsive_hit(record: Exchange, mode: str) -> Hit:
         )
     elif record.status is None:
         text = f"No answer to {what}, not even the response headers, {after} (first-byte deadline)."
+    elif record.status != 200:
+        text = (
+            f"The agent answered {record.status} but the body never ended; it was cut {after} "
+            f"({record.ending}). A client waiting for the error body hangs as long."
+        )
     elif not record.frames:
         text = (
             f"The agent answered {record.status} but sent no event; the stream was cut {after} "
@@ -147,6 +154,8 @@ def case_status(result: CaseResult, fail_on: Level) -> tuple[str, str]:
     unresponsive = [f for f in findings if f.rule == "agent-unresponsive"]
     if unresponsive:
         return "failed", f"agent unresponsive: {unresponsive[0].message}"
+    if any(run.outcome == "unresponsive" for run in result.runs) and not bad:
+        return "failed", "agent unresponsive: an exchange got no complete answer"
     if protocol:
         return "failed", result.reason
     if bad:

@@ -48,9 +48,17 @@ def check_exchange(exchange: Exchange, expect: Expect = "run") -> list[Hit]:
     """Hits about the exchange. A harness error yields nothing (it is not the agent's)."""
     if exchange.harness_error is not None:
         return []
-    if (expect == "run" or exchange.status is None) and outcome(exchange) == "unresponsive":
-        return [unresponsive_hit(exchange, expect)]  # no answer: nothing else to judge
-    # (a probe answered 200 and then cut is judged as the acceptance it is)
+    head: list[Hit] = []
+    if expect != "survival" and outcome(exchange) == "unresponsive":
+        if exchange.status is None or expect == "run":
+            return [unresponsive_hit(exchange, expect)]  # no answer: nothing else to judge
+        if exchange.status != 200:  # an error status whose body never ended
+            head.append(unresponsive_hit(exchange, expect))
+        # (a probe answered 200 and then cut is judged as the acceptance it is)
+    return head + _check(exchange, expect)
+
+
+def _check(exchange: Exchange, expect: Expect) -> list[Hit]:
     if expect == "run":
         return _check_run(exchange)
     if expect == "reject":

@@ -18,14 +18,13 @@ from typing import Any
 import httpx
 import orjson
 
-from agui_conformance import live
+from agui_conformance import differential, live
 from agui_conformance.cases import Case, Ids, NotExercised, build_body, follow_up
 from agui_conformance.evidence import agent_error_hit, case_status, outcome
 from agui_conformance.exercise import exchange_tokens, exercised
 from agui_conformance.hits import Hit
 from agui_conformance.model import CaseResult, Finding, Level, RunRecord
 from agui_conformance.transport import (
-    AGENT_ENDINGS,
     Deadlines,
     Exchange,
     TimedFrame,
@@ -142,7 +141,7 @@ def judge(
     if mode == "run" and record.status == 200:
         _feed(validator, record.frames, decoded)
         validator.add_hits(record.framing)
-        if record.ending in AGENT_ENDINGS:
+        if completed(record):
             validator.close()  # a body we cut (deadline, cap) is not judged as truncated
     return validator.result().findings
 
@@ -243,12 +242,9 @@ def _record(
 
 
 def completed(record: Exchange) -> bool:
-    """Answered, and ended by the agent: only such an exchange exercises a rule."""
-    return (
-        record.harness_error is None
-        and record.status is not None
-        and record.ending in AGENT_ENDINGS
-    )
+    """Answered, and the answer complete (a run that ended, a refusal, or a body the agent
+    closed): only such an exchange exercises a rule."""
+    return outcome(record) in ("finished", "run-error", "refused", "no-run")
 
 
 UNANSWERED_LIMIT = 4  # exchanges in a row with no answer before the suite stops early
@@ -328,6 +324,9 @@ async def run_case(
         elif skipped:
             result.status = "not-applicable"
             result.reason = skipped
+    if case.differential and result.status == "passed":
+        with contextlib.suppress(Stopped):  # what was sent before the stop stays judged
+            await _differential(case, cfg, client, watch, result)
     answered = result.runs and result.runs[-1].outcome != "unresponsive"
     if case.expect in ("reject", "lenient") and answered and result.status == "passed":
         with contextlib.suppress(Stopped):  # the probe was judged; only the check after it
@@ -374,6 +373,8 @@ async def _thread_runs(
     events = _events(record)
     findings = judge(record, request, case.expect, cfg.profile, case.refusal, events)
     runs.append(_record(record, request, body, findings, case.expect, events))
+    if case.refusal is not None and completed(record):  # the tolerated input was answered
+        runs[-1].exercised += exercised({f"refusal:{case.refusal}"})
     for step in case.then:
         if request is None or runs[-1].outcome != "finished":
             break  # a follow-up continues a run that finished
@@ -387,6 +388,43 @@ async def _thread_runs(
         findings = judge(record, request, "run", cfg.profile, events=events)
         runs.append(_record(record, request, body, findings, "run", events))
     return None
+
+
+async def _differential(
+    case: Case, cfg: RunnerConfig, client: httpx.AsyncClient, watch: Watch, result: CaseResult
+) -> None:
+    """Absent is empty (agui_conformance.differential): the case's run left each member out;
+    send it again with each member empty, on a fresh thread, and compare the outcome kinds.
+    A difference is sent once more (both sides) before it counts. Every exchange is kept
+    and judged as a run; the finding goes on the side that failed."""
+
+    async def one(member: str | None) -> RunRecord:
+        request, _ = build_body(case, Ids())
+        assert request is not None  # a differential case has a request (Case checks it)
+        if member is not None:
+            request = differential.with_empty(request, member)
+        body = orjson.dumps(request)
+        record = await _send(cfg, client, body, case, watch)
+        events = _events(record)
+        findings = judge(record, request, "run", cfg.profile, events=events)
+        result.runs.append(_record(record, request, body, findings, "run", events))
+        return result.runs[-1]
+
+    absent = result.runs[0]
+    for member in case.differential:
+        pairs = [(absent, await one(member))]
+        if differential.failing(*differential.sides(*pairs[0])) is not None:
+            pairs.append((await one(None), await one(member)))
+        sides = [differential.sides(*pair) for pair in pairs]
+        for (_, empty), compared in zip(pairs, sides, strict=True):
+            if differential.compared(*compared):
+                empty.exercised += exercised({"differential"})
+        found = differential.judge(member, sides)
+        if found is not None:
+            hit, direction = found
+            checker = StreamValidator(profile=cfg.profile)
+            checker.add_hits([hit])
+            pairs[0][0 if direction == "absent" else 1].findings.extend(checker.result().findings)
 
 
 async def _survival(
