@@ -1,8 +1,9 @@
 """Scenario cases: `cases/*.yaml`, loaded and validated, and their requests built.
 
 Owns the case file format (the `Case` model is its schema; cases/README.md
-documents it), fresh ids for every request (`${thread}`, `${run}`, `${id}`,
-`${id:NAME}`), and building follow-up inputs from a previous run's events.
+documents it), a file's `variants` expanded into cases of their own, fresh ids
+for every request (`${thread}`, `${run}`, `${id}`, `${id:NAME}`), and building
+follow-up inputs from a previous run's events.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ import orjson
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+_KEBAB = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+# The optional members whose absence the spec defines as a value (agui_conformance.differential).
+Member = Literal["tools", "context", "state"]
 _PLACEHOLDER = re.compile(r"\$\{(thread|run|id|id:[\w-]+|long|huge)\}")
 LONG = ("The quick brown fox jumps over the lazy dog. " * 445)[:20_000]
 HUGE_SIZE = 4 << 20
@@ -30,12 +34,32 @@ class FollowUp(BaseModel):
     continue_: Literal["tool-results", "resume", "reply"] = Field(alias="continue")
 
 
+class Variant(BaseModel):
+    """One case a file expands to: the file's case with its request changed at the top
+    level. Its id is the file's id and this suffix (`probe-malformed` + `state-null`)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    id: str = Field(pattern=_KEBAB)
+    title: str | None = Field(default=None, description="Replaces the file's title.")
+    requirements: list[str] = Field(
+        default_factory=list, description="Added to the file's requirements."
+    )
+    set_: dict[str, Any] = Field(
+        default_factory=dict, alias="set", description="Top-level members to add or replace."
+    )
+    unset: list[str] = Field(default_factory=list, description="Top-level members to remove.")
+    differential: list[Member] | None = Field(
+        default=None, description="Replaces the file's `differential`."
+    )
+
+
 class Case(BaseModel):
-    """One scenario file."""
+    """One scenario file (or one of its variants)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    id: str = Field(pattern=_KEBAB)
     title: str
     requirements: list[str] = Field(default_factory=list)
     expect: Literal["run", "reject", "lenient", "unauthorized"] = "run"
@@ -54,6 +78,16 @@ class Case(BaseModel):
         description="For a valid input the spec asks agents to tolerate: the rule a refusal "
         "(4xx, or a run ending in RUN_ERROR) breaks, instead of input-valid-rejected.",
     )
+    differential: list[Member] = Field(
+        default_factory=list,
+        description="Members the request leaves out: the case's run has each absent; each is "
+        "also sent empty (tools: [], context: [], state: {}) on a fresh thread, and the two "
+        "outcome kinds must agree (input-absent-not-empty).",
+    )
+    variants: list[Variant] = Field(
+        default_factory=list,
+        description="The file stands for these cases, each its own id; not run itself.",
+    )
 
     def model_post_init(self, _: Any) -> None:
         if (self.request is None) == (self.raw_body is None):
@@ -65,6 +99,53 @@ class Case(BaseModel):
                 raise ValueError(f"case {self.id}: refusal names no rule: {self.refusal}")
             if self.expect != "run":
                 raise ValueError(f"case {self.id}: refusal needs expect: run")
+        if self.differential:
+            self._check_differential()
+        if self.variants:
+            suffixes = [v.id for v in self.variants]
+            if len(set(suffixes)) != len(suffixes):
+                raise ValueError(f"case {self.id}: variant ids repeat")
+            if self.request is None and any(v.set_ or v.unset for v in self.variants):
+                raise ValueError(f"case {self.id}: variants change `request`; give one")
+
+    def _check_differential(self) -> None:
+        where = f"case {self.id}: differential"
+        if self.expect != "run" or self.request is None:
+            raise ValueError(f"{where} needs expect: run and a `request`")
+        if self.then or self.concurrent != 1 or self.disconnect_after or self.refusal:
+            raise ValueError(
+                f"{where} is one run per side: no then, concurrent, disconnect_after or refusal"
+            )
+        present = [m for m in self.differential if m in self.request]
+        if present:
+            raise ValueError(f"{where}: the request must leave out {', '.join(present)}")
+        if len(set(self.differential)) != len(self.differential):
+            raise ValueError(f"{where} names a member twice")
+
+    def expand(self) -> list[Case]:
+        """The cases this one stands for: itself, or one per variant."""
+        if not self.variants:
+            return [self]
+        base = self.model_dump(by_alias=True, exclude={"variants"})
+        out = []
+        for variant in self.variants:
+            data = {**base, "id": f"{self.id}-{variant.id}"}
+            if variant.title is not None:
+                data["title"] = variant.title
+            data["requirements"] = list(dict.fromkeys(self.requirements + variant.requirements))
+            if self.request is not None:
+                missing = [k for k in variant.unset if k not in self.request]
+                if missing:
+                    raise ValueError(
+                        f"case {self.id}: variant {variant.id} unsets what the request "
+                        f"lacks: {', '.join(missing)}"
+                    )
+                request = {k: v for k, v in self.request.items() if k not in variant.unset}
+                data["request"] = {**request, **variant.set_}
+            if variant.differential is not None:
+                data["differential"] = variant.differential
+            out.append(Case.model_validate(data))
+        return out
 
 
 def all_cases(extra: Path | str | None = None) -> list[Case]:
@@ -93,18 +174,20 @@ def cases_dir() -> Path:
 
 @cache
 def load_cases(directory: Path | None = None) -> tuple[Case, ...]:
-    """Every case, sorted by id. Raises ValueError naming the file on a bad case."""
+    """Every case (a file's variants each one), sorted by id. Raises ValueError naming the
+    file on a bad case."""
     folder = directory or cases_dir()
     loaded: list[Case] = []
     for path in sorted(folder.glob("*.yaml")):
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            loaded.append(Case.model_validate(data))
+            loaded.extend(Case.model_validate(data).expand())
         except Exception as err:
             raise ValueError(f"{path.name}: {err}") from err
     ids = [c.id for c in loaded]
     if len(set(ids)) != len(ids):
-        raise ValueError("duplicate case ids")
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        raise ValueError(f"duplicate case ids: {', '.join(twice)}")
     return tuple(sorted(loaded, key=lambda c: c.id))
 
 
