@@ -25,8 +25,9 @@ from .test_rule_fixtures import ALL
 FIXED = {
     "stream", "sse", "request", "valid-input", "probe", "survival", "auth-probe", "http",
     "multi-run", "parts", "reopen:text", "reopen:tool", "request:history", "capabilities",
+    "differential",
 }  # fmt: skip
-PREFIXES = ("field:", "key:", "outcome:")
+PREFIXES = ("field:", "key:", "outcome:", "refusal:")
 
 
 def test_every_rule_has_triggers_and_nothing_else_does() -> None:

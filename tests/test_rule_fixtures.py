@@ -14,6 +14,9 @@ Fixtures live in tests/fixtures/rules/<rule-id>.yaml:
         refusal: rule      # optional, with `exchange`: the case's refusal rule
         declaration: {...} # or: a capabilities declaration, with `streams: [[...]]` the
                            # events the agent streamed in the run
+        differential:      # or: an absent/empty comparison, {member, pairs: [{absent:
+                           # EXCHANGE, empty: EXCHANGE}, ...]} (the first pair as sent,
+                           # a second the runner's repeat), EXCHANGE as under `exchange`
         profile: spec      # optional
     passes:                # each must raise nothing at all
       - name: the legal stream closest to the violation
@@ -88,6 +91,8 @@ def _run(case: dict[str, Any]) -> ValidationResult:
         return ValidationResult(findings=findings, events=len(spec.get("frames", [])))
     if "declaration" in case:
         return _declaration(case, profile)
+    if "differential" in case:
+        return _differential(case["differential"], profile)
     if "sse" in case or "sse_base64" in case:
         raw = (
             base64.b64decode(case["sse_base64"])
@@ -127,6 +132,25 @@ def _declaration(case: dict[str, Any], profile: str) -> ValidationResult:
     checker = StreamValidator(profile=profile)
     checker.add_hits(capabilities.check_shape(case["declaration"]))
     checker.add_hits(capabilities.cross_check(case["declaration"], seen))
+    return checker.result()
+
+
+def _differential(spec: dict[str, Any], profile: str) -> ValidationResult:
+    """The comparison of a differential case's pairs (each side's own rules are judged by
+    their own fixtures)."""
+    from agui_conformance import differential
+    from agui_conformance.evidence import outcome
+    from agui_conformance.validator import StreamValidator
+
+    def side(exchange: dict[str, Any]) -> differential.Side:
+        record = _exchange(exchange)
+        events = [orjson.loads(frame.data) for frame in record.frames]
+        return differential.side(outcome(record), record.status, events)
+
+    pairs = [(side(pair["absent"]), side(pair["empty"])) for pair in spec["pairs"]]
+    found = differential.judge(spec["member"], pairs)
+    checker = StreamValidator(profile=profile)
+    checker.add_hits([found[0]] if found is not None else [])
     return checker.result()
 
 

@@ -767,8 +767,16 @@ def test_judging_in_batches_equals_judging_frame_by_frame(junk: bool) -> None:
 
 # A crash ends every run in RUN_ERROR, which also refuses the resume case's tolerated input.
 # the raw-exception fault answers every run with RUN_ERROR: on valid inputs that is also the
-# agent's own failure (agent-error), and on the tolerated resume a refusal
-BLEEDS = {"raw-exception": {"resume-unknown-interrupt-refused", "run-error-on-valid-input"}}
+# agent's own failure (agent-error), and on the tolerated inputs (resume, unusable parts,
+# unresolvable file handles) a refusal
+BLEEDS = {
+    "raw-exception": {
+        "resume-unknown-interrupt-refused",
+        "input-unusable-part-refused",
+        "input-file-handle-refused",
+        "run-error-on-valid-input",
+    }
+}
 
 
 @pytest.mark.parametrize("name", sorted(n for n, f in FAULTS.items() if not f.live))
