@@ -227,7 +227,8 @@ class AguiCaseItem(pytest.Item):
             self.add_marker(mark)
 
     def _run(self, threshold: Level) -> Any:
-        from agui_conformance.runner import RunnerConfig, run_generated, run_suite
+        from agui_conformance.generated import run_generated
+        from agui_conformance.runner import RunnerConfig, run_suite
 
         key = self.case.id if self.case is not None else "generated-inputs"
         if key in self.target.results:

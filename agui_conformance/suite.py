@@ -16,12 +16,13 @@ from datetime import UTC, datetime
 from agui_conformance import aio
 from agui_conformance.baseline import Baseline
 from agui_conformance.cases import Case
+from agui_conformance.generated import GENERATED, run_generated
 from agui_conformance.matrix import attach_reference, requirements, summarize
 from agui_conformance.model import CaseResult, Level, Report, RunRecord, ToolInfo
 from agui_conformance.reproduce import suite_command
-from agui_conformance.runner import RunnerConfig, Watch, run_generated, run_suite
+from agui_conformance.runner import RunnerConfig, Watch, run_suite
 
-GENERATED = "generated-inputs"
+__all__ = ["GENERATED", "Plan", "run"]
 
 
 @dataclass

@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 
-from agui_conformance import aio, runner, transport
+from agui_conformance import aio, generated, runner, transport
 from agui_conformance.cases import load_cases
 from reference_agent.server import spawned_agent
 
@@ -182,9 +182,9 @@ def main() -> None:
                 assert {r.status for r in results} <= {"passed", "not-applicable"}
 
         def suite_generated() -> None:
-            generated = runner.run_generated(cfg, args.examples, seed=1)
+            result = generated.run_generated(cfg, args.examples, seed=1)
             if reference:
-                assert generated.status == "passed", generated.reason
+                assert result.status == "passed", result.reason
 
         suite_cases()  # warm-up, and the requests the replays send
         case_requests = list(captured)

@@ -150,8 +150,9 @@ async def _sleep(seconds: float) -> None:
 
 
 @contextlib.contextmanager
-def silent_server() -> Iterator[str]:
-    """Accepts connections, reads the request, never answers (a hung worker)."""
+def silent_server(accepted: list[int] | None = None) -> Iterator[str]:
+    """Accepts connections, reads the request, never answers (a hung worker); counts the
+    connections in `accepted`."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
@@ -166,6 +167,8 @@ def silent_server() -> Iterator[str]:
             except OSError:
                 continue
             held.append(conn)
+            if accepted is not None:
+                accepted.append(1)
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()

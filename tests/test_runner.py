@@ -321,7 +321,7 @@ def test_run_command_bad_header_is_a_usage_error() -> None:
 
 
 def test_generated_inputs_pass_against_the_reference_agent() -> None:
-    from agui_conformance.runner import run_generated
+    from agui_conformance.generated import run_generated
 
     with running_agent() as agent:
         result = run_generated(RunnerConfig(url=agent.url), examples=40, seed=11)
@@ -329,7 +329,7 @@ def test_generated_inputs_pass_against_the_reference_agent() -> None:
 
 
 def test_generated_failure_is_shrunk_with_seed_and_curl_reproducer() -> None:
-    from agui_conformance.runner import run_generated
+    from agui_conformance.generated import run_generated
 
     with running_agent(AgentConfig(fault="no-protocol-version", token="zz-secret")) as agent:
         cfg = RunnerConfig(url=agent.url, headers={"Authorization": "Bearer zz-secret"})
