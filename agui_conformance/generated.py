@@ -212,8 +212,8 @@ def _shrink(
     cache: dict[bytes, _Judged],
 ) -> tuple[RunRecord | str, set[str]]:
     """Hypothesis for real, serially: the examples already judged come from `cache`, the
-    shrink steps go to the agent (once each). Returns the minimal failing record (or a harness error's
-    text) and the rules the shrink steps exercised."""
+    shrink steps go to the agent (once each). Returns the minimal failing record (or a
+    harness error's text) and the rules the shrink steps exercised."""
     from hypothesis import given
 
     from agui_conformance.strategies import run_agent_inputs
