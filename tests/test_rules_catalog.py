@@ -113,3 +113,33 @@ def test_levels_follow_the_profiles() -> None:
         assert rule.level("spec") is expected.get(rule.strength, Level.INFO), rule.id
         if rule.strength is Strength.SHOULD:
             assert rule.level("strict") is Level.ERROR, rule.id
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "expected"),
+    [
+        # a snapshot may restate or retract (MAY): info under spec; a client that shows
+        # the stream then replaces it with the snapshot loses the message
+        (
+            "snapshot-missing-streamed-id",
+            {"spec": "info", "strict": "warning", "cometchat": "warning"},
+        ),
+        # a client running frontend tools from the stream (CometChat) runs a call streamed
+        # with no arguments with empty arguments
+        ("snapshot-tool-args-differ", {"spec": "info", "strict": "error", "cometchat": "error"}),
+        # TOOL-017 is a SHOULD; a stream-driven client does not need the list
+        (
+            "pending-tool-calls-missing",
+            {"spec": "warning", "strict": "error", "cometchat": "warning"},
+        ),
+        # MSGS-001 describes the consumer: no producer SHOULD
+        (
+            "messages-snapshot-drops-input",
+            {"spec": "info", "strict": "warning", "cometchat": "warning"},
+        ),
+    ],
+)
+def test_levels_of_the_rules_real_stacks_trip(rule_id: str, expected: dict[str, str]) -> None:
+    rule = catalog()[rule_id]
+    assert {p: rule.level(p).value for p in expected} == expected
+    assert rule.description  # the choice is documented on the rule's page

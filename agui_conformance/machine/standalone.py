@@ -293,7 +293,7 @@ def _snapshot_vs_input(ctx: Context, ids: dict[str, int], index: int) -> None:
             "messages-snapshot-drops-input",
             index,
             f"MESSAGES_SNAPSHOT omits {len(dropped)} message(s) the client sent ({shown}{more}); "
-            "the client will delete them.",
+            "a client that replaces its message list with the snapshot no longer shows them.",
             "/messages",
         )
 
@@ -330,11 +330,16 @@ def _snapshot_vs_stream(
         detail = (
             "no TOOL_CALL_ARGS were streamed" if not streamed else f"streamed {streamed[:60]!r}"
         )
+        effect = (
+            " A client that runs frontend tools from the stream runs it with empty arguments."
+            if not streamed
+            else " A client that runs frontend tools from the stream uses the streamed ones."
+        )
         ctx.hit(
             "snapshot-tool-args-differ",
             index,
             f"Tool call `{call.id}`: {detail}, but the snapshot reports arguments "
-            f"{snap_args[:60]!r}.",
+            f"{snap_args[:60]!r}.{effect}",
             f"/messages/{call_pos[call.id]}/toolCalls",
         )
     if missing:
