@@ -20,9 +20,11 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from agui_conformance.hits import Hit
 from agui_conformance.schema import get_checker
 from reference_agent import behaviours, faults
 from reference_agent.behaviours import COMMANDS, Plan
+from reference_agent.inputs import STRIP_LIMIT, UNRECOGNISED, Unstrippable
 
 log = logging.getLogger("reference_agent")
 
@@ -30,8 +32,6 @@ MAX_BODY = 1 << 20  # 1 MiB
 STALL_SECONDS = 20.0  # fault modes stall and hang: longer than any sane deadline
 BUFFER_SECONDS = 1.0  # fault mode buffered: the burst comes after this
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
-# Members the input may carry that we do not know: stripped, never a reason to reject (PROC-002).
-_TOLERATED = frozenset({"schema-unknown-property", "schema-unknown-member"})
 _NAMED = {name.split()[0]: name for name in COMMANDS if name[0].isalpha()}
 
 CAPABILITIES: dict[str, Any] = {
@@ -172,18 +172,15 @@ async def _run(request: Request, config: AgentConfig, agent: str | None) -> Resp
         if broken is not None and broken.framing == "500-on-bad-input":
             return problem(500, "Internal Server Error", "The agent failed to read the input.")
         return problem(400, "Malformed JSON", f"The body is not JSON: {err.msg}.")
-    hits = [h for h in get_checker().check_input(run_input) if h.rule not in _TOLERATED]
+    # Unrecognised material is stripped, never a reason to refuse (PROC-002); a
+    # malformed known value is (PROC-003).
+    checked = get_checker().check_input(run_input)
+    hits = [h for h in checked if h.rule not in UNRECOGNISED]
     fault = _fault(request, config)
     if hits and fault is not None and fault.framing == "500-on-bad-input":
         return problem(500, "Internal Server Error", "The agent failed to read the input.")
     if hits:
-        errors = [{"pointer": h.pointer or "", "detail": h.message} for h in hits[:20]]
-        return problem(
-            422,
-            "Invalid RunAgentInput",
-            "The body is not a valid AG-UI RunAgentInput.",
-            errors=errors,
-        )
+        return _invalid(hits)
     assert isinstance(run_input, dict)
     version = run_input.get("protocolVersion")
     other_major = isinstance(version, str) and re.match(r"^\d+\.\d+$", version)
@@ -201,11 +198,17 @@ async def _run(request: Request, config: AgentConfig, agent: str | None) -> Resp
         )
     if fault is not None and fault.needs_tools and not run_input.get("tools"):
         fault = None  # the fault needs a frontend tool to break; nothing to break without one
-    if agent is not None:
-        run_input = _with_command(run_input, agent)
     try:
-        plan = behaviours.plan(run_input)
-        events = faults.apply(fault, plan.events, run_input)
+        plan = behaviours.plan(run_input, agent=agent, hits=checked)
+        events = faults.apply(fault, plan.events, plan.input)
+    except Unstrippable as err:
+        log.warning("run input still invalid after stripping: %s", err)
+        return _invalid(
+            err.hits,
+            "The body carries more unrecognised material than this agent strips "
+            f"({STRIP_LIMIT} items in one message, tool, context "
+            "or resume entry).",
+        )
     except Exception:  # a bug of ours: a safe RUN_ERROR, details in our log only
         log.exception("behaviour failed")
         plan = Plan(delay=0.0)
@@ -218,6 +221,11 @@ async def _run(request: Request, config: AgentConfig, agent: str | None) -> Resp
             },
             {"type": "RUN_ERROR", "message": "The agent failed unexpectedly.", "code": "internal"},
         ]
+    if plan.stripped:
+        shown = ", ".join(plan.stripped[:10]) + (" ..." if len(plan.stripped) > 10 else "")
+        log.warning(
+            "stripped %d unrecognised member(s) of the run input: %s", len(plan.stripped), shown
+        )
     framing = fault.framing if fault is not None else None
     if framing == "stall":
         await asyncio.sleep(STALL_SECONDS)
@@ -235,15 +243,11 @@ def _fault(request: Request, config: AgentConfig) -> faults.Fault | None:
     return faults.FAULTS.get(name) if name else None
 
 
-def _with_command(run_input: dict[str, Any], agent: str) -> dict[str, Any]:
-    """A named agent behaves as if the last user message were its command."""
-    messages = list(run_input.get("messages") or [])
-    if not messages or messages[-1].get("role") == "user":
-        text = behaviours.last_user_text(messages)
-        last_id = messages[-1]["id"] if messages else "named-agent-command"
-        command = {"id": last_id, "role": "user", "content": f"{agent} {text}".strip()}
-        messages = [*messages[:-1], command]
-    return {**run_input, "messages": messages}
+def _invalid(
+    hits: list[Hit], detail: str = "The body is not a valid AG-UI RunAgentInput."
+) -> JSONResponse:
+    errors = [{"pointer": h.pointer or "", "detail": h.message} for h in hits[:20]]
+    return problem(422, "Invalid RunAgentInput", detail, errors=errors)
 
 
 async def _stream(

@@ -5,7 +5,9 @@ the same stream, so any client can drive it and any finding is reproducible.
 The behaviour is chosen from the last user message (commands listed in
 `COMMANDS`); the default is an echo streamed token by token. A run whose last
 message is a tool result continues with that result; a run carrying `resume`
-entries answers the interrupt it resumes.
+entries answers the interrupt it resumes. Unrecognised input material is
+stripped first (`inputs`), so nothing the agent restates from the input (the
+history in MESSAGES_SNAPSHOT) carries an unknown role or member.
 
 Every stream produced here must pass the validator with zero findings
 (tests/test_reference_agent.py proves it for each command).
@@ -19,6 +21,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from agui_conformance.hits import Hit
+from reference_agent.inputs import Unstrippable, strip_unrecognised
 
 Event = dict[str, Any]
 PROTOCOL_VERSION = "1.1"
@@ -55,10 +60,16 @@ COMMANDS: dict[str, str] = {
 
 @dataclass
 class Plan:
-    """What the server streams: events, and an optional delay before each."""
+    """What the server streams: events, and an optional delay before each.
+
+    `input` is the run input as the agent kept it (unrecognised material
+    stripped); `stripped` names what went, as JSON Pointers.
+    """
 
     events: list[Event] = field(default_factory=list)
     delay: float = 0.0  # seconds between events
+    input: dict[str, Any] = field(default_factory=dict)
+    stripped: list[str] = field(default_factory=list)
 
 
 class Ids:
@@ -576,17 +587,38 @@ DISPATCH: list[tuple[re.Pattern[str], Callable[[Run, str], list[Event]]]] = [
 ]
 
 
-def plan(run_input: dict[str, Any]) -> Plan:
-    """The events the reference agent streams for this (validated) input."""
-    run = Run(run_input)
-    messages = [m for m in run_input.get("messages", []) if isinstance(m, dict)]
-    resume = run_input.get("resume")
+def plan(
+    run_input: dict[str, Any], *, agent: str | None = None, hits: list[Hit] | None = None
+) -> Plan:
+    """The events the reference agent streams for this input, as named agent `agent`.
+
+    The input must hold no malformed known value (the app refuses those);
+    unrecognised material is stripped here, before anything reads the input.
+    `hits` are the schema checker's hits for `run_input`, when known. Raises
+    `Unstrippable` when stripping cannot make the input valid.
+    """
+    kept = strip_unrecognised(run_input, hits)
+    if kept.leftover:
+        raise Unstrippable(kept.leftover)
+    events, delay = _dispatch(Run(kept.run_input), agent)
+    return Plan(events, delay, kept.run_input, kept.removed)
+
+
+def _dispatch(run: Run, agent: str | None) -> tuple[list[Event], float]:
+    """A resume answers its interrupt, a tool result is followed up; otherwise the
+    last user message picks the behaviour. A named agent reads that message as
+    its own command's argument; the history itself is left as the client sent it.
+    """
+    messages = [m for m in run.input.get("messages", []) if isinstance(m, dict)]
+    resume = run.input.get("resume")
     if isinstance(resume, list) and resume:
-        return Plan(resumed(run, resume))
+        return resumed(run, resume), 0.0
     if messages and messages[-1].get("role") == "tool":
-        return Plan(tool_result_followup(run, messages[-1]))
+        return tool_result_followup(run, messages[-1]), 0.0
     text = last_user_text(messages)
+    if agent is not None:
+        text = f"{agent} {text}".strip()
     for pattern, behaviour in DISPATCH:
         if pattern.search(text):
-            return Plan(behaviour(run, text), delay=0.05 if behaviour is slow else 0.0)
-    return Plan(echo(run, text))
+            return behaviour(run, text), 0.05 if behaviour is slow else 0.0
+    return echo(run, text), 0.0

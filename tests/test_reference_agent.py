@@ -16,7 +16,10 @@ import orjson
 import pytest
 
 from agui_conformance import ValidationResult
-from agui_conformance.validator import validate_recording
+from agui_conformance.schema import get_checker
+from agui_conformance.validator import validate_events, validate_recording
+from agui_conformance.vocabulary import PROFILES
+from reference_agent import behaviours
 from reference_agent.app import CAPABILITIES, AgentConfig
 from reference_agent.faults import FAULT_HEADER, FAULTS
 from reference_agent.server import RunningAgent, running_agent
@@ -334,16 +337,150 @@ def test_bad_input_gets_a_problem_document_then_service_goes_on(
     assert result.findings == []
 
 
-def test_unknown_members_are_stripped_not_rejected(agent: RunningAgent) -> None:
+# ------------------------------------------------------- unrecognised input material
+
+
+def input_with_unrecognised_material(text: str) -> dict[str, Any]:
+    """A RunAgentInput whose last user message is `text`, carrying every kind of
+    material a 1.1 reader strips (PROC-002): an unknown top-level member, an
+    unknown property on a message and on a part, a message of an unknown role,
+    a part of an unknown type, a part whose required source is of an unknown
+    type, and a retired `binary` part."""
+    body = request_for(text)
+    command = body["messages"][0]
+    command["futureProp"] = True
+    body["futureTopLevel"] = {"anything": [1, 2]}
+    body["messages"] = [
+        {"id": "wizard-1", "role": "wizard", "content": "abracadabra"},
+        {
+            "id": "parts-1",
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "see this", "futurePart": 1},
+                {"type": "hologram", "data": "xyz"},
+                {"type": "image", "source": {"type": "carrier-pigeon", "value": "coo"}},
+                {"type": "binary", "mimeType": "image/png", "data": "AAAA"},
+            ],
+        },
+        command,
+    ]
+    return body
+
+
+def assert_history_kept_as_valid(events: list[dict[str, Any]], body: dict[str, Any]) -> None:
+    """The snapshot restates the client's messages minus what a reader strips."""
+    (snapshot,) = [e for e in events if e["type"] == "MESSAGES_SNAPSHOT"]
+    history = {m["id"]: m for m in snapshot["messages"]}
+    command = body["messages"][-1]
+    assert "wizard-1" not in history
+    assert history["parts-1"] == {
+        "id": "parts-1",
+        "role": "user",
+        "content": [{"type": "text", "text": "see this"}],
+    }
+    assert history[command["id"]] == {
+        "id": command["id"],
+        "role": "user",
+        "content": command["content"],
+    }
+
+
+@pytest.mark.parametrize("command", ["messages", "everything"])
+def test_snapshot_restates_the_input_without_unrecognised_material(command: str) -> None:
+    """SCHEMA-001 (strict writer) meets PROC-002 (tolerant reader): the input's
+    unknown role and unknown members are stripped on the way in, so the
+    MESSAGES_SNAPSHOT restating the history is schema-valid under every profile."""
+    body = input_with_unrecognised_material(command)
+    plan = behaviours.plan(body)
+    for profile in PROFILES:
+        result = validate_events(plan.events, profile=profile)
+        assert result.findings == [], (profile, result.findings)
+        # judged against the input the agent kept: nothing of it vanishes either
+        result = validate_events(plan.events, request=plan.input, profile=profile)
+        assert result.findings == [], (profile, result.findings)
+    assert_history_kept_as_valid(plan.events, body)
+
+
+@pytest.mark.parametrize("agent", ["messages", "everything"])
+def test_named_agent_restates_the_history_as_sent(agent: str) -> None:
+    """A named agent reads the last user message as its command's argument; its
+    snapshot restates that message as the client sent it, not as the command."""
+    body = input_with_unrecognised_material("hello")
+    plan = behaviours.plan(body, agent=agent)
+    assert validate_events(plan.events, request=plan.input).findings == []
+    assert_history_kept_as_valid(plan.events, body)
+
+
+def test_stripping_follows_the_processing_model() -> None:
+    """Unknown properties go; an unknown kind goes from a list, or takes the value
+    containing it from a required position; open objects keep their members;
+    more items than one check reports are all stripped; the input is not changed."""
+    from reference_agent.inputs import strip_unrecognised
+
+    body = input_with_unrecognised_material("hello")
+    body["tools"] = [{**WEATHER_TOOL, "futureToolProp": 1}]
+    body["context"] = [{"description": "d", "value": "v", "futureContextProp": 1}]
+    body["state"] = {"open": {"anything": True}}
+    body["forwardedProps"] = {"open": True}
+    many = [{"type": "text", "text": str(i), "futurePart": i} for i in range(150)]
+    body["messages"].append({"id": "many", "role": "user", "content": many})
+    original = orjson.dumps(body)
+
+    kept = strip_unrecognised(body)
+
+    assert kept.leftover == []
+    assert orjson.dumps(body) == original
+    assert get_checker().check_input(kept.run_input) == []
+    assert "futureTopLevel" not in kept.run_input
+    assert kept.run_input["tools"] == [WEATHER_TOOL]
+    assert kept.run_input["context"] == [{"description": "d", "value": "v"}]
+    assert kept.run_input["state"] == body["state"]
+    assert kept.run_input["forwardedProps"] == body["forwardedProps"]
+    assert [m["id"] for m in kept.run_input["messages"]] == [
+        "parts-1",
+        body["messages"][2]["id"],
+        "many",
+    ]
+    assert kept.run_input["messages"][-1]["content"] == [
+        {"type": "text", "text": str(i)} for i in range(150)
+    ]
+    # pointers name the input as the client sent it
+    assert {"/messages/0", "/messages/1/content/2", "/messages/3/content/149/futurePart"} <= set(
+        kept.removed
+    )
+    malformed = request_for("hello")
+    malformed["messages"][0]["id"] = 7
+    assert strip_unrecognised(malformed).leftover
+
+
+@pytest.mark.parametrize("path", ["", "agents/messages", "agents/everything"])
+def test_unknown_members_are_stripped_not_rejected(agent: RunningAgent, path: str) -> None:
     """PROC-002: unknown members, and union members of an unknown kind (a message
-    role the schema does not describe), are stripped; the run is served."""
+    role the schema does not describe), are stripped; the run is served, and
+    nothing stripped comes back in a snapshot."""
+    body = input_with_unrecognised_material("messages" if not path else "hello")
+    response = post(agent, body, path=path)
+    assert response.status_code == 200, response.text
+    for profile in PROFILES:
+        result = validate_recording(response.content, fmt="sse", profile=profile)
+        assert result.findings == [], (profile, result.findings)
+    assert_history_kept_as_valid(events_of(response), body)
+
+
+def test_more_unrecognised_material_than_the_limit_is_refused(agent: RunningAgent) -> None:
+    """Stripping is bounded: past the limit in one message the input gets a 422
+    naming what is left, and the service goes on."""
+    from reference_agent.inputs import STRIP_LIMIT
+
     body = request_for("hello")
-    body["futureField"] = {"x": 1}
-    body["messages"][0]["futureProp"] = True
-    body["messages"].insert(0, {"id": "w1", "role": "wizard", "content": "x"})
+    body["messages"][0]["content"] = [
+        {"type": "text", "text": "x", "futurePart": i} for i in range(STRIP_LIMIT + 1)
+    ]
     response = post(agent, body)
-    assert response.status_code == 200
-    assert validate_recording(response.content, fmt="sse").findings == []
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["pointer"].startswith("/messages/0/content/")
+    _, result = run_and_validate(agent, request_for("still there?"))
+    assert result.findings == []
 
 
 @pytest.mark.parametrize("header", ["Authorization", "X-Agent-Key"])
