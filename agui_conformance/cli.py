@@ -592,7 +592,11 @@ def _finish(
     reqs = ", ".join(f"{n} {state}" for state, n in summary.requirements.items())
     click.echo(f"{len(report.cases)} cases: {counts} (profile {report.profile})")
     click.echo(f"requirements: {reqs}")
-    click.echo(f"conformance level reached: {summary.conformance}")
+    from agui_conformance.matrix import declared_as
+
+    version = declared_as(summary)
+    as_version = f" (as {version}, the version the agent declared)" if version else ""
+    click.echo(f"conformance level reached: {summary.conformance}{as_version}")
     click.echo(f"verdict: {verdict_text(summary)}")
     if json_path:
         data = orjson.dumps(report.model_dump(mode="json"), option=orjson.OPT_INDENT_2)

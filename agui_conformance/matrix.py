@@ -125,6 +125,15 @@ def protocol_versions(cases: list[CaseResult]) -> list[str]:
     return seen
 
 
+def declared_as(summary: Summary) -> str | None:
+    """The one protocol version the agent declared throughout, if it declared exactly one:
+    the level reached is conformance as that version (a 1.0 producer is judged as 1.0)."""
+    versions = summary.protocolVersions
+    if len(versions) == 1 and versions[0] != "(none)":
+        return versions[0]
+    return None
+
+
 def summarize(cases: list[CaseResult], reqs: list[RequirementStatus]) -> Summary:
     by_state = Counter(r.status for r in reqs)
     by_case = Counter(c.status for c in cases)

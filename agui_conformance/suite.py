@@ -13,14 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from agui_conformance import aio
+from agui_conformance import aio, once
 from agui_conformance.baseline import Baseline
 from agui_conformance.cases import Case
 from agui_conformance.generated import GENERATED, run_generated
 from agui_conformance.matrix import attach_reference, requirements, summarize
 from agui_conformance.model import CaseResult, Level, Report, RunRecord, ToolInfo
 from agui_conformance.reproduce import suite_command
-from agui_conformance.runner import RunnerConfig, Watch, run_suite
+from agui_conformance.runner import RunnerConfig, Watch, run_suite, verdict
 
 __all__ = ["GENERATED", "Plan", "run"]
 
@@ -59,6 +59,8 @@ def _results(
         results.append(generated)
         if on_result is not None:
             on_result(generated)
+    for case in once.fold(results):
+        verdict(case, plan.fail_on)
     if plan.capabilities is not None:
         declared = aio.run(capabilities_case(cfg, plan.capabilities, results, plan.fail_on))
         results.append(declared)
@@ -72,7 +74,6 @@ async def capabilities_case(
 ) -> CaseResult:
     """The agent's declaration: its shape, and what it declares false against the streams."""
     from agui_conformance import capabilities
-    from agui_conformance.runner import verdict
     from agui_conformance.transport import redact_headers, redact_url
     from agui_conformance.validator import StreamValidator
 
