@@ -21,7 +21,6 @@ VALIDATOR_VERSION = (1, 1)
 _VERSION = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 
 
-
 def run_started(ctx: Context, event: dict[str, Any], index: int) -> None:
     items.close_all_lanes(ctx, index)
     run_id = text(event.get("runId"))
