@@ -29,7 +29,8 @@ from reference_agent.inputs import STRIP_LIMIT, UNRECOGNISED, Unstrippable
 log = logging.getLogger("reference_agent")
 
 MAX_BODY = 1 << 20  # 1 MiB
-STALL_SECONDS = 20.0  # fault modes stall and hang: longer than any sane deadline
+STALL_SECONDS = 45.0  # fault modes stall and hang: longer than every default deadline
+#                        (first byte 15 s, idle 30 s), so they end as unresponsive
 BUFFER_SECONDS = 1.0  # fault mode buffered: the burst comes after this
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
 _NAMED = {name.split()[0]: name for name in COMMANDS if name[0].isalpha()}

@@ -307,14 +307,14 @@ FAULTS: dict[str, Fault] = {
         Fault(
             "stall-before-first-byte",
             "agent-unresponsive",
-            "answer nothing for 20 s (longer than the first-byte deadline)",
+            "answer nothing for 45 s (longer than the first-byte deadline)",
             framing="stall",
             live=True,
         ),
         Fault(
             "hang",
             "agent-unresponsive",
-            "send RUN_STARTED, then nothing for 20 s, then close without a terminal event",
+            "send RUN_STARTED, then nothing for 45 s (longer than the idle deadline), then close",
             framing="hang",
             live=True,
         ),
