@@ -44,8 +44,11 @@ def _looks_html(exchange: Exchange) -> bool:
     )
 
 
-def check_exchange(exchange: Exchange, expect: Expect = "run") -> list[Hit]:
-    """Hits about the exchange. A harness error yields nothing (it is not the agent's)."""
+def check_exchange(
+    exchange: Exchange, expect: Expect = "run", baseline: str | None = None
+) -> list[Hit]:
+    """Hits about the exchange. A harness error yields nothing (it is not the agent's).
+    `baseline`: for `survival`, the outcome of the same request before any probe."""
     if exchange.harness_error is not None:
         return []
     head: list[Hit] = []
@@ -55,31 +58,33 @@ def check_exchange(exchange: Exchange, expect: Expect = "run") -> list[Hit]:
         if exchange.status != 200:  # an error status whose body never ended
             head.append(unresponsive_hit(exchange, expect))
         # (a probe answered 200 and then cut is judged as the acceptance it is)
-    return head + _check(exchange, expect)
+    return head + _check(exchange, expect, baseline)
 
 
-def _check(exchange: Exchange, expect: Expect) -> list[Hit]:
+def _check(exchange: Exchange, expect: Expect, baseline: str | None) -> list[Hit]:
     if expect == "run":
         return _check_run(exchange)
     if expect == "reject":
         return _check_rejection(exchange)
     if expect == "survival":
-        return _check_survival(exchange)
+        return _check_survival(exchange, baseline)
     return _check_unauthorized(exchange)
 
 
-def _check_survival(exchange: Exchange) -> list[Hit]:
-    """After a probe: a minimal valid run must still be served."""
-    if exchange.status == 200 and exchange.frames:
+def _check_survival(exchange: Exchange, baseline: str | None = None) -> list[Hit]:
+    """After a probe: a minimal valid run must still be served as it was before the probes.
+    `baseline`: the outcome of the same request sent before any probe (None: not sent). An
+    agent that failed it before the probes too is not broken by the probe."""
+    now = outcome(exchange)
+    if now == "finished" or (baseline is not None and baseline != "finished"):
         return []
     what = f"status {exchange.status}, {len(exchange.frames)} event(s), {exchange.ending}"
-    return [
-        Hit(
-            "service-unavailable-after-bad-input",
-            None,
-            f"After the probe, a minimal valid run failed: {what}.",
-        )
-    ]
+    before = (
+        "Before the probes the same minimal valid run finished; after this probe it failed"
+        if baseline == "finished"
+        else "After the probe, a minimal valid run failed"
+    )
+    return [Hit("service-unavailable-after-bad-input", None, f"{before}: {what}.")]
 
 
 def _check_run(exchange: Exchange) -> list[Hit]:

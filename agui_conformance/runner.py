@@ -251,14 +251,18 @@ UNANSWERED_LIMIT = 4  # exchanges in a row with no answer before the suite stops
 
 
 class Watch:
-    """Fail fast on an agent that answers nothing: once `limit` exchanges in a row (in the
-    order they ended, the minimal valid run among the first) got no answer or were cut at
-    a deadline, the cases not yet started are not run. Any answer resets the count."""
+    """What the suite has seen of the agent so far. Fail fast on an agent that answers
+    nothing: once `limit` exchanges in a row (in the order they ended, the minimal valid
+    run among the first) got no answer or were cut at a deadline, the cases not yet started
+    are not run; any answer resets the count. And the survival baseline: the outcome of the
+    minimal valid run sent once before any probe, which the check after each probe is
+    compared with."""
 
     def __init__(self, limit: int = UNANSWERED_LIMIT) -> None:
         self.limit = limit
         self.unanswered = 0
         self.tripped = False
+        self.baseline: str | None = None
 
     def saw(self, record: Exchange) -> None:
         if record.harness_error is not None or record.ending == "client-closed":
@@ -427,9 +431,10 @@ async def _differential(
             pairs[0][0 if direction == "absent" else 1].findings.extend(checker.result().findings)
 
 
-async def _survival(
-    result: CaseResult, cfg: RunnerConfig, client: httpx.AsyncClient, watch: Watch
-) -> None:
+async def _survival_exchange(
+    cfg: RunnerConfig, client: httpx.AsyncClient, watch: Watch
+) -> tuple[dict[str, Any], Exchange]:
+    """The minimal valid run the check after a probe sends (and the baseline before)."""
     watch.check()
     ids = Ids()
     request = {"threadId": ids.thread, "runId": ids.fresh("run"), **SURVIVAL_REQUEST}
@@ -442,8 +447,26 @@ async def _survival(
         secret_headers=cfg.secret_headers,
     )
     watch.saw(record)
+    return request, record
+
+
+async def survival_baseline(cfg: RunnerConfig, client: httpx.AsyncClient, watch: Watch) -> None:
+    """Send the survival check once before any probe: its outcome is what each check after
+    a probe is compared with (an agent failing it already is not broken by a probe)."""
+    with contextlib.suppress(Stopped):
+        _, record = await _survival_exchange(cfg, client, watch)
+        if record.harness_error is None:
+            watch.baseline = outcome(record)
+
+
+async def _survival(
+    result: CaseResult, cfg: RunnerConfig, client: httpx.AsyncClient, watch: Watch
+) -> None:
+    _, record = await _survival_exchange(cfg, client, watch)
     if record.harness_error is None:
-        result.runs[-1].findings.extend(judge(record, request, "survival", cfg.profile))
+        checker = StreamValidator(profile=cfg.profile)
+        checker.add_hits(live.check_exchange(record, "survival", watch.baseline))
+        result.runs[-1].findings.extend(checker.result().findings)
         if completed(record):
             result.runs[-1].exercised.extend(exercised(exchange_tokens("survival", record.status)))
 
@@ -479,6 +502,8 @@ async def run_suite(
             return result
 
     async with new_client(cfg.deadlines, max_connections=pool) as client:
+        if watch.baseline is None and any(c.expect in ("reject", "lenient") for c in cases):
+            await survival_baseline(cfg, client, watch)
         tasks = [asyncio.ensure_future(one(case, client)) for case in cases]
         results = []
         try:

@@ -124,6 +124,44 @@ def test_an_agent_crashing_without_tools_is_the_agents_failure_not_ours(tmp_path
     assert statuses["minimal-input"] == "failed"
     assert "http-status" in _rules(data, "minimal-input")
     assert statuses["frontend-tool-round-trip"] == "passed"  # it sends tools
+    # the survival check fails as it did before any probe: no probe is blamed for it
+    assert "service-unavailable-after-bad-input" not in _rules(data)
+
+
+def test_an_agent_wedged_by_bad_input_is_caught_after_the_probe(tmp_path: Path) -> None:
+    """Served fine before the probes; after the first invalid input, every run is a 500."""
+    wedged: list[bool] = []
+
+    def on_run(body: dict[str, Any]) -> list[dict[str, Any]]:
+        if wedged:
+            raise RuntimeError("wedged")
+        return conformant_run(body)
+
+    app = agent(on_run)
+
+    @app.middleware("http")
+    async def wedge(request: Any, call_next: Any) -> Any:
+        body = await request.body()
+        try:
+            ok = isinstance(json.loads(body), dict)
+        except ValueError:
+            ok = False
+        if not ok:
+            wedged.append(True)
+        return await call_next(request)
+
+    with serve_app(app) as url:
+        code, output, data = _run(url, tmp_path, "--concurrency", "1", "--profile", "strict")
+    assert code == 1, output
+    assert data is not None
+    found = [
+        f["message"]
+        for c in data["cases"]
+        for r in c["runs"]
+        for f in r["findings"]
+        if f["rule"] == "service-unavailable-after-bad-input"
+    ]
+    assert found and "Before the probes the same minimal valid run finished" in found[0]
 
 
 def test_a_raw_exception_in_run_error_is_an_agent_error(tmp_path: Path) -> None:
