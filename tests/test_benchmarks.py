@@ -24,6 +24,11 @@ SMALL = [
         ["--concurrency", "5", "--events", "20", "--rounds", "1"],
         "errors 0",
     ),
+    (
+        "suite_latency.py",
+        ["--latencies", "0", "--examples", "1", "--concurrency", "1,2"],
+        "verdict: PASS in every run",
+    ),
 ]
 
 
