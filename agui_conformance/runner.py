@@ -80,13 +80,20 @@ def mode_of(record: Exchange, expect: str) -> str:
     return expect
 
 
-def _refused(hits: list[Hit], record: Exchange, refusal: str) -> list[Hit]:
+def _refused(hits: list[Hit], record: Exchange, refusal: str, request: Any) -> list[Hit]:
     """A tolerated input refused: the refusal rule replaces input-valid-rejected, and a run
-    that ends in RUN_ERROR breaks it too."""
-    out = [
-        Hit(refusal, h.index, h.message, h.pointer) if h.rule == "input-valid-rejected" else h
-        for h in hits
-    ]
+    that ends in RUN_ERROR breaks it too; the message names what the input carried and
+    whether an SDK's closed input model refused it (agui_conformance.refusal)."""
+    from agui_conformance.refusal import describe
+
+    out = []
+    for hit in hits:
+        if hit.rule == "input-valid-rejected":
+            detail = repr(record.raw_prefix[:200].decode("utf-8", "replace"))
+            answer = f"answered {record.status}: {detail}"
+            out.append(Hit(refusal, hit.index, describe(answer, request, record.raw_prefix)))
+        else:
+            out.append(hit)
     if record.status == 200:
         for frame in record.frames:
             if b"RUN_ERROR" not in frame.data:
@@ -96,7 +103,8 @@ def _refused(hits: list[Hit], record: Exchange, refusal: str) -> list[Hit]:
             except orjson.JSONDecodeError:
                 continue
             if isinstance(event, dict) and event.get("type") == "RUN_ERROR":
-                message = f"The run ended in RUN_ERROR: {str(event.get('message'))[:200]!r}"
+                said = repr(str(event.get("message"))[:200])
+                message = describe(f"ended the run in RUN_ERROR: {said}", request, frame.data)
                 out.append(Hit(refusal, frame.index, message))
                 break
     return out
@@ -132,7 +140,7 @@ def judge(
     hits = live.check_exchange(record, live_mode)
     decoded = events if events is not None and len(events) == len(record.frames) else None
     if refusal is not None and mode == "run":
-        hits = _refused(hits, record, refusal)
+        hits = _refused(hits, record, refusal, request)
     elif expect == "run" and record.status == 200:
         error = agent_error_hit(decoded if decoded is not None else _events(record))
         if error is not None:

@@ -19,7 +19,12 @@ from reference_agent.server import RunningAgent, running_agent
 
 pytestmark = pytest.mark.slow
 REFUSALS = frozenset(
-    {"input-file-handle-refused", "input-unusable-part-refused", "resume-unknown-interrupt-refused"}
+    {
+        "input-file-handle-refused",
+        "input-unusable-part-refused",
+        "input-unknown-member-refused",
+        "resume-unknown-interrupt-refused",
+    }
 )
 
 

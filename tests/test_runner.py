@@ -774,6 +774,7 @@ BLEEDS = {
         "resume-unknown-interrupt-refused",
         "input-unusable-part-refused",
         "input-file-handle-refused",
+        "input-unknown-member-refused",
         "run-error-on-valid-input",
     }
 }
