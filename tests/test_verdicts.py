@@ -29,7 +29,8 @@ FAST = ["--first-byte-timeout", "2", "--idle-timeout", "1", "--total-timeout", "
 
 def _run(url: str, tmp_path: Path, *extra: str) -> tuple[int, str, dict[str, Any] | None]:
     report = tmp_path / "report.json"
-    args = ["run", "--agent-url", url, "--examples", "0", "--no-html", "--json", str(report)]
+    html = [] if "--html" in extra else ["--no-html"]
+    args = ["run", "--agent-url", url, "--examples", "0", *html, "--json", str(report)]
     result = CliRunner().invoke(main, [*args, *FAST, *extra])
     data = json.loads(report.read_text()) if report.exists() else None
     return result.exit_code, result.output, data
@@ -204,3 +205,37 @@ def test_what_truly_is_ours_ends_at_preflight_with_exit_2(target: str, tmp_path:
     assert code == 2, output
     assert data is None
     assert "Traceback" not in output
+
+
+def test_every_report_format_agrees_on_the_verdict(tmp_path: Path) -> None:
+    """JSON, JUnit, SARIF and HTML tell the same story of an agent whose own errors and
+    unanswered runs fail it (the pytest face is tested in test_plugin)."""
+    import xml.etree.ElementTree as ET
+
+    with serve_app(agent(raw_error_without_tools)) as url:
+        code, output, data = _run(
+            url,
+            tmp_path,
+            "--junit",
+            str(tmp_path / "r.xml"),
+            "--sarif",
+            str(tmp_path / "r.sarif"),
+            "--html",
+            str(tmp_path / "r.html"),
+        )
+    assert code == 1, output
+    assert data is not None and data["summary"]["passed"] is False
+    suite = ET.parse(tmp_path / "r.xml").getroot().find("testsuite")
+    assert suite is not None
+    failed = {
+        case.get("name") for case in suite.iter("testcase") if case.find("failure") is not None
+    }
+    bad = {c["id"] for c in data["cases"] if c["status"] in ("failed", "agent-error", "not-run")}
+    assert failed == bad and "minimal-input" in failed
+    assert suite.get("errors") == "0"
+    sarif = json.loads((tmp_path / "r.sarif").read_text())
+    rules = {r["ruleId"] for run in sarif["runs"] for r in run["results"]}
+    assert "run-error-on-valid-input" in rules
+    html = (tmp_path / "r.html").read_text()
+    assert 'data-verdict="fail"' in html
+    assert "ended in the agent's own error" in html
