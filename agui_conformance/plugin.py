@@ -157,6 +157,7 @@ class _Target:
         self._stack: Any = None
         self.url: str | None = config.getoption("agent_url")
         self.results: dict[str, Any] = {}  # case id -> CaseResult, run once per process
+        self.watch: Any = None  # runner.Watch: fail fast on a silent agent, across items
         self.carried: set[str] = set()  # case ids already attached to a test report
         self._baseline: set[tuple[str, str]] | None = None
 
@@ -245,8 +246,11 @@ class AguiCaseItem(pytest.Item):
             result = run_generated(cfg, examples, config.getoption("agui_seed"), threshold)
         else:
             from agui_conformance import aio
+            from agui_conformance.runner import Watch
 
-            result = aio.run(run_suite([self.case], cfg, threshold))[0]
+            if self.target.watch is None:
+                self.target.watch = Watch()
+            result = aio.run(run_suite([self.case], cfg, threshold, watch=self.target.watch))[0]
         self.target.results[key] = result
         return result
 
@@ -259,6 +263,8 @@ class AguiCaseItem(pytest.Item):
             pytest.skip(f"not applicable: {self.result.reason}")
         if self.result.status == "harness-error":
             raise RuntimeError(f"harness error (not the agent's): {self.result.reason}")
+        if self.result.status == "not-run":
+            raise ConformanceError(f"AG-UI case {self.name}: {self.result.reason}")
         findings = self.result.findings
         # no answer fails every item of the case: absence of findings is not evidence
         unanswered = [f for f in findings if f.rule == "agent-unresponsive"]

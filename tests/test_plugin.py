@@ -167,3 +167,18 @@ def test_pytest_html_extras_and_our_report_under_xdist(pytester: pytest.Pytester
     assert [d["id"] for d in soup.select("details.case")] == ["case-minimal-input"]
     data = json.loads((pytester.path / "agui.json").read_text())
     assert data["summary"]["passed"] is False
+
+
+def test_the_agents_own_errors_fail_items_and_say_so(pytester: pytest.Pytester) -> None:
+    """The pytest face agrees with `run`: RUN_ERROR on a valid input fails the case's
+    items as the agent's own error, quoted, apart from protocol violations."""
+    from tests.hostile_agents import agent, raw_error_without_tools, serve_app
+
+    with serve_app(agent(raw_error_without_tools)) as url:
+        result = pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", "--agent-url", url, "-k", "minimal-input"
+        )
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed", 0) >= 1
+    result.stdout.fnmatch_lines(["*agent error (not a protocol violation)*"])
+    result.stdout.fnmatch_lines(["*has no len()*"])
