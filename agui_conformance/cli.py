@@ -742,7 +742,16 @@ def serve(
     allow_faults: bool,
     list_faults: bool,
 ) -> None:
-    """Run the reference agent (AG-UI 1.1 over HTTP + SSE)."""
+    """Run the reference agent (AG-UI 1.1 over HTTP + SSE).
+
+    \b
+    Limits per client (reference_agent/limits.py):
+      request head (line + headers)  within 10 s, else the connection closes
+      request body (max 1 MiB)       within 20 s of the head, else 408
+      a write the client never reads ends the response after 30 s
+      idle keep-alive 5 s; over 512 connections or requests: 503;
+      a head over 16 KiB: 400; shutdown waits 5 s for running requests.
+    """
     from reference_agent.app import AgentConfig
     from reference_agent.faults import FAULTS
     from reference_agent.server import serve as run_server

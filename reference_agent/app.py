@@ -12,26 +12,30 @@ import asyncio
 import hmac
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.requests import ClientDisconnect
 
 from agui_conformance.hits import Hit
 from agui_conformance.schema import get_checker
 from reference_agent import behaviours, faults
 from reference_agent.behaviours import COMMANDS, Plan
 from reference_agent.inputs import STRIP_LIMIT, UNRECOGNISED, Unstrippable
+from reference_agent.limits import BODY_SECONDS
+from reference_agent.stream import FAILED, STALL_SECONDS, Event, encode, sse
+
+__all__ = ["CAPABILITIES", "AgentConfig", "create_app", "encode", "problem"]
 
 log = logging.getLogger("reference_agent")
 
 MAX_BODY = 1 << 20  # 1 MiB
-STALL_SECONDS = 45.0  # fault modes stall and hang: longer than every default deadline
-#                        (first byte 15 s, idle 30 s), so they end as unresponsive
-BUFFER_SECONDS = 1.0  # fault mode buffered: the burst comes after this
+PLANNERS = 4  # worker threads parsing, checking and planning run inputs at once
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
 _NAMED = {name.split()[0]: name for name in COMMANDS if name[0].isalpha()}
 
@@ -69,6 +73,7 @@ class AgentConfig:
     fault: str | None = None
     allow_faults: bool = False
     max_body: int = MAX_BODY
+    body_seconds: float = BODY_SECONDS  # the whole body, from the end of the headers
 
 
 def problem(
@@ -79,13 +84,6 @@ def problem(
     return JSONResponse(
         body, status_code=status, media_type="application/problem+json", headers=headers
     )
-
-
-def encode(event: dict[str, Any], framing: str | None) -> bytes:
-    payload = orjson.dumps(event)
-    if framing == "crlf":
-        return b"data: " + payload + b"\r\n\r\n"
-    return b"data: " + payload + b"\n\n"
 
 
 def _authorized(config: AgentConfig, request: Request) -> bool:
@@ -163,21 +161,55 @@ async def _run(request: Request, config: AgentConfig, agent: str | None) -> Resp
             "Unsupported Media Type",
             "The run input must be sent as Content-Type: application/json.",
         )
-    body = await _read_body(request, config.max_body)
+    try:
+        async with asyncio.timeout(config.body_seconds):
+            body = await _read_body(request, config.max_body)
+    except TimeoutError:
+        log.warning("a request body did not arrive within %g s: 408", config.body_seconds)
+        return problem(
+            408,
+            "Request Timeout",
+            f"The body must arrive within {config.body_seconds:g} s of the headers.",
+            headers={"Connection": "close"},
+        )
+    except ClientDisconnect:
+        log.warning("a client left before sending its whole request body")
+        return Response(status_code=400)  # nobody is left to read it
     if body is None:
         return problem(413, "Content Too Large", f"The run input exceeds {config.max_body} bytes.")
+    # Parsing, checking and planning cost seconds of CPU on a large input: in a
+    # worker thread (PLANNERS at once), so the event loop keeps serving.
+    limiter = getattr(request.app.state, "planners", None)
+    if limiter is None:
+        limiter = request.app.state.planners = anyio.CapacityLimiter(PLANNERS)
+    prepared = await anyio.to_thread.run_sync(
+        _prepare, body, _fault(request, config), agent, limiter=limiter
+    )
+    if isinstance(prepared, Response):
+        return prepared
+    events, delay, framing = prepared
+    if framing == "stall":
+        await asyncio.sleep(STALL_SECONDS)
+    return StreamingResponse(
+        sse(events, delay, framing, request), media_type="text/event-stream", headers=SSE_HEADERS
+    )
+
+
+def _prepare(
+    body: bytes, fault: faults.Fault | None, agent: str | None
+) -> Response | tuple[Iterator[Event], float, str | None]:
+    """The body parsed, checked and planned: a refusal, or the events to stream
+    (made as they are read), the delay between them and the framing."""
     try:
         run_input = orjson.loads(body)
     except orjson.JSONDecodeError as err:
-        broken = _fault(request, config)
-        if broken is not None and broken.framing == "500-on-bad-input":
+        if fault is not None and fault.framing == "500-on-bad-input":
             return problem(500, "Internal Server Error", "The agent failed to read the input.")
         return problem(400, "Malformed JSON", f"The body is not JSON: {err.msg}.")
     # Unrecognised material is stripped, never a reason to refuse (PROC-002); a
     # malformed known value is (PROC-003).
     checked = get_checker().check_input(run_input)
     hits = [h for h in checked if h.rule not in UNRECOGNISED]
-    fault = _fault(request, config)
     if hits and fault is not None and fault.framing == "500-on-bad-input":
         return problem(500, "Internal Server Error", "The agent failed to read the input.")
     if hits:
@@ -213,28 +245,19 @@ async def _run(request: Request, config: AgentConfig, agent: str | None) -> Resp
     except Exception:  # a bug of ours: a safe RUN_ERROR, details in our log only
         log.exception("behaviour failed")
         plan = Plan(delay=0.0)
-        events = [
-            {
-                "type": "RUN_STARTED",
-                "threadId": run_input["threadId"],
-                "runId": run_input["runId"],
-                "protocolVersion": behaviours.PROTOCOL_VERSION,
-            },
-            {"type": "RUN_ERROR", "message": "The agent failed unexpectedly.", "code": "internal"},
-        ]
+        started = {
+            "type": "RUN_STARTED",
+            "threadId": run_input["threadId"],
+            "runId": run_input["runId"],
+            "protocolVersion": behaviours.PROTOCOL_VERSION,
+        }
+        events = iter([started, dict(FAILED)])
     if plan.stripped:
         shown = ", ".join(plan.stripped[:10]) + (" ..." if len(plan.stripped) > 10 else "")
         log.warning(
             "stripped %d unrecognised member(s) of the run input: %s", len(plan.stripped), shown
         )
-    framing = fault.framing if fault is not None else None
-    if framing == "stall":
-        await asyncio.sleep(STALL_SECONDS)
-    return StreamingResponse(
-        _stream(events, plan.delay, framing, request),
-        media_type="text/event-stream",
-        headers=SSE_HEADERS,
-    )
+    return events, plan.delay, fault.framing if fault is not None else None
 
 
 def _fault(request: Request, config: AgentConfig) -> faults.Fault | None:
@@ -249,27 +272,3 @@ def _invalid(
 ) -> JSONResponse:
     errors = [{"pointer": h.pointer or "", "detail": h.message} for h in hits[:20]]
     return problem(422, "Invalid RunAgentInput", detail, errors=errors)
-
-
-async def _stream(
-    events: list[dict[str, Any]], delay: float, framing: str | None, request: Request
-) -> AsyncIterator[bytes]:
-    if framing == "buffered":
-        await asyncio.sleep(BUFFER_SECONDS)  # a proxy holding the body back
-        yield b"".join(encode(event, None) for event in events)
-        return
-    if framing == "hang":
-        yield encode(events[0], None)
-        await asyncio.sleep(STALL_SECONDS)
-        return
-    for position, event in enumerate(events):
-        if delay and position:
-            await asyncio.sleep(delay)
-        if position % 64 == 63 and await request.is_disconnected():
-            return  # the client left: stop working for nobody
-        yield encode(event, framing)
-        await asyncio.sleep(0)  # let the server notice a departed client between events
-        if framing == "no-data-prefix" and position == 0:
-            # one extra event written without `data:`: consumers drop the line
-            lost = {"type": "CUSTOM", "name": "com.agui-conformance.lost", "value": 1}
-            yield orjson.dumps(lost) + b"\n\n"

@@ -16,13 +16,15 @@ Every stream produced here must pass the validator with zero findings
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from agui_conformance.hits import Hit
+from reference_agent.arguments import TooLarge, example_for
 from reference_agent.inputs import Unstrippable, strip_unrecognised
 
 Event = dict[str, Any]
@@ -55,6 +57,8 @@ COMMANDS: dict[str, str] = {
     "long N": "a reply of N content deltas (1..100000)",
     "slow": "a reply whose deltas are spaced by 50 ms",
     "everything": "one run that emits every event type the reference agent can",
+    "(what is my X?)": "answer from the history: the VALUE an earlier user message gave as "
+    "`my X is VALUE`",
 }
 
 
@@ -62,11 +66,12 @@ COMMANDS: dict[str, str] = {
 class Plan:
     """What the server streams: events, and an optional delay before each.
 
+    `events` may be produced as they are read (`long N`): iterate them once.
     `input` is the run input as the agent kept it (unrecognised material
     stripped); `stripped` names what went, as JSON Pointers.
     """
 
-    events: list[Event] = field(default_factory=list)
+    events: Iterable[Event] = field(default_factory=list)
     delay: float = 0.0  # seconds between events
     input: dict[str, Any] = field(default_factory=dict)
     stripped: list[str] = field(default_factory=list)
@@ -185,13 +190,17 @@ class Run:
                 }
         return {"type": "MESSAGES_SNAPSHOT", "messages": [*history, *built.values()]}
 
-    def finish(self, outcome: dict[str, Any] | None = None, **extra: Any) -> list[Event]:
+    def finished(self, outcome: dict[str, Any] | None = None, **extra: Any) -> Event:
+        """The RUN_FINISHED event ending this run (not emitted)."""
         event: Event = {"type": "RUN_FINISHED", "threadId": self.thread_id, "runId": self.run_id}
         if outcome is not None:
             event["outcome"] = outcome
         event.update(extra)
         event.setdefault("usage", [USAGE])
-        self.emit(event)
+        return event
+
+    def finish(self, outcome: dict[str, Any] | None = None, **extra: Any) -> list[Event]:
+        self.emit(self.finished(outcome, **extra))
         return self.events
 
 
@@ -270,52 +279,6 @@ def reason(run: Run, text: str) -> list[Event]:
     return run.finish()
 
 
-def example_for(schema: Any, name: str = "value") -> Any:
-    """A value that validates against a (simple) JSON Schema, deterministically."""
-    if not isinstance(schema, dict):
-        return None
-    if "const" in schema:
-        return schema["const"]
-    if isinstance(schema.get("enum"), list) and schema["enum"]:
-        return schema["enum"][0]
-    if "default" in schema:
-        return schema["default"]
-    for key in ("anyOf", "oneOf"):
-        if isinstance(schema.get(key), list) and schema[key]:
-            return example_for(schema[key][0], name)
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), kind[0] if kind else None)
-    if kind == "object" or (kind is None and "properties" in schema):
-        raw_props = schema.get("properties")
-        props: dict[str, Any] = raw_props if isinstance(raw_props, dict) else {}
-        raw_required = schema.get("required")
-        required: list[Any] = raw_required if isinstance(raw_required, list) else []
-        return {
-            k: example_for(v, k) for k, v in props.items() if k in required or len(required) == 0
-        }
-    if kind == "array":
-        size = max(int(schema.get("minItems", 1) or 0), 1 if schema.get("minItems") else 0)
-        return [example_for(schema.get("items", {}), name) for _ in range(size)]
-    if kind == "integer":
-        return int(schema.get("minimum", 1)) if isinstance(schema.get("minimum"), int) else 1
-    if kind == "number":
-        return (
-            schema.get("minimum", 1.5) if isinstance(schema.get("minimum"), (int, float)) else 1.5
-        )
-    if kind == "boolean":
-        return True
-    if kind == "null":
-        return None
-    if kind == "string":
-        text = f"example {name}"
-        min_len = schema.get("minLength")
-        if isinstance(min_len, int) and len(text) < min_len:
-            text = text.ljust(min_len, "x")
-        return text
-    return f"example {name}"
-
-
 def frontend_tool(run: Run, text: str) -> list[Event]:
     tools = [t for t in run.input.get("tools") or [] if isinstance(t, dict) and "name" in t]
     wanted = text.split(":", 1)[1].strip() if ":" in text else None
@@ -328,13 +291,17 @@ def frontend_tool(run: Run, text: str) -> list[Event]:
         offered = ", ".join(t["name"] for t in tools) or "none"
         run.text(f"I cannot call that tool: it was not offered (offered: {offered}).")
         return run.finish()
+    try:
+        args = json.dumps(example_for(tool.get("parameters") or {"type": "object"}, tool["name"]))
+    except TooLarge as err:  # a schema asking for gigabytes: decline, build nothing
+        run.text(f"I cannot call {tool['name']}: {err}.")
+        return run.finish()
     mid, cid = run.ids("msg"), run.ids("call")
     run.emit({"type": "TEXT_MESSAGE_START", "messageId": mid, "role": "assistant"})
     run.emit(
         {"type": "TEXT_MESSAGE_CONTENT", "messageId": mid, "delta": f"Calling {tool['name']}."}
     )
     run.emit({"type": "TEXT_MESSAGE_END", "messageId": mid})
-    args = json.dumps(example_for(tool.get("parameters") or {"type": "object"}, tool["name"]))
     run.emit(
         {
             "type": "TOOL_CALL_START",
@@ -388,13 +355,36 @@ def state(run: Run, text: str) -> list[Event]:
         run.emit({"type": "STATE_DELTA", "delta": [{"op": op, "path": "/counter", "value": value}]})
         snapshot = {**current, "counter": value, "items": []}
     else:
-        snapshot = {"counter": 1, "items": []}
+        # Any other JSON value (an array, a string, a number) is restated as it came:
+        # state keeps its type (schema `State`); an array grows by a delta.
+        run.emit({"type": "STATE_SNAPSHOT", "snapshot": current})
+        if isinstance(current, list):
+            grow = [{"op": "add", "path": "/-", "value": "alpha"}]
+            run.emit({"type": "STATE_DELTA", "delta": grow})
+        run.text("State kept.")
+        return run.finish()
     run.emit({"type": "STATE_SNAPSHOT", "snapshot": snapshot})
     for item in ("alpha", "beta"):
         run.emit(
             {"type": "STATE_DELTA", "delta": [{"op": "add", "path": "/items/-", "value": item}]}
         )
     run.text("State updated.")
+    return run.finish()
+
+
+def recall(run: Run, text: str) -> list[Event]:
+    """Answer "what is my X?" from an earlier user message of the history saying
+    "my X is VALUE": the history is the conversation (INPUT-002)."""
+    asked = re.search(r"what\s+is\s+my\s+([\w -]{1,40}?)\s*\?", text, re.I)
+    wanted = asked.group(1).strip() if asked else ""
+    said = None
+    if wanted:
+        pattern = re.compile(rf"\bmy\s+{re.escape(wanted)}\s+is\s+([^\s,;!?]+)", re.I)
+        for message in run.input.get("messages", [])[:-1]:
+            if isinstance(message, dict) and message.get("role") == "user":
+                found = pattern.search(last_user_text([message]))
+                said = found.group(1).rstrip(".") if found else said
+    run.text(said or f"I do not know your {wanted or 'answer'}: no earlier message says it.")
     return run.finish()
 
 
@@ -523,19 +513,19 @@ def passthrough(run: Run, text: str) -> list[Event]:
     return run.finish()
 
 
-def long(run: Run, text: str) -> list[Event]:
+def long(run: Run, text: str) -> Iterator[Event]:
+    """N content deltas, made as they are read: a client that does not read holds
+    back the generation, not a list of every event."""
     match = re.search(r"long\s+(\d+)", text)
-    count = min(max(int(match.group(1)) if match else 100, 1), 100_000)
+    digits = match.group(1).lstrip("0") if match else "100"
+    count = min(max(int(digits or "0") if len(digits) <= 6 else 100_000, 1), 100_000)
     mid = run.ids("msg")
     run.emit({"type": "TEXT_MESSAGE_START", "messageId": mid, "role": "assistant"})
-    run.emit(
-        *(
-            {"type": "TEXT_MESSAGE_CONTENT", "messageId": mid, "delta": f"{i} "}
-            for i in range(count)
-        )
+    deltas = (
+        {"type": "TEXT_MESSAGE_CONTENT", "messageId": mid, "delta": f"{i} "} for i in range(count)
     )
-    run.emit({"type": "TEXT_MESSAGE_END", "messageId": mid})
-    return run.finish()
+    end = {"type": "TEXT_MESSAGE_END", "messageId": mid}
+    return itertools.chain(run.events, deltas, (end, run.finished()))
 
 
 def slow(run: Run, text: str) -> list[Event]:
@@ -566,7 +556,7 @@ def everything(run: Run, text: str) -> list[Event]:
     return run.finish()
 
 
-DISPATCH: list[tuple[re.Pattern[str], Callable[[Run, str], list[Event]]]] = [
+DISPATCH: list[tuple[re.Pattern[str], Callable[[Run, str], Iterable[Event]]]] = [
     (re.compile(r"^\s*chunks\b", re.I), chunks),
     (re.compile(r"^\s*multi\b", re.I), multi),
     (re.compile(r"^\s*steps\b", re.I), steps),
@@ -584,6 +574,7 @@ DISPATCH: list[tuple[re.Pattern[str], Callable[[Run, str], list[Event]]]] = [
     (re.compile(r"^\s*long\b", re.I), long),
     (re.compile(r"^\s*slow\b", re.I), slow),
     (re.compile(r"^\s*everything\b", re.I), everything),
+    (re.compile(r"^\s*what\s+is\s+my\b", re.I), recall),
 ]
 
 
@@ -604,7 +595,7 @@ def plan(
     return Plan(events, delay, kept.run_input, kept.removed)
 
 
-def _dispatch(run: Run, agent: str | None) -> tuple[list[Event], float]:
+def _dispatch(run: Run, agent: str | None) -> tuple[Iterable[Event], float]:
     """A resume answers its interrupt, a tool result is followed up; otherwise the
     last user message picks the behaviour. A named agent reads that message as
     its own command's argument; the history itself is left as the client sent it.

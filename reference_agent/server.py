@@ -17,6 +17,7 @@ from pathlib import Path
 import uvicorn
 
 from reference_agent.app import AgentConfig, create_app
+from reference_agent.limits import Limits
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -25,9 +26,21 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, config: AgentConfig | None = None) -> None:
-    """Serve in the foreground until interrupted."""
-    uvicorn.run(create_app(config), host=host, port=port, log_level="info", access_log=False)
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    config: AgentConfig | None = None,
+    limits: Limits | None = None,
+) -> None:
+    """Serve in the foreground until interrupted, within `limits` (see `limits`)."""
+    uvicorn.run(
+        create_app(config),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        **(limits or Limits()).uvicorn_options(),
+    )
 
 
 @dataclass(frozen=True)
@@ -39,7 +52,10 @@ class RunningAgent:
 
 @contextlib.contextmanager
 def running_agent(
-    config: AgentConfig | None = None, host: str = "127.0.0.1", startup_timeout: float = 10.0
+    config: AgentConfig | None = None,
+    host: str = "127.0.0.1",
+    startup_timeout: float = 10.0,
+    limits: Limits | None = None,
 ) -> Iterator[RunningAgent]:
     """Start the agent on a free port in a background thread; stop it on exit."""
     port = free_port(host)
@@ -51,6 +67,7 @@ def running_agent(
             log_level="warning",
             access_log=False,
             lifespan="off",
+            **(limits or Limits()).uvicorn_options(),
         )
     )
     thread = threading.Thread(target=server.run, name=f"reference-agent-{port}", daemon=True)

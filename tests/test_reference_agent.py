@@ -392,13 +392,14 @@ def test_snapshot_restates_the_input_without_unrecognised_material(command: str)
     MESSAGES_SNAPSHOT restating the history is schema-valid under every profile."""
     body = input_with_unrecognised_material(command)
     plan = behaviours.plan(body)
+    events = list(plan.events)
     for profile in PROFILES:
-        result = validate_events(plan.events, profile=profile)
+        result = validate_events(events, profile=profile)
         assert result.findings == [], (profile, result.findings)
         # judged against the input the agent kept: nothing of it vanishes either
-        result = validate_events(plan.events, request=plan.input, profile=profile)
+        result = validate_events(events, request=plan.input, profile=profile)
         assert result.findings == [], (profile, result.findings)
-    assert_history_kept_as_valid(plan.events, body)
+    assert_history_kept_as_valid(events, body)
 
 
 @pytest.mark.parametrize("agent", ["messages", "everything"])
@@ -407,8 +408,9 @@ def test_named_agent_restates_the_history_as_sent(agent: str) -> None:
     snapshot restates that message as the client sent it, not as the command."""
     body = input_with_unrecognised_material("hello")
     plan = behaviours.plan(body, agent=agent)
-    assert validate_events(plan.events, request=plan.input).findings == []
-    assert_history_kept_as_valid(plan.events, body)
+    events = list(plan.events)
+    assert validate_events(events, request=plan.input).findings == []
+    assert_history_kept_as_valid(events, body)
 
 
 def test_stripping_follows_the_processing_model() -> None:
