@@ -20,21 +20,32 @@ recordings (a file artefact; orjson refuses it); in SSE captures the parser
 reports it (`sse-bom`), as it belongs to the agent's stream. Never raises on
 the content of a recording; an unknown `fmt` is a caller error (ValueError)
 and an unreadable file raises OSError.
+
+Also owns writing what `record` captured (`save`): the events as JSONL and the
+timing sidecar beside it (`OUT.timing.json`: status, headers, the arrival time
+of every event, framing findings). A recording is made to be shared, so both
+files pass through `redact`: the URL redacted, headers by name (the transport
+did), and the user's secret values scrubbed from the events (a changed event is
+re-serialised; every other line keeps the agent's exact bytes) and the sidecar.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from os import PathLike
 from types import TracebackType
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import orjson
 
 from agui_conformance.hits import Hit
 from agui_conformance.sse import Frame, SSEParser
+
+if TYPE_CHECKING:
+    from agui_conformance.redact import Secrets
+    from agui_conformance.transport import Exchange
 
 __all__ = [
     "CHUNK",
@@ -46,6 +57,7 @@ __all__ = [
     "Source",
     "detect",
     "open_recording",
+    "save",
 ]
 
 CHUNK = 1 << 16
@@ -328,3 +340,64 @@ def _events_of(document: dict[str, object]) -> list[object] | None:
         if isinstance(value, list):
             return value
     return None
+
+
+def save(recorded: Exchange, url: str, output: str, headers: Mapping[str, str]) -> None:
+    """Write `recorded` as JSONL to `output` and its timing sidecar to
+    `output.timing.json`, with the secrets of `url` and `headers` scrubbed."""
+    from pathlib import Path
+
+    from agui_conformance.redact import redact_url, secrets_of
+    from agui_conformance.transport import event_times_ms, summary
+
+    secrets = secrets_of(url, headers)
+    lines = [frame.data.replace(b"\n", b" ") for frame in recorded.frames]
+    if secrets:
+        lines = _scrubbed(lines, secrets)
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("wb") as handle:
+        for line in lines:
+            handle.write(line + b"\n")
+    sidecar = {
+        **summary(recorded),
+        "url": redact_url(url),
+        "requestHeaders": recorded.request_headers,
+        "responseHeaders": recorded.response_headers,
+        "eventTimesMs": event_times_ms(recorded),
+        "framing": [
+            {"rule": h.rule, "index": h.index, "message": h.message} for h in recorded.framing
+        ],
+    }
+    data = orjson.dumps(secrets.value(sidecar), option=orjson.OPT_INDENT_2)
+    Path(f"{output}.timing.json").write_bytes(data)
+
+
+def _scrubbed(lines: list[bytes], secrets: Secrets) -> list[bytes]:
+    """JSONL lines with the secrets scrubbed from their events (deltas joined per message,
+    as in reports); a line whose event did not change keeps its bytes."""
+    events: list[Any] = []
+    for line in lines:
+        try:
+            events.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            events.append(None)  # not JSON: scrubbed as text
+    scrubbed = secrets.events(list(events))
+    out = []
+    for line, before, after in zip(lines, events, scrubbed, strict=True):
+        if before is None:
+            out.append(_scrub_line(line, secrets))
+        elif after == before:
+            out.append(line)
+        else:
+            try:
+                out.append(orjson.dumps(after, option=orjson.OPT_NON_STR_KEYS))
+            except TypeError:  # deeper than orjson writes: the line's text, scrubbed
+                out.append(_scrub_line(line, secrets))
+    return out
+
+
+def _scrub_line(line: bytes, secrets: Secrets) -> bytes:
+    text = line.decode("utf-8", "replace")
+    scrubbed = secrets.text(text)
+    return line if scrubbed == text else scrubbed.encode()

@@ -2,7 +2,9 @@
 
 Owns the `curl` command for one request and the `agui-conformance run`
 command for one case. Secret header values never appear: each becomes a
-reference to an environment variable (`$AGUI_AUTHORIZATION`) the user sets.
+reference to an environment variable (`$AGUI_AUTHORIZATION`) the user sets; the
+URL goes through `redact.redact_url` whoever calls (its user:password and secret
+query values show as `***`, for the user to put back).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 
-from agui_conformance.transport import REDACTED, is_secret
+from agui_conformance.redact import REDACTED, is_secret, redact_url
 
 # Sent by the transport on every request; the reproducer states them once.
 TRANSPORT_HEADERS = frozenset({"content-type", "accept"})
@@ -56,7 +58,7 @@ def curl_command(
         "-N",
         "-X",
         "POST",
-        shlex.quote(url),
+        shlex.quote(redact_url(url)),
         "-H",
         shlex.quote(f"Content-Type: {content_type}"),
         "-H",
@@ -80,7 +82,7 @@ def suite_command(
 ) -> str:
     """`agui-conformance run`: the whole suite, one case, or (`only_generated`) the
     generated inputs alone, with their count and seed."""
-    parts = ["agui-conformance", "run", "--agent-url", shlex.quote(url)]
+    parts = ["agui-conformance", "run", "--agent-url", shlex.quote(redact_url(url))]
     parts += _header_args(
         headers or {}, secret, flag="--agent-header", env_form="'{name}: env:{var}'", env=env
     )

@@ -1,4 +1,9 @@
-"""JUnit XML for CI: one testcase per scenario case, its findings as the failure."""
+"""JUnit XML for CI: one testcase per scenario case, its findings as the failure.
+
+Every attribute and text goes through `redact.printable`: control characters an agent
+put in an id or a message become visible escapes (`\\x1b`), so the document is
+well-formed XML 1.0 for any input and no escape sequence reaches a CI log.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from agui_conformance.model import Level
+from agui_conformance.redact import printable
+
+
+def _add(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    """A child element whose attributes and text are printable (legal XML, no escapes)."""
+    element = ET.SubElement(parent, tag, {k: printable(v) for k, v in attrs.items()})
+    if text is not None:
+        element.text = printable(text)
+    return element
 
 
 def to_junit(
@@ -15,37 +29,37 @@ def to_junit(
     """`results`: runner CaseResults. not-applicable, inconclusive and known-failure (in
     the baseline) -> skipped; failed, agent-error and not-run -> failure; harness-error ->
     error."""
-    cases = ET.Element("testsuite", name=suite)
+    cases = ET.Element("testsuite", name=printable(suite))
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     total_time = 0.0
     for result in results:
         counts["tests"] += 1
         seconds = sum((run.timing.get("totalMs") or 0) for run in result.runs) / 1000
         total_time += seconds
-        case = ET.SubElement(
+        case = _add(
             cases, "testcase", classname=f"{suite}.cases", name=result.id, time=f"{seconds:.3f}"
         )
         findings = [f for f in result.findings if f.level.rank >= fail_on.rank]
         if result.status == "not-applicable":
             counts["skipped"] += 1
-            ET.SubElement(case, "skipped", message=result.reason or "not applicable")
+            _add(case, "skipped", message=result.reason or "not applicable")
         elif result.status == "known-failure":
             counts["skipped"] += 1
             rules = sorted({f.rule for f in findings})
-            ET.SubElement(case, "skipped", message=f"known failure (baseline): {', '.join(rules)}")
+            _add(case, "skipped", message=f"known failure (baseline): {', '.join(rules)}")
         elif result.status == "harness-error":
             counts["errors"] += 1
-            ET.SubElement(case, "error", message=result.reason or "harness error")
+            _add(case, "error", message=result.reason or "harness error")
         elif result.status == "inconclusive":
             counts["skipped"] += 1
-            ET.SubElement(case, "skipped", message=f"inconclusive: {result.reason}")
+            _add(case, "skipped", message=f"inconclusive: {result.reason}")
         elif result.status == "not-run":
             counts["failures"] += 1
-            ET.SubElement(case, "failure", message=result.reason, type="not-run")
+            _add(case, "failure", message=result.reason, type="not-run")
         elif result.status in ("failed", "agent-error"):
             counts["failures"] += 1
             first = findings[0] if findings else None
-            failure = ET.SubElement(
+            failure = _add(
                 case,
                 "failure",
                 message=f"{first.rule}: {first.message}" if first else result.reason,
@@ -58,8 +72,8 @@ def to_junit(
                     f"{f.level.value} {f.rule} @{where}: {f.message}\n"
                     f"  fix: {f.hint}\n  spec: {f.spec}"
                 )
-            failure.text = "\n".join(lines)
-        ET.SubElement(case, "system-out").text = result.title
+            failure.text = printable("\n".join(lines))
+        _add(case, "system-out", result.title)
     for key, value in counts.items():
         cases.set(key, str(value))
     cases.set("time", f"{total_time:.3f}")

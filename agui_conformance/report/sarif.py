@@ -3,6 +3,10 @@
 Every result points at the recording (`artifactLocation.uri`) and names the
 event as a logical location ("event 5"); when the line of the event is known
 (JSONL: one event per line) the result also carries `region.startLine`.
+
+Every string of the document goes through `redact.printable` (an escape sequence an
+agent put in an id reaches no code-scanning view), and the target through
+`redact.redact_url` once more before it is written.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from urllib.parse import quote
 import orjson
 
 from agui_conformance.model import Finding, Level, Report, ValidationResult
+from agui_conformance.redact import printable_strings, redact_url
 from agui_conformance.rules import SPEC_BASE, Rule, catalog
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -75,7 +80,7 @@ def to_sarif(
             }
         ],
     }
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"
+    return _dumps(document)
 
 
 def _result(
@@ -155,9 +160,14 @@ def report_to_sarif(report: Report, artifact: str = "reports/compliance.json") -
             {
                 "tool": {"driver": _driver(rules, report.profile)},
                 "artifacts": [{"location": {"uri": uri}}],
-                "properties": {"profile": report.profile, "target": report.target},
+                "properties": {"profile": report.profile, "target": redact_url(report.target)},
                 "results": results,
             }
         ],
     }
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"
+    return _dumps(document)
+
+
+def _dumps(document: dict[str, Any]) -> str:
+    text = orjson.dumps(printable_strings(document), option=orjson.OPT_INDENT_2).decode()
+    return text + "\n"
