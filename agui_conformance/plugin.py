@@ -296,7 +296,9 @@ class AguiCaseItem(pytest.Item):
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
         if isinstance(excinfo.value, ConformanceError):
-            return str(excinfo.value)
+            from agui_conformance.redact import printable
+
+            return printable(str(excinfo.value))  # no agent-chosen escape reaches a terminal
         return str(super().repr_failure(excinfo, style))
 
     def reportinfo(self) -> tuple[Any, int, str]:
@@ -443,7 +445,7 @@ def _write_reports(
     from agui_conformance import __version__
     from agui_conformance.matrix import requirements, summarize
     from agui_conformance.model import Level, Report, ToolInfo
-    from agui_conformance.transport import redact_url
+    from agui_conformance.redact import redact_url
 
     profile = config.getoption("agui_profile")
     fail_on = config.getoption("agui_fail_on")
@@ -467,18 +469,25 @@ def _write_reports(
         Path(html_path).parent.mkdir(parents=True, exist_ok=True)
         Path(html_path).write_text(to_html(report), encoding="utf-8")
     if json_path:
+        from agui_conformance.report.json_report import report_to_json
+
         Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_path).write_text(report.model_dump_json(indent=2), encoding="utf-8")
+        Path(json_path).write_text(report_to_json(report), encoding="utf-8")
 
 
 def _shown_args(config: pytest.Config) -> list[str]:
-    """The invocation's arguments with header values that look secret masked."""
-    from agui_conformance.transport import REDACTED, is_secret
+    """The invocation's arguments with header values that look secret masked, and the
+    agent URL redacted."""
+    from agui_conformance.redact import REDACTED, is_secret, redact_url
 
     shown: list[str] = []
-    masking = False
+    masking = url = False
     for arg in config.invocation_params.args:
         text = str(arg)
+        if url or text.startswith("--agent-url="):
+            name, equals, value = text.rpartition("--agent-url=")
+            text = f"{name}{equals}{redact_url(value)}"
+        url = text == "--agent-url"
         if masking and ":" in text:
             name, _, value = text.partition(":")
             if is_secret(name) and not value.strip().startswith("env:"):

@@ -19,6 +19,7 @@ from agui_conformance.cases import Case
 from agui_conformance.generated import GENERATED, run_generated
 from agui_conformance.matrix import attach_reference, requirements, summarize
 from agui_conformance.model import CaseResult, Level, Report, RunRecord, ToolInfo
+from agui_conformance.redact import scrub_result
 from agui_conformance.reproduce import suite_command
 from agui_conformance.runner import RunnerConfig, Watch, run_suite, verdict
 
@@ -63,6 +64,7 @@ def _results(
         verdict(case, plan.fail_on)
     if plan.capabilities is not None:
         declared = aio.run(capabilities_case(cfg, plan.capabilities, results, plan.fail_on))
+        scrub_result(declared, cfg.url, cfg.headers, cfg.secret_headers)  # a body may echo them
         results.append(declared)
         if on_result is not None:
             on_result(declared)
@@ -74,7 +76,7 @@ async def capabilities_case(
 ) -> CaseResult:
     """The agent's declaration: its shape, and what it declares false against the streams."""
     from agui_conformance import capabilities
-    from agui_conformance.transport import redact_headers, redact_url
+    from agui_conformance.redact import redact_headers, redact_url
     from agui_conformance.validator import StreamValidator
 
     case = CaseResult(
