@@ -12,6 +12,7 @@ error item-not-open @event 3: ...
 from __future__ import annotations
 
 from agui_conformance.model import Finding, Level, ValidationResult
+from agui_conformance.redact import printable
 
 SHOWN_PER_RULE = 3
 LISTED_PER_RULE = 10
@@ -57,7 +58,8 @@ def to_text(result: ValidationResult, source: str = "", *, color: bool = False) 
             level = f"{_COLORS[first.level]}{level}{_RESET}"
         for finding in findings[:SHOWN_PER_RULE]:
             pointer = f" {finding.pointer}" if finding.pointer else ""
-            lines.append(f"{level} {finding.rule} @{_where(finding)}{pointer}: {finding.message}")
+            said = printable(f"{finding.rule} @{_where(finding)}{pointer}: {finding.message}")
+            lines.append(f"{level} {said}")  # agent-chosen text: no escape reaches a terminal
         rest = findings[SHOWN_PER_RULE:]
         if rest:
             more = ", …" if len(rest) > LISTED_PER_RULE else ""
@@ -79,7 +81,7 @@ def summary(result: ValidationResult, source: str = "") -> str:
     for finding in result.findings:
         counts[finding.level] += 1
     verdict = "not conformant" if counts[Level.ERROR] else "conformant"
-    where = f" from {source}" if source else ""
+    where = f" from {printable(source)}" if source else ""
     return (
         f"{_plural(counts[Level.ERROR], 'error')}, {_plural(counts[Level.WARNING], 'warning')}, "
         f"{counts[Level.INFO]} info in {_plural(result.events, 'event')}{where} — {verdict} "
