@@ -22,6 +22,9 @@ The values, documented in the README and `agui-conformance serve --help`:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -101,7 +104,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def timeout_keep_alive_handler(self) -> None:
         if self.transport.get_write_buffer_size():
-            self.transport.abort()  # close() would wait for a reader that is not there
+            _reset(self.transport)  # close() would wait for a reader that is not there
             return
         super().timeout_keep_alive_handler()
 
@@ -122,11 +125,11 @@ class GuardedH11Protocol(H11Protocol):
     def _client_expired(self) -> None:
         self._client_timer = None
         if self._owed():
-            self.transport.abort()
+            _reset(self.transport)
 
     def _write_expired(self) -> None:
         self._write_timer = None
-        self.transport.abort()  # frees the buffered reply; the app sees a disconnect
+        _reset(self.transport)
 
     def _later(self, seconds: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
         return self.loop.call_later(seconds, callback)
@@ -140,6 +143,17 @@ class GuardedH11Protocol(H11Protocol):
         if self._write_timer is not None:
             self._write_timer.cancel()
             self._write_timer = None
+
+
+def _reset(transport: asyncio.Transport) -> None:
+    """Close with a reset: what we buffered, and what the kernel holds unsent, go now
+    (a plain close would leave the kernel feeding that reply to the stalled reader).
+    The app sees a disconnect."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
 
 
 def protocol_for(limits: Limits) -> type[GuardedH11Protocol]:

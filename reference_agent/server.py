@@ -131,4 +131,8 @@ def spawned_agent(
         yield SpawnedAgent(url, process, log)
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # wedged (its loop blocked): no more waiting
+            process.kill()
+            process.wait(timeout=10)
