@@ -175,13 +175,15 @@ def printable_strings(value: Any) -> Any:
 
 # Event members carrying streamed text, and the member naming what they belong to.
 _DELTA_OWNERS = ("messageId", "toolCallId")
+_SPACE = re.compile(r"\s")
+_CUT_MARKS = frozenset("…'\"`")  # where a clipped quotation ends
 
 
 class Secrets:
     """Exact secret values, scrubbed from strings and JSON-like values (longest first, one
     regex pass per string). Empty (falsy) when the user gave none: then nothing is done."""
 
-    __slots__ = ("_needles", "_pattern", "values")
+    __slots__ = ("_needles", "_pattern", "_prefixed", "values")
 
     def __init__(self, values: Iterable[str] = ()) -> None:
         kept = sorted({v for v in values if v and v != REDACTED}, key=lambda v: (-len(v), v))
@@ -195,6 +197,9 @@ class Secrets:
                 needles = []
                 break
         self._needles = tuple(needles) if len(needles) == len(kept) else None
+        # values whose start, cut by a message's clipping, still gives them away (a scheme
+        # and its credentials are covered by the credentials alone)
+        self._prefixed = tuple(v for v in kept if len(v) > MIN_SCRUB and not _SPACE.search(v))
 
     def __bool__(self) -> bool:
         return bool(self.values)
@@ -203,6 +208,33 @@ class Secrets:
         if self._pattern is None or not text:
             return text
         return self._pattern.sub(REDACTED, text)
+
+    def message(self, text: str) -> str:
+        """`text` scrubbed, and also of a value's start where the text was cut (a message
+        clips what it quotes: `tok-8f3a…`, `'tok-8f3a`, or at its end)."""
+        text = self.text(text)
+        if not self._prefixed or not text:
+            return text
+        spans: list[tuple[int, int]] = []
+        for value in self._prefixed:
+            head = value[:MIN_SCRUB]
+            start = text.find(head)
+            while start != -1:
+                end, limit = start + MIN_SCRUB, min(len(text), start + len(value))
+                while end < limit and text[end] == value[end - start]:
+                    end += 1
+                if end == len(text) or text[end] in _CUT_MARKS:
+                    spans.append((start, end))
+                start = text.find(head, start + 1)
+        if not spans:
+            return text
+        pieces, position = [], 0
+        for left, right in sorted(spans):
+            if right <= position:
+                continue
+            pieces += [text[position:left], REDACTED] if left >= position else []
+            position = max(position, right)
+        return "".join(pieces) + text[position:]
 
     def occurs_in(self, value: Any) -> bool:
         """Whether some value may occur in `value` (one orjson serialisation; JSON escaping
@@ -254,7 +286,7 @@ class Secrets:
         return events
 
     def finding(self, finding: Finding) -> Finding:
-        message = self.text(finding.message)
+        message = self.message(finding.message)
         pointer = self.text(finding.pointer) if finding.pointer else finding.pointer
         if message == finding.message and pointer == finding.pointer:
             return finding
@@ -268,7 +300,7 @@ class Secrets:
         run.responseHeaders = self.value(run.responseHeaders)
         run.timing = self.value(run.timing)
         if run.harnessError:
-            run.harnessError = self.text(run.harnessError)
+            run.harnessError = self.message(run.harnessError)
         run.findings = [self.finding(f) for f in run.findings]
 
     def case(self, result: CaseResult) -> CaseResult:
@@ -276,7 +308,7 @@ class Secrets:
         if not self:
             return result
         result.title = self.text(result.title)
-        result.reason = self.text(result.reason)
+        result.reason = self.message(result.reason)
         for run in result.runs:
             self.run(run)
         return result
@@ -307,11 +339,12 @@ def _cut(deltas: list[str], spans: list[tuple[int, int]]) -> list[str]:
 
 
 def _quoted(value: str) -> set[str]:
-    """`value` and the forms it takes when quoted: JSON (both escapings), repr, percent."""
-    forms = {value, json.dumps(value)[1:-1], repr(value)[1:-1]}
+    """`value` and the forms it takes when quoted: JSON (both escapings), percent, and the
+    `repr` of each (a message quoting an error body quotes its JSON)."""
+    forms = {value, json.dumps(value)[1:-1]}
     with contextlib.suppress(TypeError, UnicodeEncodeError):  # a lone surrogate
         forms |= {quote(value), quote_plus(value), orjson.dumps(value)[1:-1].decode()}
-    return forms
+    return forms | {repr(form)[1:-1] for form in forms}
 
 
 def _header_values(name: str, value: str) -> set[str]:
