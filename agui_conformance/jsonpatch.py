@@ -29,6 +29,17 @@ Semantics (RFC 6902, pointers per RFC 6901):
   the patch like any other error (the validator's schema reports those
   first; the machine drops unknown ops before calling here).
 Never raises anything but `PatchError`, whatever the patch holds.
+
+Bounded (`budget`, a `jsonsize.SizeBudget` the documents of a stream share):
+the patch applies only if the documents stay within the budget's limit, and
+a `copy` is measured (a walk that stops at the room left) before anything is
+copied, so no patch ever builds more than the limit allows; past it,
+`SizeExceeded` (a `PatchError`), the document unchanged. Sizes are
+accounted per operation (`jsonsize.json_size` of what each adds or
+detaches), never by re-measuring the document; values a patch detaches are
+measured only once the patch has applied, so a patch that fails costs
+nothing to account. What `copy` operations copy also counts against the
+budget's copy allowance, rolled back or not.
 """
 
 from __future__ import annotations
@@ -39,9 +50,20 @@ from typing import Any
 
 import orjson
 
-__all__ = ["ORDER_LIMIT", "PatchError", "apply_patch", "copy_value", "json_equal"]
+from agui_conformance.jsonsize import SizeBudget, json_size, member_overhead
+
+__all__ = [
+    "ORDER_LIMIT",
+    "PatchError",
+    "SizeExceeded",
+    "apply_patch",
+    "copy_value",
+    "json_equal",
+    "preview",
+]
 
 ORDER_LIMIT = 1024  # objects up to this size get their member order back on rollback
+_WHOLE = 1 << 62  # a limit no value reaches
 _MISSING: Any = object()
 _BAD_ESCAPE = re.compile("~(?![01])")
 
@@ -64,16 +86,38 @@ class PatchError(Exception):
         *,
         pointer: str = "",
         test_failed: bool = False,
+        rejected: str | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.op_index = op_index
         self.pointer = pointer
         self.test_failed = test_failed
+        self.rejected = rejected  # the result's type name, when `accept` refused it
 
     def __str__(self) -> str:
         where = f"operation {self.op_index}: " if self.op_index is not None else ""
         return f"{where}{self.reason}"
+
+
+class SizeExceeded(PatchError):
+    """Applying the patch would take the documents past the budget: their size
+    (`size`, at least; `copied` False) or the bytes `copy` operations have
+    copied in all (`copied` True). The document is unchanged."""
+
+    def __init__(self, reason: str, op_index: int | None, *, size: int, copied: bool) -> None:
+        super().__init__(reason, op_index)
+        self.size = size
+        self.copied = copied
+
+
+class _TooLarge(Exception):
+    """Internal: an operation would exceed the budget."""
+
+    def __init__(self, size: int, copied: bool) -> None:
+        super().__init__()
+        self.size = size
+        self.copied = copied
 
 
 class _Fail(Exception):
@@ -218,26 +262,94 @@ def _kind(value: Any) -> str:
 
 
 class _Applier:
-    """Mutates in place; every primitive logs its inverse in `undo`."""
+    """Mutates in place; every primitive logs its inverse in `undo`. With a budget it
+    also accounts the size: what it adds is measured as it goes (`grown`, the net
+    growth so far), what it detaches is kept in `detached` and measured only when
+    the patch applies (`settle`)."""
 
-    __slots__ = ("doc", "undo")
+    __slots__ = ("added", "budget", "copied", "detached", "doc", "grown", "undo")
 
-    def __init__(self, doc: Any) -> None:
+    def __init__(self, doc: Any, budget: SizeBudget | None = None) -> None:
         self.doc = doc
         self.undo: list[Callable[[], None]] = []
+        self.budget = budget
+        self.grown = 0
+        self.detached: list[tuple[Any, int]] = []  # (value, what its slot took besides it)
+        self.added = 0  # all that was added, detached since or not
+        self.copied = 0
 
-    def set_root(self, value: Any) -> None:
+    # ------------------------------------------------------------ accounting
+
+    def _added(self, value: Any, overhead: int, size: int | None) -> None:
+        if self.budget is not None:
+            # measured whole: a value from the patch (a copy of it) costs what reading it did
+            grown = overhead + (json_size(value, _WHOLE) if size is None else size)
+            self.grown += grown
+            self.added += grown
+
+    def _detach(self, value: Any, overhead: int) -> None:
+        if self.budget is not None:
+            self.detached.append((value, overhead))
+
+    def settle(self) -> None:
+        """Measure what the patch detached so far (their sizes leave the account)."""
+        budget = self.budget
+        if budget is None:
+            return
+        most = budget.used + self.added  # no detached value is larger: the walks are exact
+        for value, overhead in self.detached:
+            self.grown -= overhead + json_size(value, most)
+        self.detached.clear()
+
+    def measure_copy(self, value: Any) -> int | None:
+        """The size of a value about to be copied, if the budget has room for it and
+        for the copying; else `_TooLarge`. The walk stops at the room left."""
+        budget = self.budget
+        if budget is None:
+            return None
+        room = min(budget.room - self.grown, budget.copy_room - self.copied)
+        size = json_size(value, max(room, 0))
+        if size > room and self.detached:
+            self.settle()  # what this patch removed may make the room
+            room = min(budget.room - self.grown, budget.copy_room - self.copied)
+            if size <= room:
+                size = json_size(value, room)
+        if size > room:
+            copying = size > budget.copy_room - self.copied
+            total = self.copied + budget.copied if copying else budget.used + self.grown
+            raise _TooLarge(total + size, copying)
+        self.copied += size
+        return size
+
+    def commit(self) -> None:
+        """The patch applied: settle the account, or `_TooLarge` past the limit."""
+        budget = self.budget
+        if budget is None:
+            return
+        self.settle()
+        if budget.used + self.grown > budget.limit:
+            raise _TooLarge(budget.used + self.grown, False)
+        budget.used += self.grown
+        budget.copied += self.copied
+
+    # ------------------------------------------------------------ primitives
+
+    def set_root(self, value: Any, size: int | None = None) -> None:
         old = self.doc
         self.doc = value
+        self._detach(old, 0)
+        self._added(value, 0, size)
 
         def undo() -> None:
             self.doc = old
 
         self.undo.append(undo)
 
-    def add(self, tokens: list[str], value: Any) -> None:
+    def add(self, tokens: list[str], value: Any, size: int | None = None) -> None:
+        """`size`: the value's size when known (0 for a value the document already
+        counts: the target of a move)."""
         if not tokens:
-            self.set_root(value)
+            self.set_root(value, size)
             return
         parent = _container(self.doc, tokens)
         last = tokens[-1]
@@ -246,8 +358,11 @@ class _Applier:
             parent[last] = value
             if previous is _MISSING:
                 self.undo.append(lambda: parent.pop(last))
+                self._added(value, member_overhead(last), size)
             else:
                 self.undo.append(lambda: parent.__setitem__(last, previous))
+                self._detach(previous, 0)
+                self._added(value, 0, size)
         elif isinstance(parent, list):
             index = _array_index(last, len(parent), end_ok=True)
             if index == len(parent):
@@ -256,12 +371,15 @@ class _Applier:
             else:
                 parent.insert(index, value)
                 self.undo.append(lambda: parent.pop(index))
+            self._added(value, 1, size)
         else:
             raise _Fail(
                 f"`{_join(tokens[:-1])}` is a {_kind(parent)}, not a container", absent=True
             )
 
-    def remove(self, tokens: list[str]) -> Any:
+    def remove(self, tokens: list[str], *, moving: bool = False) -> Any:
+        """`moving`: the value stays in the document (a move), so only its slot leaves
+        the account."""
         if not tokens:
             value = self.doc
             self.set_root(None)
@@ -277,13 +395,21 @@ class _Applier:
                 order = list(parent)  # re-adding would move the member to the end
             del parent[last]
             self.undo.append(lambda: _restore_member(parent, last, value, order))
-            return value
-        if isinstance(parent, list):
+            overhead = member_overhead(last)
+        elif isinstance(parent, list):
             index = _array_index(last, len(parent), end_ok=False)
             value = parent.pop(index)
             self.undo.append(lambda: parent.insert(index, value))
-            return value
-        raise _Fail(f"`{_join(tokens[:-1])}` is a {_kind(parent)}, not a container", absent=True)
+            overhead = 1
+        else:
+            raise _Fail(
+                f"`{_join(tokens[:-1])}` is a {_kind(parent)}, not a container", absent=True
+            )
+        if moving:
+            self.grown -= overhead
+        else:
+            self._detach(value, overhead)
+        return value
 
     def replace(self, tokens: list[str], value: Any) -> None:
         if not tokens:
@@ -306,11 +432,16 @@ class _Applier:
             raise _Fail(
                 f"`{_join(tokens[:-1])}` is a {_kind(parent)}, not a container", absent=True
             )
+        self._detach(previous, 0)
+        self._added(value, 0, None)
 
     def rollback(self) -> None:
         undo = self.undo
         while undo:
             undo.pop()()
+        if self.budget is not None:
+            self.budget.copied += self.copied  # the copying was done all the same
+            self.copied = 0
 
 
 def _restore_member(parent: dict[str, Any], key: str, value: Any, order: list[str] | None) -> None:
@@ -354,11 +485,11 @@ def _apply_one(applier: _Applier, op: dict[str, Any]) -> None:
             if source == tokens:  # a no-op, once the value is known to exist
                 _get(applier.doc, source)
                 return
-            value = applier.remove(source)
+            value = applier.remove(source, moving=True)
         except _Fail as err:
             err.pointer = op["from"]
             raise
-        applier.add(tokens, value)
+        applier.add(tokens, value, 0)
     elif kind == "copy":
         source = _from(op)
         try:
@@ -366,7 +497,8 @@ def _apply_one(applier: _Applier, op: dict[str, Any]) -> None:
         except _Fail as err:
             err.pointer = op["from"]
             raise
-        applier.add(tokens, copy_value(value))
+        size = applier.measure_copy(value)
+        applier.add(tokens, copy_value(value), size)
     elif kind == "test":
         expected = _value(op)
         try:
@@ -376,45 +508,83 @@ def _apply_one(applier: _Applier, op: dict[str, Any]) -> None:
             raise
         if not json_equal(actual, expected):
             raise _Fail(
-                f"test failed: `{op['path']}` is {_preview(actual)}, not {_preview(expected)}",
+                f"test failed: `{op['path']}` is {preview(actual)}, not {preview(expected)}",
                 test_failed=True,
             )
     else:
         raise _Fail(f"unknown operation {kind!r}")
 
 
-def _preview(value: Any) -> str:
+def preview(value: Any, limit: int = 60) -> str:
+    """A JSON value as at most `limit` characters of text, whatever its size: a
+    large container is described ("an array of 3,000 items"), never serialised."""
+    if isinstance(value, str) and len(value) > limit:
+        value = value[:limit]
+    elif isinstance(value, dict) and json_size(value, 4 * limit) > 4 * limit:
+        return f"an object of {len(value):,} members"
+    elif isinstance(value, list) and json_size(value, 4 * limit) > 4 * limit:
+        return f"an array of {len(value):,} items"
     try:
         text = orjson.dumps(value).decode()
     except (TypeError, orjson.JSONEncodeError):
-        text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+        text = repr(value)[: 4 * limit]
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def apply_patch(doc: Any, patch: list[dict[str, Any]]) -> Any:
+def apply_patch(
+    doc: Any,
+    patch: list[dict[str, Any]],
+    *,
+    budget: SizeBudget | None = None,
+    accept: Callable[[Any], bool] | None = None,
+) -> Any:
     """Apply `patch` to `doc` in place and return the (possibly new) root.
 
     Atomic: if an operation fails, the operations already applied are undone
     (the document is as before) and `PatchError` names the failing operation.
+    `budget`: the account the document's size is part of (see the module
+    docstring); past it, `SizeExceeded`. `accept`: a test of the result (e.g. it
+    must be an object); a result it refuses is undone and raises `PatchError`
+    with `rejected` naming the result's type.
     """
     if not isinstance(patch, list):
         raise PatchError("a patch is an array of operations")
-    applier = _Applier(doc)
-    for position, op in enumerate(patch):
-        try:
-            if not isinstance(op, dict):
-                raise _Fail(f"an operation is an object, not {_kind(op)}")
-            _apply_one(applier, op)
-        except _Fail as err:
+    applier = _Applier(doc, budget)
+    position: int | None = None
+    try:
+        for position, op in enumerate(patch):
+            try:
+                if not isinstance(op, dict):
+                    raise _Fail(f"an operation is an object, not {_kind(op)}")
+                _apply_one(applier, op)
+            except _Fail as err:
+                applier.rollback()
+                pointer = err.pointer
+                if pointer is None:
+                    path = op.get("path") if isinstance(op, dict) else None
+                    pointer = path if isinstance(path, str) else ""
+                raise PatchError(
+                    err.reason, position, pointer=pointer, test_failed=err.test_failed
+                ) from None
+            except (
+                TypeError,
+                ValueError,
+                KeyError,
+                IndexError,
+                AttributeError,
+                RecursionError,
+            ) as err:
+                applier.rollback()  # e.g. an unhashable key or a pathologically deep value
+                raise PatchError(f"{type(err).__name__}: {err}", position) from err
+        if accept is not None and not accept(applier.doc):
+            kind = type(applier.doc).__name__
             applier.rollback()
-            pointer = err.pointer
-            if pointer is None:
-                path = op.get("path") if isinstance(op, dict) else None
-                pointer = path if isinstance(path, str) else ""
-            raise PatchError(
-                err.reason, position, pointer=pointer, test_failed=err.test_failed
-            ) from None
-        except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError) as err:
-            applier.rollback()  # e.g. an unhashable key or a pathologically deep value
-            raise PatchError(f"{type(err).__name__}: {err}", position) from err
+            raise PatchError(f"the result is a {kind}", None, rejected=kind)
+        position = None  # past the operations: the whole patch is too much
+        applier.commit()
+    except _TooLarge as err:
+        applier.rollback()
+        what = "`copy` operations would have copied" if err.copied else "the result would be"
+        reason = f"{what} at least {err.size:,} bytes of JSON"
+        raise SizeExceeded(reason, position, size=err.size, copied=err.copied) from None
     return applier.doc

@@ -8,6 +8,11 @@ location that does not exist, a removal that would reorder an object. Giving up
 leaves the document as it was and returns `DEFER`; the caller then calls
 `apply_patch`, which applies or explains the failure. `tests/test_patch_fast.py`
 proves the two agree.
+
+With a `budget` (`jsonsize.SizeBudget`) it accounts the size exactly as
+`apply_patch` does (the same measure of what each operation adds, what it
+detaches measured once the patch has applied), and gives up on a patch that
+would take the documents past the limit: `apply_patch` then says so.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ from __future__ import annotations
 from typing import Any
 
 from agui_conformance.jsonpatch import copy_value
+from agui_conformance.jsonsize import SizeBudget, json_size, member_overhead
 
 __all__ = ["DEFER", "apply_plain"]
 
 DEFER: Any = object()
 _MISSING: Any = object()
+_WHOLE = 1 << 62  # a limit no value reaches
 
 
 def _index(token: str, size: int, *, end_ok: bool) -> int:
@@ -75,69 +82,104 @@ def _undo(log: list[tuple[int, Any, Any, Any]]) -> None:
             node.insert(key, previous)
 
 
-def _apply(doc: Any, op: Any, log: list[tuple[int, Any, Any, Any]], copy: bool) -> bool:
-    """One operation, logged; False (nothing changed by it) when it is not plain."""
+def _apply(
+    doc: Any,
+    op: Any,
+    log: list[tuple[int, Any, Any, Any]],
+    copy: bool,
+    detached: list[tuple[Any, int]] | None,
+) -> int | None:
+    """One operation, logged; None (nothing changed by it) when it is not plain. Else
+    what it added to the size (0 without `detached`, where it puts what it detached:
+    the value and what its slot took besides it)."""
     if type(op) is not dict:
-        return False
+        return None
     kind = op.get("op")
     path = op.get("path")
     if type(path) is not str or not path or path[0] != "/" or "~" in path:
-        return False
+        return None
     tokens = path[1:].split("/")
     node = _parent(doc, tokens)
     last = tokens[-1]
     if kind == "add" or kind == "replace":
         if "value" not in op:
-            return False
+            return None
         value = op["value"]
         if copy and isinstance(value, (dict, list)):
             value = copy_value(value)
         if type(node) is dict:
             previous = node.get(last, _MISSING)
             if kind == "replace" and previous is _MISSING:
-                return False
+                return None
             node[last] = value
             log.append((_SET, node, last, previous))
-            return True
+            if detached is None:
+                return 0
+            if previous is _MISSING:
+                return member_overhead(last) + json_size(value, _WHOLE)
+            detached.append((previous, 0))
+            return json_size(value, _WHOLE)
         if type(node) is list:
             index = _index(last, len(node), end_ok=kind == "add")
             if index < 0:
-                return False
+                return None
             if kind == "add":
                 node.insert(index, value)
                 log.append((_UNINSERT, node, index, None))
-            else:
-                log.append((_RESET, node, index, node[index]))
-                node[index] = value
-            return True
-        return False
+                return 0 if detached is None else 1 + json_size(value, _WHOLE)
+            log.append((_RESET, node, index, node[index]))
+            node[index] = value
+            if detached is None:
+                return 0
+            detached.append((log[-1][3], 0))
+            return json_size(value, _WHOLE)
+        return None
     if kind != "remove":
-        return False
+        return None
     if type(node) is dict:
         # Only the last member: elsewhere, restoring it would have to rebuild the order.
         if not node or next(reversed(node)) != last:
-            return False
+            return None
         log.append((_SET, node, last, node.pop(last)))
-        return True
+        if detached is not None:
+            detached.append((log[-1][3], member_overhead(last)))
+        return 0
     if type(node) is list:
         index = _index(last, len(node), end_ok=False)
         if index < 0:
-            return False
+            return None
         log.append((_REINSERT, node, index, node.pop(index)))
-        return True
-    return False
+        if detached is not None:
+            detached.append((log[-1][3], 1))
+        return 0
+    return None
 
 
-def apply_plain(doc: Any, patch: Any, *, copy: bool = True) -> Any:
+def apply_plain(
+    doc: Any, patch: Any, *, copy: bool = True, budget: SizeBudget | None = None
+) -> Any:
     """Apply a plain patch in place and return the root; DEFER (doc unchanged) otherwise.
 
     `copy=False` when nothing else holds the patch (its values become the
-    document's own, with no copy)."""
+    document's own, with no copy). `budget`: the account the document is part of;
+    a patch that would take it past its limit is DEFERred too."""
     if type(patch) is not list:
         return DEFER
     log: list[tuple[int, Any, Any, Any]] = []
+    detached: list[tuple[Any, int]] | None = None if budget is None else []
+    grown = 0
     for op in patch:
-        if not _apply(doc, op, log, copy):
+        step = _apply(doc, op, log, copy, detached)
+        if step is None:
             _undo(log)
             return DEFER
+        grown += step
+    if budget is not None and detached is not None:
+        most = budget.used + grown  # no detached value is larger: the walks are exact
+        for value, overhead in detached:
+            grown -= overhead + json_size(value, most)
+        if budget.used + grown > budget.limit:
+            _undo(log)
+            return DEFER
+        budget.used += grown
     return doc

@@ -8,6 +8,12 @@ what the agent sent: hostile input becomes findings.
 
 It knows nothing of HTTP or files beyond `validate_recording`'s call into
 `recording`.
+
+Bounded: at most `MAX_FINDINGS_PER_RULE` findings of one rule are kept, every
+message is cut to `clip.MAX_MESSAGE` characters, and the state and activity
+contents the machine rebuilds are tracked up to `max_state_bytes` (default
+`DEFAULT_MAX_STATE_BYTES`, 8 MiB of JSON; past it, `state-too-large` and no
+more tracking).
 """
 
 from __future__ import annotations
@@ -15,7 +21,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from agui_conformance.clip import MAX_FINDINGS_PER_RULE, clip_text
 from agui_conformance.hits import Hit
+from agui_conformance.jsonsize import DEFAULT_MAX_STATE_BYTES
 from agui_conformance.machine import SequenceMachine
 from agui_conformance.model import Finding, Level, ValidationResult
 from agui_conformance.rules import Rule, catalog
@@ -28,7 +36,6 @@ _RELAXED_FOR_NEWER = frozenset(
 )
 # When the schema rejects an event this badly, the machine does not see it.
 _UNREADABLE = frozenset({"event-not-json", "event-not-object", "event-type-missing"})
-MAX_FINDINGS_PER_RULE = 1000
 
 
 class StreamValidator:
@@ -42,18 +49,22 @@ class StreamValidator:
         framing: str = "json",
         check_request: bool = True,
         fast: bool = True,
+        max_state_bytes: int = DEFAULT_MAX_STATE_BYTES,
     ) -> None:
         """`framing="sse"` reports payloads that are not one JSON object as SSE-001.
 
         `check_request=False` when the request is the harness's own (it may carry
         unknown members on purpose): it then only informs the request-aware rules.
         `fast=False` sends every event down the full path (schema, then machine),
-        which the fast paths must agree with (`tests/test_fast_path.py`)."""
+        which the fast paths must agree with (`tests/test_fast_path.py`).
+        `max_state_bytes`: how large (bytes of JSON) the rebuilt state and activity
+        contents may grow in all before the validator stops tracking them
+        (`state-too-large`); a negative value is a ValueError."""
         self.profile = profile
         self._sse = framing == "sse"
         self._rules = catalog()
         self._schema = get_checker()
-        self._machine = SequenceMachine(request)
+        self._machine = SequenceMachine(request, max_state_bytes=max_state_bytes)
         if not fast:
             self._machine.disable_fast_paths()
         self.fast_handled = 0  # events the fast paths took (see `machine.fast`)
@@ -178,7 +189,7 @@ class StreamValidator:
         return Finding(
             rule=rule.id,
             level=level,
-            message=hit.message,
+            message=clip_text(hit.message),
             index=hit.index,
             pointer=hit.pointer,
             title=rule.title,
@@ -193,20 +204,28 @@ def _short(text: str) -> str:
 
 
 def validate_events(
-    events: Iterable[object], *, request: Any = None, profile: str = "spec"
+    events: Iterable[object],
+    *,
+    request: Any = None,
+    profile: str = "spec",
+    max_state_bytes: int = DEFAULT_MAX_STATE_BYTES,
 ) -> ValidationResult:
     """Validate decoded events (dicts, or any JSON values) as one stream."""
-    validator = StreamValidator(request=request, profile=profile)
+    validator = StreamValidator(request=request, profile=profile, max_state_bytes=max_state_bytes)
     validator.feed_events(events, 0)
     validator.close()
     return validator.result()
 
 
 def validate_payloads(
-    payloads: Iterable[bytes | str], *, request: Any = None, profile: str = "spec"
+    payloads: Iterable[bytes | str],
+    *,
+    request: Any = None,
+    profile: str = "spec",
+    max_state_bytes: int = DEFAULT_MAX_STATE_BYTES,
 ) -> ValidationResult:
     """Validate raw JSON payloads (SSE data or JSONL lines) as one stream."""
-    validator = StreamValidator(request=request, profile=profile)
+    validator = StreamValidator(request=request, profile=profile, max_state_bytes=max_state_bytes)
     for index, payload in enumerate(payloads):
         validator.feed_payload(payload, index)
     validator.close()
@@ -214,14 +233,21 @@ def validate_payloads(
 
 
 def validate_recording(
-    source: Any, *, fmt: str = "auto", request: Any = None, profile: str = "spec"
+    source: Any,
+    *,
+    fmt: str = "auto",
+    request: Any = None,
+    profile: str = "spec",
+    max_state_bytes: int = DEFAULT_MAX_STATE_BYTES,
 ) -> ValidationResult:
     """Validate a recorded stream: a path, bytes, or a binary file object."""
     from agui_conformance.recording import open_recording
 
     recording = open_recording(source, fmt)
     framing = "sse" if recording.format == "sse" else "json"
-    validator = StreamValidator(request=request, profile=profile, framing=framing)
+    validator = StreamValidator(
+        request=request, profile=profile, framing=framing, max_state_bytes=max_state_bytes
+    )
     for start, batch in recording.batches:
         validator.feed_payloads(batch, start)
     validator.add_hits(recording.hits)

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from agui_conformance.hits import Hit
+from agui_conformance.jsonsize import DEFAULT_MAX_STATE_BYTES, SizeBudget
 from agui_conformance.machine import fast, items, runs, standalone
 from agui_conformance.machine.context import ROLE_KIND, Context, Request, text
 from agui_conformance.machine.jsontext import clone
@@ -140,15 +141,21 @@ def build_request(run_input: Any) -> Request | None:
 class SequenceMachine:
     """Validates the order and consistency of one stream of AG-UI events."""
 
-    def __init__(self, run_input: Any = None) -> None:
+    def __init__(
+        self, run_input: Any = None, *, max_state_bytes: int = DEFAULT_MAX_STATE_BYTES
+    ) -> None:
+        """`max_state_bytes`: the most the rebuilt state and activity contents may
+        add up to, in bytes of JSON (`jsonsize`); past it they are no longer
+        tracked (`state-too-large`)."""
+        if max_state_bytes < 0:
+            raise ValueError(f"max_state_bytes must be 0 or more, not {max_state_bytes}")
         request = build_request(run_input)
-        self._ctx = Context(request=request)
+        self._ctx = Context(request=request, budget=SizeBudget(limit=max_state_bytes))
         self._events = 0
         self._closed = False
         self._fast_enabled = True
         if request is not None:
-            self._ctx.state = request.state
-            self._ctx.state_known = True
+            standalone.input_state(self._ctx, request.state)
             self._ctx.message_kinds.update(request.message_kinds)
             self._ctx.known_calls.update(request.tool_calls)
             for mid, role in request.message_roles.items():

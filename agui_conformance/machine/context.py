@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agui_conformance.hits import Hit
+from agui_conformance.jsonsize import SizeBudget
 from agui_conformance.machine.tables import ItemState, Phase
 
 # Message kinds for ID-002: one id names one message.
@@ -58,9 +59,10 @@ class Lane:
 
 @dataclass(slots=True)
 class Activity:
-    content: Any
+    content: Any  # None once the size budget ran out (no longer tracked)
     owner: str | None
     activity_type: str | None
+    size: int = 0  # its content's share of the size budget
 
 
 @dataclass(slots=True)
@@ -124,6 +126,10 @@ class Context:
     message_owner: dict[str, str | None] = field(default_factory=dict)
     state: Any = None
     state_known: bool = False  # is the consumer's state baseline known?
+    # The state's and the activities' sizes in all, against `max_state_bytes`.
+    budget: SizeBudget = field(default_factory=SizeBudget)
+    state_size: int = 0  # the state's share of the budget
+    input_state_untracked: int = 0  # the size of a request state too large to track
     activities: dict[str, Activity] = field(default_factory=dict)
     ended_subagents: set[str] = field(default_factory=set)  # across runs (CHUNK-009)
     encrypted_refs: list[tuple[int, str, str]] = field(default_factory=list)

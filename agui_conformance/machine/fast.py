@@ -151,10 +151,12 @@ def _delta(owned: bool) -> FastPath:
     def fast(ctx: Context, event: dict[str, Any], index: int) -> bool:
         if len(event) != 2 or not ctx.state_known:
             return False
-        state = apply_plain(ctx.state, event.get("delta"), copy=not owned)
+        used = ctx.budget.used
+        state = apply_plain(ctx.state, event.get("delta"), copy=not owned, budget=ctx.budget)
         if state is DEFER:
             return False
         ctx.state = state
+        ctx.state_size += ctx.budget.used - used
         return True
 
     return fast

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agui_conformance.clip import listing
 from agui_conformance.machine.context import (
     REASONING,
     TEXT,
@@ -453,7 +454,7 @@ def _idless_chunk(
             _continue(ctx, candidates[0].item, event, index)
             return
         if len(candidates) > 1:
-            ids = ", ".join(f"`{c.item.id}`" for c in candidates)
+            ids = listing([c.item.id for c in candidates])
             ctx.hit(
                 "chunk-ambiguous-continuation",
                 index,

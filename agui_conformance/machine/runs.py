@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from agui_conformance.clip import code, listing, literal
 from agui_conformance.machine import items, standalone
 from agui_conformance.machine.context import Context, Run, text
 from agui_conformance.machine.tables import ItemState, Phase
@@ -65,12 +66,14 @@ def _input_echo(ctx: Context, event: dict[str, Any], index: int) -> None:
     problems = []
     for key, sent in (("threadId", req.thread_id), ("runId", req.run_id)):
         if echo.get(key) != sent:
-            problems.append(f"{key} {echo.get(key)!r} (sent {sent!r})")
+            problems.append(f"{key} {literal(echo.get(key))} (sent {literal(sent)})")
     messages = echo.get("messages")
     if isinstance(messages, list):
         ids = tuple(m.get("id") for m in messages if isinstance(m, dict))
         if ids != req.message_ids:
-            problems.append(f"message ids {list(ids)[:5]!r} (sent {list(req.message_ids)[:5]!r})")
+            got = listing(ids, show=literal, limit=5)
+            sent_ids = listing(req.message_ids, show=literal, limit=5)
+            problems.append(f"message ids [{got}] (sent [{sent_ids}])")
     if req.has_forwarded_props and "forwardedProps" not in echo:
         problems.append("no forwardedProps (the client sent some)")
     if problems:
@@ -238,8 +241,8 @@ def _pending_calls(ctx: Context, run: Run, outcome: Any, outcome_type: Any, inde
             ctx.hit(
                 "pending-tool-calls-wrong",
                 index,
-                f"pendingToolCallIds is {pending!r}, but the unanswered calls of this run, in "
-                f"call order, are {expected!r}.",
+                f"pendingToolCallIds is [{listing(pending, show=literal)}], but the unanswered "
+                f"calls of this run, in call order, are [{listing(expected, show=literal)}].",
                 "/outcome/pendingToolCallIds",
             )
         return
@@ -247,7 +250,7 @@ def _pending_calls(ctx: Context, run: Run, outcome: Any, outcome_type: Any, inde
         return
     req = ctx.request
     if req is None:
-        ids = ", ".join(f"`{c.id}`" for c in unanswered)
+        ids = listing([c.id for c in unanswered])
         ctx.hit(
             "pending-tool-calls-undeclared",
             index,
@@ -258,7 +261,7 @@ def _pending_calls(ctx: Context, run: Run, outcome: Any, outcome_type: Any, inde
     frontend = [c for c in unanswered if c.name in req.frontend_tools]
     other = [c for c in unanswered if c.name not in req.frontend_tools]
     if frontend:
-        ids = ", ".join(f"`{c.id}` ({c.name})" for c in frontend)
+        ids = listing(frontend, show=lambda c: f"{code(c.id)} ({literal(c.name)})")
         ctx.hit(
             "pending-tool-calls-missing",
             index,
@@ -329,7 +332,8 @@ def _suspended(
             ctx.hit(
                 "subagent-suspended-not-interrupted",
                 index,
-                f"Subagent `{sid}` finished suspended on interrupt(s) {missing!r} (event {at}) "
+                f"Subagent `{sid}` finished suspended on interrupt(s) "
+                f"[{listing(missing, show=literal)}] (event {at}) "
                 "that the run's interrupt outcome does not carry.",
                 "/outcome/interrupts",
             )
@@ -348,7 +352,8 @@ def usage(ctx: Context, event: dict[str, Any], index: int) -> None:
             ctx.hit(
                 "usage-duplicate-entry",
                 index,
-                f"usage has two entries for provider {key[0]!r} and model {key[1]!r} "
+                f"usage has two entries for provider {literal(key[0])} and model "
+                f"{literal(key[1])} "
                 f"(entries {seen[key]} and {pos}).",
                 f"/usage/{pos}",
             )

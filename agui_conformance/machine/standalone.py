@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agui_conformance.jsonpatch import PatchError, apply_patch
+from agui_conformance.clip import listing
+from agui_conformance.jsonpatch import PatchError, SizeExceeded, apply_patch
+from agui_conformance.jsonsize import COPY_FACTOR, json_size
 from agui_conformance.machine import items
 from agui_conformance.machine.context import (
     ACTIVITY,
@@ -52,26 +54,63 @@ def _known_ops(patch: list[Any]) -> list[dict[str, Any]] | None:
 # ---------------------------------------------------------------- state
 
 
+def input_state(ctx: Context, state: Any) -> None:
+    """The request's state is the baseline, if it fits the size budget."""
+    budget = ctx.budget
+    size = json_size(state, budget.room)
+    if size > budget.room:
+        budget.exceeded = True
+        ctx.input_state_untracked = size
+        return
+    ctx.state = state
+    ctx.state_known = True
+    ctx.state_size = size
+    budget.used += size
+
+
 def state_snapshot(ctx: Context, event: dict[str, Any], index: int) -> None:
     if "snapshot" not in event:
         return
-    ctx.state = clone(event["snapshot"])
-    ctx.state_known = True
     if ctx.run is not None:
         ctx.run.snapshot_seen = True
+    budget = ctx.budget
+    if budget.exceeded:
+        return  # no longer tracked
+    budget.used -= ctx.state_size
+    ctx.state, ctx.state_size, ctx.state_known = None, 0, False
+    state = clone(event["snapshot"])
+    size = json_size(state, budget.room)
+    if size > budget.room:
+        _stop_tracking(ctx, index, f"STATE_SNAPSHOT is {size:,} bytes of JSON or more", "/snapshot")
+        return
+    ctx.state, ctx.state_size, ctx.state_known = state, size, True
+    budget.used += size
 
 
 def state_delta(ctx: Context, event: dict[str, Any], index: int) -> None:
     patch = event.get("delta")
-    if not isinstance(patch, list) or not ctx.state_known:
-        return  # malformed (schema) or baseline unknown: no request, no snapshot yet
+    if not isinstance(patch, list):
+        return  # malformed: the schema reports it
+    if not ctx.state_known:
+        if ctx.input_state_untracked and ctx.once("state-too-large"):
+            _stop_tracking(
+                ctx,
+                index,
+                f"RunAgentInput.state is {ctx.input_state_untracked:,} bytes of JSON or more",
+                "/delta",
+            )
+        return  # baseline unknown: no request, no snapshot yet, or no longer tracked
     ops = _known_ops(patch)
     if ops is None:
         return
+    used = ctx.budget.used
     try:
-        ctx.state = apply_patch(ctx.state, ops)
+        ctx.state = apply_patch(ctx.state, ops, budget=ctx.budget)
+    except SizeExceeded as err:
+        _stop_tracking(ctx, index, _too_large("STATE_DELTA", err), _op_pointer("/delta", err))
+        return
     except PatchError as err:
-        pointer = f"/delta/{err.op_index}" if err.op_index is not None else "/delta"
+        pointer = _op_pointer("/delta", err)
         if err.test_failed:
             ctx.hit(
                 "state-patch-test-failed",
@@ -95,6 +134,43 @@ def state_delta(ctx: Context, event: dict[str, Any], index: int) -> None:
                 "skip it and keep the previous state.",
                 pointer,
             )
+        return
+    ctx.state_size += ctx.budget.used - used
+
+
+def _op_pointer(member: str, err: PatchError) -> str:
+    return f"{member}/{err.op_index}" if err.op_index is not None else member
+
+
+def _too_large(what: str, err: SizeExceeded) -> str:
+    op = f"its operation {err.op_index}" if err.op_index is not None else "it"
+    if err.copied:
+        return (
+            f"{what}: with {op}, `copy` operations would have copied {err.size:,} bytes of "
+            f"JSON in this stream, more than {COPY_FACTOR} times the size bound"
+        )
+    by = f" (its operation {err.op_index})" if err.op_index is not None else ""
+    return f"{what}{by} would make the rebuilt state {err.size:,} bytes of JSON or more"
+
+
+def _stop_tracking(ctx: Context, index: int, what: str, pointer: str) -> None:
+    """The size budget ran out: report it once and forget the state and every
+    activity's content for the rest of the stream (a half-tracked document would
+    only make false findings)."""
+    budget = ctx.budget
+    ctx.hit(
+        "state-too-large",
+        index,
+        f"{what}, past the validator's bound of {budget.limit:,} bytes for the state and "
+        "activities of one stream (max_state_bytes; the spec sets no limit). The validator "
+        "stops tracking them here: later STATE_* and ACTIVITY_* content is not checked.",
+        pointer,
+    )
+    budget.exceeded = True
+    budget.used = 0
+    ctx.state, ctx.state_size, ctx.state_known = None, 0, False
+    for act in ctx.activities.values():
+        act.content, act.size = None, 0
 
 
 # ---------------------------------------------------------------- activity
@@ -119,7 +195,21 @@ def activity_snapshot(ctx: Context, event: dict[str, Any], index: int) -> None:
                 "/subagentRunId",
             )
         return  # replace:false keeps the existing content
-    ctx.activities[mid] = Activity(clone(content), tag, text(event.get("activityType")))
+    kind = text(event.get("activityType"))
+    budget = ctx.budget
+    if existing is not None:
+        budget.used -= existing.size
+    ctx.activities[mid] = Activity(None, tag, kind)
+    if budget.exceeded:
+        return  # no longer tracked
+    copy = clone(content)
+    size = json_size(copy, budget.room)
+    if size > budget.room:
+        what = f"ACTIVITY_SNAPSHOT of `{mid}` is {size:,} bytes of JSON or more"
+        _stop_tracking(ctx, index, what, "/content")
+        return
+    ctx.activities[mid] = Activity(copy, tag, kind, size)
+    budget.used += size
 
 
 def activity_delta(ctx: Context, event: dict[str, Any], index: int) -> None:
@@ -159,32 +249,38 @@ def activity_delta(ctx: Context, event: dict[str, Any], index: int) -> None:
     if not isinstance(patch, list):
         return
     ops = _known_ops(patch)
-    if ops is None:
-        return
-    # A result that is not an object must leave the content as it was: apply to a
-    # copy when an operation can replace the root (patches are atomic otherwise).
-    candidate = clone(act.content) if any(op.get("path") == "" for op in ops) else act.content
+    if ops is None or act.content is None:
+        return  # malformed (fatal), or no longer tracked
+    used = ctx.budget.used
     try:
-        result = apply_patch(candidate, ops)
+        # a result that is not an object is undone: activity content is always one
+        act.content = apply_patch(act.content, ops, budget=ctx.budget, accept=_is_object)
+    except SizeExceeded as err:
+        what = _too_large(f"ACTIVITY_DELTA of `{mid}`", err)
+        _stop_tracking(ctx, index, what, _op_pointer("/patch", err))
+        return
     except PatchError as err:
-        if not err.test_failed:
+        if err.rejected is not None:
+            ctx.hit(
+                "activity-content-not-object",
+                index,
+                f"ACTIVITY_DELTA would make activity `{mid}`'s content a "
+                f"{err.rejected}; activity content is always an object.",
+                "/patch",
+            )
+        elif not err.test_failed:
             ctx.hit(
                 "activity-delta-not-applicable",
                 index,
                 f"ACTIVITY_DELTA does not apply to activity `{mid}` ({err.reason}).",
-                f"/patch/{err.op_index}" if err.op_index is not None else "/patch",
+                _op_pointer("/patch", err),
             )
         return
-    if not isinstance(result, dict):
-        ctx.hit(
-            "activity-content-not-object",
-            index,
-            f"ACTIVITY_DELTA would make activity `{mid}`'s content a "
-            f"{type(result).__name__}; activity content is always an object.",
-            "/patch",
-        )
-        return
-    act.content = result
+    act.size += ctx.budget.used - used
+
+
+def _is_object(value: Any) -> bool:
+    return isinstance(value, dict)
 
 
 # ---------------------------------------------------------------- messages snapshot
@@ -287,12 +383,11 @@ def _snapshot_vs_input(ctx: Context, ids: dict[str, int], index: int) -> None:
         if kind not in (ACTIVITY, "reasoning") and mid not in ids
     ]
     if dropped:
-        shown = ", ".join(f"`{m}`" for m in dropped[:5])
-        more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
+        shown = listing(dropped, limit=5)
         ctx.hit(
             "messages-snapshot-drops-input",
             index,
-            f"MESSAGES_SNAPSHOT omits {len(dropped)} message(s) the client sent ({shown}{more}); "
+            f"MESSAGES_SNAPSHOT omits {len(dropped)} message(s) the client sent ({shown}); "
             "a client that replaces its message list with the snapshot no longer shows them.",
             "/messages",
         )
@@ -343,7 +438,7 @@ def _snapshot_vs_stream(
             f"/messages/{call_pos[call.id]}/toolCalls",
         )
     if missing:
-        shown = ", ".join(f"`{m}`" for m in missing[:5])
+        shown = listing(missing, limit=5)
         ctx.hit(
             "snapshot-missing-streamed-id",
             index,
