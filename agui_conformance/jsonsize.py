@@ -65,16 +65,22 @@ def json_size(value: Any, limit: int) -> int:
     stack: list[Any] = [value]
     while stack:
         node = stack.pop()
+        children: Any
         if isinstance(node, dict):
-            children: Any = node.values()
-            total += 2 + sum(len(k) + 4 if type(k) is str else _NUMBER + 4 for k in node)
+            try:
+                total += 2 + 4 * len(node) + sum(map(len, node))
+            except TypeError:  # a member name that is not a string (not from JSON)
+                total += 2 + sum(len(k) + 4 if type(k) is str else _NUMBER + 4 for k in node)
+            children = node.values()
         else:
-            children = node
             total += 2 + len(node)
+            children = node
         for child in children:
             kind = type(child)
             if kind is str:
                 total += len(child) + 2
+            elif kind is int or kind is float:
+                total += _NUMBER
             elif kind is dict or kind is list or isinstance(child, (dict, list)):
                 stack.append(child)
             else:
