@@ -22,6 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field
 _KEBAB = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 # The optional members whose absence the spec defines as a value (agui_conformance.differential).
 Member = Literal["tools", "context", "state"]
+# The behaviour cases' flows (agui_conformance.behaviour_runs sends, .behaviour judges).
+Behaviour = Literal[
+    "continuation", "isolation", "isolation-interleaved", "overlap", "state-types", "history"
+]
 _PLACEHOLDER = re.compile(r"\$\{(thread|run|id|id:[\w-]+|long|huge)\}")
 LONG = ("The quick brown fox jumps over the lazy dog. " * 445)[:20_000]
 HUGE_SIZE = 4 << 20
@@ -52,6 +56,7 @@ class Variant(BaseModel):
     differential: list[Member] | None = Field(
         default=None, description="Replaces the file's `differential`."
     )
+    behaviour: Behaviour | None = Field(default=None, description="Replaces the file's.")
 
 
 class Case(BaseModel):
@@ -88,6 +93,22 @@ class Case(BaseModel):
         default_factory=list,
         description="The file stands for these cases, each its own id; not run itself.",
     )
+    behaviour: Behaviour | None = Field(
+        default=None,
+        description="A scenario of several exchanges that no single stream shows "
+        "(agui_conformance.behaviour_runs): continuation, isolation, isolation-interleaved, "
+        "overlap, state-types, history.",
+    )
+    fact: str | None = Field(
+        default=None,
+        description="With behaviour: history, the distinctive fact an earlier message of the "
+        "history gives and the reply to the last one must contain.",
+    )
+    run_error: str | None = Field(
+        default=None,
+        description="The rule (category agent) a RUN_ERROR on this valid input names, "
+        "instead of run-error-on-valid-input: the case's own finding text.",
+    )
 
     def model_post_init(self, _: Any) -> None:
         if (self.request is None) == (self.raw_body is None):
@@ -101,6 +122,12 @@ class Case(BaseModel):
                 raise ValueError(f"case {self.id}: refusal needs expect: run")
         if self.differential:
             self._check_differential()
+        if self.behaviour is not None:
+            self._check_behaviour()
+        if self.fact is not None and self.behaviour != "history" and not self.variants:
+            raise ValueError(f"case {self.id}: `fact` is for behaviour: history")
+        if self.run_error is not None:
+            self._check_run_error()
         if self.variants:
             suffixes = [v.id for v in self.variants]
             if len(set(suffixes)) != len(suffixes):
@@ -121,6 +148,34 @@ class Case(BaseModel):
             raise ValueError(f"{where}: the request must leave out {', '.join(present)}")
         if len(set(self.differential)) != len(self.differential):
             raise ValueError(f"{where} names a member twice")
+
+    def _check_behaviour(self) -> None:
+        where = f"case {self.id}: behaviour {self.behaviour}"
+        if self.expect != "run" or self.request is None:
+            raise ValueError(f"{where} needs expect: run and a `request`")
+        if self.then or self.concurrent != 1 or self.disconnect_after or self.differential:
+            raise ValueError(
+                f"{where} is its own flow: no then, concurrent, disconnect_after or differential"
+            )
+        if self.refusal is not None and self.behaviour != "continuation":
+            raise ValueError(f"{where}: only a continuation takes a refusal")
+        text = orjson.dumps(self.request).decode()
+        if str(self.behaviour).startswith("isolation") and "${id:canary}" not in text:
+            raise ValueError(f"{where}: the request must carry `${{id:canary}}`")
+        if self.behaviour == "history":
+            messages = self.request.get("messages")
+            earlier = orjson.dumps(messages[:-1] if isinstance(messages, list) else []).decode()
+            if not self.fact or self.fact not in earlier:
+                raise ValueError(f"{where}: `fact` must appear in a message before the last")
+
+    def _check_run_error(self) -> None:
+        from agui_conformance.rules import catalog
+
+        rule = catalog().get(self.run_error or "")
+        if rule is None or rule.category != "agent":
+            raise ValueError(f"case {self.id}: run_error must name a rule of category agent")
+        if self.expect != "run" or self.refusal is not None:
+            raise ValueError(f"case {self.id}: run_error needs expect: run and no refusal")
 
     def expand(self) -> list[Case]:
         """The cases this one stands for: itself, or one per variant."""
@@ -144,6 +199,8 @@ class Case(BaseModel):
                 data["request"] = {**request, **variant.set_}
             if variant.differential is not None:
                 data["differential"] = variant.differential
+            if variant.behaviour is not None:
+                data["behaviour"] = variant.behaviour
             out.append(Case.model_validate(data))
         return out
 

@@ -426,6 +426,12 @@ def _headers(specs: tuple[str, ...]) -> dict[str, str]:
     help="Also run the cases against the built-in reference agent and show its results "
     "beside the target's.",
 )
+@click.option(
+    "--behaviour",
+    is_flag=True,
+    help="Also run the opt-in behaviour checks that judge model output (history-honoured: "
+    "does the reply use an earlier turn?); advisory, info level.",
+)
 def run(
     agent_url: str | None,
     header_specs: tuple[str, ...],
@@ -450,6 +456,7 @@ def run(
     update_baseline: bool,
     capabilities_source: str | None,
     compare_reference: bool,
+    behaviour: bool,
 ) -> None:
     """Run the conformance cases against an agent (default: the built-in reference agent)."""
     import contextlib
@@ -495,6 +502,7 @@ def run(
             auth_required=auth_required,
             header_env=env_refs(header_specs),
             concurrency=concurrency,
+            behaviour=behaviour,
         )
         reference = None
         if compare_reference:

@@ -53,21 +53,6 @@ def last_lifecycle(events: list[Any]) -> tuple[int, dict[str, Any]] | None:
     return None
 
 
-def _last_lifecycle_type(record: Exchange) -> str | None:
-    """The type of the last lifecycle event among the frames, decoding only candidates."""
-    for frame in reversed(record.frames):
-        if b"RUN_" not in frame.data:
-            continue
-        try:
-            event = orjson.loads(frame.data)
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(event, dict) and event.get("type") in _LIFECYCLE:
-            kind: str = event["type"]
-            return kind
-    return None
-
-
 def outcome(record: Exchange) -> str:
     """What `record` showed on the wire."""
     if record.harness_error is not None:
@@ -80,7 +65,8 @@ def outcome(record: Exchange) -> str:
         if record.ending in DEADLINE_ENDINGS:
             return "unresponsive"  # an error status whose body never ended: a client hangs
         return "cut" if record.ending == "too-large" else "refused"
-    last = _last_lifecycle_type(record)
+    found = _last_lifecycle_frame(record)
+    last = found[1]["type"] if found is not None else None
     ended = last in _TERMINAL
     if record.ending in DEADLINE_ENDINGS and not ended:
         return "unresponsive"
@@ -131,9 +117,23 @@ def run_error_message(event: dict[str, Any]) -> str:
     return f"{shown!r}" + (f" (code {str(code)[:80]!r})" if code is not None else "")
 
 
-def agent_error_hit(events: list[Any]) -> Hit | None:
+def _last_lifecycle_frame(record: Exchange) -> tuple[int, dict[str, Any]] | None:
+    """The last lifecycle event among the frames, with its index, decoding only candidates."""
+    for frame in reversed(record.frames):
+        if b"RUN_" not in frame.data:
+            continue
+        try:
+            event = orjson.loads(frame.data)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(event, dict) and event.get("type") in _LIFECYCLE:
+            return frame.index, event
+    return None
+
+
+def agent_error_hit(record: Exchange) -> Hit | None:
     """RUN_ERROR ending a run of a valid input: the agent's own failure, quoted."""
-    last = last_lifecycle(events)
+    last = _last_lifecycle_frame(record)
     if last is None or last[1].get("type") != "RUN_ERROR":
         return None
     index, event = last

@@ -106,9 +106,15 @@ def stream_tokens(events: Iterable[Any]) -> set[str]:
 
 
 def exchange_tokens(
-    mode: str, status: int | None, events: Iterable[Any] = (), request: Any = None
+    mode: str,
+    status: int | None,
+    events: Iterable[Any] = (),
+    request: Any = None,
+    stream: set[str] | None = None,
 ) -> set[str]:
-    """Tokens for one exchange judged in `mode` (run, reject, unauthorized, survival)."""
+    """Tokens for one exchange judged in `mode` (run, reject, unauthorized, survival);
+    `stream`: the stream's tokens when already computed over all its events (`events`
+    may then be a kept prefix)."""
     out: set[str] = set()
     if status is not None:
         out.add("http")
@@ -123,7 +129,7 @@ def exchange_tokens(
         events = events if isinstance(events, list) else list(events)
         if status == 200 and events:  # an answer with no event shows nothing of a stream
             out.add("sse")
-            out.update(stream_tokens(events))
+            out.update(stream if stream is not None else stream_tokens(events))
             out.update(request_tokens(request))
     return out
 

@@ -19,18 +19,8 @@ from typing import Any
 import httpx
 import orjson
 
-from agui_conformance.evidence import outcome
-from agui_conformance.exercise import exchange_tokens, exercised
 from agui_conformance.model import CaseResult, Level, RunRecord
-from agui_conformance.runner import (
-    RunnerConfig,
-    _events,
-    _record,
-    completed,
-    curl_reproducer,
-    judge,
-    verdict,
-)
+from agui_conformance.runner import RunnerConfig, curl_reproducer, examine, verdict
 from agui_conformance.transport import exchange, new_client
 
 GENERATED = "generated-inputs"
@@ -107,18 +97,12 @@ async def _judge_one(
     )
     if record.harness_error is not None:
         return record.harness_error
-    events = _events(record)
-    findings = judge(record, body_obj, "run", cfg.profile, events=events)
-    covered = (
-        exercised(exchange_tokens("run", record.status, events, body_obj))
-        if completed(record)
-        else []
-    )
+    run, _ = examine(record, body_obj, body, "run", cfg.profile)
     return _Judged(
-        record=_record(record, body_obj, body, findings, "run", events),
-        bad=any(f.level.rank >= fail_on.rank for f in findings),
-        unanswered=outcome(record) == "unresponsive",
-        covered=covered,
+        record=run,
+        bad=any(f.level.rank >= fail_on.rank for f in run.findings),
+        unanswered=run.outcome == "unresponsive",
+        covered=list(run.exercised),
     )
 
 

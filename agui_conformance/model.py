@@ -88,6 +88,11 @@ class RunRecord(BaseModel):
     timing: dict[str, Any]
     events: list[Any] = Field(default_factory=list)
     eventTimesMs: list[float] = Field(default_factory=list)
+    eventsOmitted: int = Field(
+        default=0,
+        description="Events validated but not kept in `events` (a report keeps the first "
+        "2,000 of an exchange).",
+    )
     findings: list[Finding] = Field(default_factory=list)
     harnessError: str | None = None
     exercised: list[str] = Field(

@@ -21,7 +21,7 @@ import orjson
 from agui_conformance import differential, live
 from agui_conformance.cases import Case, Ids, NotExercised, build_body, follow_up
 from agui_conformance.evidence import agent_error_hit, case_status, outcome
-from agui_conformance.exercise import exchange_tokens, exercised
+from agui_conformance.exercise import exchange_tokens, exercised, stream_tokens
 from agui_conformance.hits import Hit
 from agui_conformance.model import CaseResult, Finding, Level, RunRecord
 from agui_conformance.transport import (
@@ -48,24 +48,32 @@ class RunnerConfig:
     profile: str = "spec"
     deadlines: Deadlines = field(default_factory=Deadlines)
     auth_required: bool = False
-    max_bytes: int = 64 << 20
+    # the body bytes read per exchange: 16 MiB is far above any real run, and what is
+    # kept of it (about 200 bytes per event) stays bounded with `concurrency` at once
+    max_bytes: int = 16 << 20
     secret_headers: frozenset[str] = frozenset()
     header_env: dict[str, str] = field(default_factory=dict)  # header -> env var it came from
     concurrency: int = 4  # cases run at once (each case's own runs stay in order)
+    behaviour: bool = False  # opt-in checks that judge model output (history honoured)
 
     def auth_header_names(self) -> list[str]:
         return [h for h in self.headers if is_secret(h, self.secret_headers)]
 
 
 def _events(record: Exchange) -> list[Any]:
-    """Every frame decoded once; a frame that is not JSON as its text."""
+    """The first `KEEP_EVENTS` frames decoded once (what a report keeps); a frame that is
+    not JSON as its text."""
+    return _decode(record.frames[:KEEP_EVENTS])
+
+
+def _decode(frames: list[TimedFrame]) -> list[Any]:
     loads = orjson.loads
     try:
-        return [loads(frame.data) for frame in record.frames]
+        return [loads(frame.data) for frame in frames]
     except orjson.JSONDecodeError:
         pass  # one frame at a time, to keep the others
     out = []
-    for frame in record.frames:
+    for frame in frames:
         try:
             out.append(orjson.loads(frame.data))
         except orjson.JSONDecodeError:
@@ -110,6 +118,10 @@ def _refused(hits: list[Hit], record: Exchange, refusal: str, request: Any) -> l
     return out
 
 
+KEEP_EVENTS = 2_000  # decoded events a report keeps per exchange; the rest are counted
+BATCH = 8_192  # frames decoded and validated at a time beyond those kept
+
+
 def judge(
     record: Exchange,
     request: Any,
@@ -119,15 +131,28 @@ def judge(
     events: list[Any] | None = None,
 ) -> list[Finding]:
     """Findings for one exchange under the case's expectation; `refusal`: the rule a
-    refusal of this (valid, tolerated) input breaks; `events`: the frames already decoded
-    by `_events` (each parsed once per exchange)."""
+    refusal of this (valid, tolerated) input breaks; `events`: the first frames already
+    decoded by `_events` (each frame is parsed once per exchange)."""
+    return _judge(record, request, expect, profile, refusal, events)[0]
+
+
+def _judge(
+    record: Exchange,
+    request: Any,
+    expect: str,
+    profile: str,
+    refusal: str | None,
+    events: list[Any] | None,
+) -> tuple[list[Finding], set[str] | None]:
+    """The findings, and the stream's trigger tokens when its events were validated (every
+    event seen once, in batches: memory stays bounded however long the stream)."""
     if record.harness_error is not None:
-        return []
+        return [], None
     mode = mode_of(record, expect)
     if mode == "survival":
         checker = StreamValidator(profile=profile)
         checker.add_hits(live.check_exchange(record, "survival"))
-        return checker.result().findings
+        return checker.result().findings, None
     validator = StreamValidator(
         request=request if mode == "run" else None,
         profile=profile,
@@ -138,20 +163,34 @@ def judge(
         "run" if mode == "run" else ("reject" if mode == "reject" else "unauthorized")
     )
     hits = live.check_exchange(record, live_mode)
-    decoded = events if events is not None and len(events) == len(record.frames) else None
+    prefix = events if events is not None else []
+    if len(prefix) > len(record.frames):
+        prefix = []
     if refusal is not None and mode == "run":
         hits = _refused(hits, record, refusal, request)
     elif expect == "run" and record.status == 200:
-        error = agent_error_hit(decoded if decoded is not None else _events(record))
+        error = agent_error_hit(record)
         if error is not None:
             hits.append(error)  # the agent's own failure: its own status, not a violation
     validator.add_hits(hits)
+    tokens: set[str] | None = None
     if mode == "run" and record.status == 200:
-        _feed(validator, record.frames, decoded)
+        tokens = set()
+        frames = record.frames
+        done = len(prefix)
+        if done:
+            _feed(validator, frames[:done], prefix)
+            tokens |= stream_tokens(prefix)
+        while done < len(frames):
+            batch = frames[done : done + BATCH]
+            decoded = _decode(batch)
+            _feed(validator, batch, decoded)
+            tokens |= stream_tokens(decoded)
+            done += len(batch)
         validator.add_hits(record.framing)
         if completed(record):
             validator.close()  # a body we cut (deadline, cap) is not judged as truncated
-    return validator.result().findings
+    return validator.result().findings, tokens
 
 
 def _feed(validator: StreamValidator, frames: list[TimedFrame], decoded: list[Any] | None) -> None:
@@ -222,13 +261,16 @@ def _record(
     findings: list[Finding],
     expect: str | None,
     events: list[Any] | None = None,
+    stream: set[str] | None = None,
 ) -> RunRecord:
-    """The report's view of one exchange; `expect` None: not judged (a cut stream)."""
+    """The report's view of one exchange; `expect` None: not judged (a cut stream).
+    `events`: the kept prefix (`_events`); `stream`: the trigger tokens of every event,
+    when `_judge` computed them."""
     events = _events(record) if events is None else events
     covered: list[str] = []
     if expect is not None and completed(record):
         mode = mode_of(record, expect)
-        covered = exercised(exchange_tokens(mode, record.status, events, request))
+        covered = exercised(exchange_tokens(mode, record.status, events, request, stream))
     shown: Any = request
     if request is None:
         shown = body[:500].decode("utf-8", "replace")
@@ -241,12 +283,29 @@ def _record(
         responseHeaders=record.response_headers,
         timing=summary(record),
         events=events,
-        eventTimesMs=event_times_ms(record),
+        eventTimesMs=event_times_ms(record)[: len(events)],
+        eventsOmitted=len(record.frames) - len(events),
         findings=findings,
         harnessError=record.harness_error,
         exercised=covered,
         outcome=outcome(record),
     )
+
+
+def examine(
+    record: Exchange,
+    request: Any,
+    body: bytes,
+    expect: str,
+    profile: str,
+    refusal: str | None = None,
+) -> tuple[RunRecord, list[Any]]:
+    """Judge one exchange and build its record: the kept events decoded once, the rest
+    validated in batches and counted. Returns the record and the kept events (for a
+    follow-up built from them)."""
+    kept = _events(record)
+    findings, stream = _judge(record, request, expect, profile, refusal, kept)
+    return _record(record, request, body, findings, expect, kept, stream), kept
 
 
 def completed(record: Exchange) -> bool:
@@ -325,9 +384,10 @@ async def run_case(
             "the agent was not declared to require auth (--auth-required with an auth header)"
         )
         return result
-    copies = await asyncio.gather(
-        *(_one_thread(case, cfg, client, watch) for _ in range(case.concurrent))
-    )
+    one = _one_thread
+    if case.behaviour is not None:  # a scenario of its own (agui_conformance.behaviour_runs)
+        from agui_conformance.behaviour_runs import run as one
+    copies = await asyncio.gather(*(one(case, cfg, client, watch) for _ in range(case.concurrent)))
     for runs, skipped in copies:
         result.runs.extend(runs)
         if skipped == STOPPED:
@@ -336,6 +396,11 @@ async def run_case(
         elif skipped:
             result.status = "not-applicable"
             result.reason = skipped
+    if case.run_error is not None:  # the case's own agent rule names its RUN_ERROR
+        from agui_conformance.behaviour import run_error_findings
+
+        for run in result.runs:
+            run_error_findings(run, case.run_error, cfg.profile, case.title)
     if case.differential and result.status == "passed":
         with contextlib.suppress(Stopped):  # what was sent before the stop stays judged
             await _differential(case, cfg, client, watch, result)
@@ -382,9 +447,8 @@ async def _thread_runs(
             return None
         request, body = build_body(case, ids)
     record = await _send(cfg, client, body, case, watch)
-    events = _events(record)
-    findings = judge(record, request, case.expect, cfg.profile, case.refusal, events)
-    runs.append(_record(record, request, body, findings, case.expect, events))
+    run, events = examine(record, request, body, case.expect, cfg.profile, case.refusal)
+    runs.append(run)
     if case.refusal is not None and completed(record):  # the tolerated input was answered
         runs[-1].exercised += exercised({f"refusal:{case.refusal}"})
     for step in case.then:
@@ -396,9 +460,8 @@ async def _thread_runs(
             return str(why)
         body = orjson.dumps(request)
         record = await _send(cfg, client, body, case, watch)
-        events = _events(record)
-        findings = judge(record, request, "run", cfg.profile, events=events)
-        runs.append(_record(record, request, body, findings, "run", events))
+        run, events = examine(record, request, body, "run", cfg.profile)
+        runs.append(run)
     return None
 
 
@@ -417,9 +480,7 @@ async def _differential(
             request = differential.with_empty(request, member)
         body = orjson.dumps(request)
         record = await _send(cfg, client, body, case, watch)
-        events = _events(record)
-        findings = judge(record, request, "run", cfg.profile, events=events)
-        result.runs.append(_record(record, request, body, findings, "run", events))
+        result.runs.append(examine(record, request, body, "run", cfg.profile)[0])
         return result.runs[-1]
 
     absent = result.runs[0]

@@ -141,7 +141,7 @@ async def exchange(
     *,
     headers: dict[str, str] | None = None,
     deadlines: Deadlines | None = None,
-    max_bytes: int = 64 << 20,
+    max_bytes: int = 16 << 20,
     secret_headers: frozenset[str] = frozenset(),
     client: httpx.AsyncClient | None = None,
     stop_after: int | None = None,

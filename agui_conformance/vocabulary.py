@@ -28,5 +28,6 @@ CATEGORIES: tuple[str, ...] = (
     "transport",
     "capabilities",
     "agent",
+    "isolation",
     "advisory",
 )

@@ -355,12 +355,13 @@ def state(run: Run, text: str) -> list[Event]:
         run.emit({"type": "STATE_DELTA", "delta": [{"op": op, "path": "/counter", "value": value}]})
         snapshot = {**current, "counter": value, "items": []}
     else:
-        # Any other JSON value (an array, a string, a number) is restated as it came:
-        # state keeps its type (schema `State`); an array grows by a delta.
-        run.emit({"type": "STATE_SNAPSHOT", "snapshot": current})
+        # Any other JSON value (an array, a string, a number) keeps its type (schema
+        # `State`): an array grows by a delta on the sent state, then each is restated.
         if isinstance(current, list):
             grow = [{"op": "add", "path": "/-", "value": "alpha"}]
             run.emit({"type": "STATE_DELTA", "delta": grow})
+            current = [*current, "alpha"]
+        run.emit({"type": "STATE_SNAPSHOT", "snapshot": current})
         run.text("State kept.")
         return run.finish()
     run.emit({"type": "STATE_SNAPSHOT", "snapshot": snapshot})

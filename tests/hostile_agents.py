@@ -180,3 +180,26 @@ def silent_server(accepted: list[int] | None = None) -> Iterator[str]:
         for conn in held:
             conn.close()
         listener.close()
+
+
+def endless_valid() -> FastAPI:
+    """A run that streams valid text deltas without end (a model stuck in a loop)."""
+    import asyncio
+
+    app = FastAPI()
+
+    @app.post("/")
+    async def run(request: Request) -> StreamingResponse:
+        body = await _json(request) or {}
+
+        async def stream() -> AsyncIterator[bytes]:
+            yield sse(conformant_run(body)[0], conformant_run(body)[1])
+            delta = sse({"type": "TEXT_MESSAGE_CONTENT", "messageId": "m-x", "delta": "loop "})
+            chunk = delta.replace(b"m-x", f"m-{body.get('runId')}".encode()) * 200
+            while True:
+                yield chunk
+                await asyncio.sleep(0)  # let the server serve others meanwhile
+
+        return StreamingResponse(stream(), media_type="text/event-stream")
+
+    return app

@@ -25,9 +25,9 @@ from .test_rule_fixtures import ALL
 FIXED = {
     "stream", "sse", "request", "valid-input", "probe", "survival", "auth-probe", "http",
     "multi-run", "parts", "reopen:text", "reopen:tool", "request:history", "capabilities",
-    "differential",
+    "differential", "isolation", "overlap", "state-types", "history",
 }  # fmt: skip
-PREFIXES = ("field:", "key:", "outcome:", "refusal:")
+PREFIXES = ("field:", "key:", "outcome:", "refusal:", "run-error:")
 
 
 def test_every_rule_has_triggers_and_nothing_else_does() -> None:

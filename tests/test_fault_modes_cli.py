@@ -54,6 +54,7 @@ def _run(url: str, name: str, tmp: Path) -> tuple[str, int, float, set[str], str
         sys.executable, "-m", "agui_conformance.cli", "run", "--agent-url", url,
         "--agent-header", f"{FAULT_HEADER}: {name}", "--profile", fault.profile,
         "--fail-on", "info", "--cases", str(cases), "--no-html", "--json", str(report),
+        *fault.options,  # an opt-in check the fault's case needs (--behaviour)
     ]  # fmt: skip
     started = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, timeout=BOUND_S + 60)

@@ -566,6 +566,7 @@ def test_live_fault_breaks_exactly_its_rule(agent: RunningAgent, name: str) -> N
         url=agent.url,
         headers={FAULT_HEADER: name},
         profile=fault.profile,
+        behaviour="--behaviour" in fault.options,  # the fault's case is an opt-in check
         deadlines=Deadlines(first_byte=3.0, idle=1.0, total=6.0, linger=1.0),
     )
     result = asyncio.run(run_suite([case], cfg))[0]

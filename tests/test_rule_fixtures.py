@@ -17,6 +17,11 @@ Fixtures live in tests/fixtures/rules/<rule-id>.yaml:
         differential:      # or: an absent/empty comparison, {member, pairs: [{absent:
                            # EXCHANGE, empty: EXCHANGE}, ...]} (the first pair as sent,
                            # a second the runner's repeat), EXCHANGE as under `exchange`
+        behaviour:         # or: a behaviour case's judgement (agui_conformance.behaviour):
+                           # {kind: isolation, canary, this, other, stream} | {kind:
+                           # state-types, state, stream} | {kind: overlap, input, exchange}
+                           # | {kind: history, fact, history: [ids], stream} | {kind:
+                           # run-error, input, exchange}
         profile: spec      # optional
     passes:                # each must raise nothing at all
       - name: the legal stream closest to the violation
@@ -93,6 +98,8 @@ def _run(case: dict[str, Any]) -> ValidationResult:
         return _declaration(case, profile)
     if "differential" in case:
         return _differential(case["differential"], profile)
+    if "behaviour" in case:
+        return _behaviour(case["behaviour"], profile)
     if "sse" in case or "sse_base64" in case:
         raw = (
             base64.b64decode(case["sse_base64"])
@@ -152,6 +159,37 @@ def _differential(spec: dict[str, Any], profile: str) -> ValidationResult:
     checker = StreamValidator(profile=profile)
     checker.add_hits([found[0]] if found is not None else [])
     return checker.result()
+
+
+def _behaviour(spec: dict[str, Any], profile: str) -> ValidationResult:
+    """A behaviour case's own judgement over recorded events or an exchange (each run's own
+    rules are judged by their own fixtures; an exchange here is judged as the runner does)."""
+    from agui_conformance import behaviour
+    from agui_conformance.evidence import outcome
+    from agui_conformance.runner import _record
+
+    kind = spec["kind"]
+    if kind in ("overlap", "run-error"):
+        record = _exchange(spec["exchange"])
+        request = spec["input"]
+        findings = judge(record, request, "run", profile)
+        if kind == "overlap":
+            findings = behaviour.overlap_findings(record, findings, profile, 0.01, 0.5)
+            return ValidationResult(findings=findings, events=len(record.frames))
+        run = _record(record, request, b"", findings, "run")
+        assert run.outcome == outcome(record)
+        behaviour.run_error_findings(run, "empty-history-run-error", profile)
+        return ValidationResult(findings=run.findings, events=len(record.frames))
+    stream = spec["stream"]
+    if kind == "isolation":
+        frames = [(i, orjson.dumps(e)) for i, e in enumerate(stream)]
+        hit = behaviour.leak(spec["canary"], frames, spec["this"], spec["other"])
+    elif kind == "state-types":
+        hit = behaviour.state_types_hit(spec["state"], stream)[1]
+    else:
+        hit = behaviour.history_hit(spec["fact"], stream, spec.get("history", []))[1]
+    findings = behaviour.findings([hit] if hit is not None else [], profile)
+    return ValidationResult(findings=findings, events=len(stream))
 
 
 def _cases(kind: str) -> list[Any]:

@@ -52,7 +52,12 @@ def test_reference_agent_passes_every_case_under_every_profile(profile: str) -> 
 
 def test_auth_probes_against_a_guarded_agent() -> None:
     with running_agent(AgentConfig(token="tok-123")) as agent:
-        results = suite(agent.url, headers={"Authorization": "Bearer tok-123"}, auth_required=True)
+        results = suite(
+            agent.url,
+            headers={"Authorization": "Bearer tok-123"},
+            auth_required=True,
+            behaviour=True,  # the opt-in history check too: every case applies
+        )
     assert {r.status for r in results} == {"passed"}
     assert all("tok-123" not in json.dumps(r.model_dump(mode="json")) for r in results), (
         "the auth value leaked into a result"
@@ -394,7 +399,7 @@ def test_junit_report_names_rules_and_skips_not_applicable(tmp_path: Path) -> No
     suite_el = ET.parse(junit).getroot().find("testsuite")
     assert suite_el is not None
     assert int(suite_el.get("tests", "0")) == len(load_cases())
-    assert int(suite_el.get("skipped", "0")) == 2
+    assert int(suite_el.get("skipped", "0")) == 3  # auth probes, the opt-in history check
     failures = suite_el.findall("testcase/failure")
     assert failures and int(suite_el.get("failures", "0")) == len(failures)
     assert {f.get("type") for f in failures} == {"version-missing"}
@@ -776,6 +781,8 @@ BLEEDS = {
         "input-file-handle-refused",
         "input-unknown-member-refused",
         "run-error-on-valid-input",
+        "stateless-continuation-refused",
+        "empty-history-run-error",
     }
 }
 
