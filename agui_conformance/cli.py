@@ -299,6 +299,13 @@ def rules(profile: str, fmt: str, category: str | None) -> None:
         click.echo(f"{r.id:<{width}}  {level(r):<7}  {r.category:<12}  {r.title}")
 
 
+def _say(text: str) -> None:
+    """A line that may carry the agent's text: control characters shown as escapes."""
+    from agui_conformance.redact import printable
+
+    click.echo(printable(text))
+
+
 def _echo_result(result: CaseResult, position: int, total: int) -> None:
     """One case as soon as it is done: status, findings at warning or above (identical ones
     once, with their count)."""
@@ -310,18 +317,18 @@ def _echo_result(result: CaseResult, position: int, total: int) -> None:
             key = (finding.level.value, finding.rule, where, finding.message)
             shown[key] = shown.get(key, 0) + 1
     reason = "" if result.status == "failed" and shown else result.reason
-    click.echo(
+    _say(
         f"[{position:>{width}}/{total}] {result.status.upper():<15} {result.id}  {reason}".rstrip()
     )
     request = result.runs[0].request if result.runs else None
     if result.id == "generated-inputs" and isinstance(request, dict) and "curl" in request:
-        click.echo("    minimal failing input, as a curl command:")
-        click.echo("    " + str(request["curl"]).replace("\n", "\n    "))
+        _say("    minimal failing input, as a curl command:")
+        _say("    " + str(request["curl"]).replace("\n", "\n    "))
     for (level, rule, where, message), count in list(shown.items())[:5]:
         times = f" (×{count})" if count > 1 else ""
-        click.echo(f"    {level} {rule}{where}: {message}{times}")
+        _say(f"    {level} {rule}{where}: {message}{times}")
     if len(shown) > 5:
-        click.echo(f"    … and {len(shown) - 5} more")
+        _say(f"    … and {len(shown) - 5} more")
 
 
 def _headers(specs: tuple[str, ...]) -> dict[str, str]:
@@ -464,9 +471,9 @@ def run(
 
     from agui_conformance import suite
     from agui_conformance.cases import all_cases
+    from agui_conformance.redact import redact_url as _redact_url
     from agui_conformance.runner import RunnerConfig
     from agui_conformance.transport import Deadlines, env_refs
-    from agui_conformance.transport import redact_url as _redact_url
 
     headers = _headers(header_specs)
     try:
@@ -576,14 +583,14 @@ def _update_baseline(report: Report, path: str, threshold: Level) -> None:
 def _echo_baseline(report: Report) -> None:
     comparison = report.baseline
     assert comparison is not None
-    click.echo(
+    _say(
         f"baseline {comparison.file}: {len(comparison.known)} known, "
         f"{len(comparison.new)} new, {len(comparison.stale)} stale"
     )
     for entry in comparison.new:
-        click.echo(f"    NEW   {entry.case}: {entry.rule}: {entry.message}")
+        _say(f"    NEW   {entry.case}: {entry.rule}: {entry.message}")
     for entry in comparison.stale:
-        click.echo(f"    STALE {entry.case}: {entry.rule} no longer fails (drop the entry)")
+        _say(f"    STALE {entry.case}: {entry.rule} no longer fails (drop the entry)")
 
 
 def _finish(
@@ -607,8 +614,9 @@ def _finish(
     click.echo(f"conformance level reached: {summary.conformance}{as_version}")
     click.echo(f"verdict: {verdict_text(summary)}")
     if json_path:
-        data = orjson.dumps(report.model_dump(mode="json"), option=orjson.OPT_INDENT_2)
-        _write_report(json_path, data.decode(), "JSON report")
+        from agui_conformance.report.json_report import report_to_json
+
+        _write_report(json_path, report_to_json(report), "JSON report")
     if junit_path:
         from agui_conformance.report.junit import to_junit
 
@@ -691,31 +699,18 @@ def record(
 ) -> None:
     """Capture one run as JSONL (+ a timing sidecar), to replay into `validate`."""
     from agui_conformance import aio
-    from agui_conformance.transport import Deadlines, event_times_ms, exchange, redact_url, summary
+    from agui_conformance.recording import save
+    from agui_conformance.redact import redact_url, secrets_of
+    from agui_conformance.transport import Deadlines, exchange
 
     request = _load_request(request_path)
     deadlines = Deadlines(total=total_timeout)
-    recorded = aio.run(
-        exchange(url, orjson.dumps(request), headers=_headers(header_specs), deadlines=deadlines)
-    )
+    headers = _headers(header_specs)
+    recorded = aio.run(exchange(url, orjson.dumps(request), headers=headers, deadlines=deadlines))
     if recorded.harness_error:
-        raise ToolError(f"could not reach {redact_url(url)}: {recorded.harness_error}")
-    out = Path(output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("wb") as handle:
-        for frame in recorded.frames:
-            handle.write(frame.data.replace(b"\n", b" ") + b"\n")
-    sidecar = {
-        **summary(recorded),
-        "url": redact_url(url),
-        "requestHeaders": recorded.request_headers,
-        "responseHeaders": recorded.response_headers,
-        "eventTimesMs": event_times_ms(recorded),
-        "framing": [
-            {"rule": h.rule, "index": h.index, "message": h.message} for h in recorded.framing
-        ],
-    }
-    Path(f"{output}.timing.json").write_bytes(orjson.dumps(sidecar, option=orjson.OPT_INDENT_2))
+        said = secrets_of(url, headers).message(recorded.harness_error)
+        raise ToolError(f"could not reach {redact_url(url)}: {said}")
+    save(recorded, url, output, headers)  # JSONL + timing sidecar, secrets scrubbed
     click.echo(
         f"recorded {len(recorded.frames)} event(s), status {recorded.status}, "
         f"{recorded.ending}, to {output} (+ {output}.timing.json)"

@@ -20,6 +20,7 @@ import httpx
 import orjson
 
 from agui_conformance.model import CaseResult, Level, RunRecord
+from agui_conformance.redact import redact_url, scrub_result
 from agui_conformance.runner import RunnerConfig, curl_reproducer, examine, verdict
 from agui_conformance.transport import exchange, new_client
 
@@ -172,7 +173,7 @@ def run_generated(
             if minimal.outcome != "unresponsive":
                 reproduce = (
                     f"failing input shrunk to a minimal example (seed {seed}); "
-                    f"reproduce: agui-conformance run --agent-url {cfg.url} "
+                    f"reproduce: agui-conformance run --agent-url {redact_url(cfg.url)} "
                     f"--examples {examples} --seed {seed}"
                 )
                 minimal.request = {
@@ -185,7 +186,7 @@ def run_generated(
     if reproduce:
         result.reason = f"{result.reason}; {reproduce}" if result.reason else reproduce
     result.durationMs = round((time.perf_counter() - started) * 1000, 1)
-    return result
+    return scrub_result(result, cfg.url, cfg.headers, cfg.secret_headers)
 
 
 def _shrink(

@@ -24,6 +24,7 @@ from agui_conformance.evidence import agent_error_hit, case_status, outcome
 from agui_conformance.exercise import exchange_tokens, exercised, stream_tokens
 from agui_conformance.hits import Hit
 from agui_conformance.model import CaseResult, Finding, Level, RunRecord
+from agui_conformance.redact import scrub_result
 from agui_conformance.transport import (
     Deadlines,
     Exchange,
@@ -567,6 +568,7 @@ async def run_suite(
                 return not_run(case, watch.reason)
             started = time.perf_counter()
             result = verdict(await run_case(case, cfg, client, watch), fail_on)
+            scrub_result(result, cfg.url, cfg.headers, cfg.secret_headers)  # before anyone sees
             result.durationMs = round((time.perf_counter() - started) * 1000, 1)
             return result
 

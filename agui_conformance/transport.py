@@ -1,6 +1,7 @@
 """HTTP transport: one POST, the raw answer with the arrival time of every frame.
 
-Owns the wire: headers (auth values redacted from everything it returns),
+Owns the wire: headers (auth values redacted from everything it returns, the
+response's as the request's: `redact.redact_headers`),
 `Accept: text/event-stream` as the SSE binding says, deadlines for connect,
 first byte, idle gap and total run, a cap on body size, and the SSE framing of
 what arrived (via `sse.SSEParser`). It knows nothing of rules: the runner
@@ -28,6 +29,11 @@ import httpx
 import orjson
 
 from agui_conformance.hits import Hit
+from agui_conformance.redact import REDACTED as REDACTED  # re-exported: callers keep working
+from agui_conformance.redact import SECRET_WORDS as SECRET_WORDS
+from agui_conformance.redact import is_secret as is_secret
+from agui_conformance.redact import redact_headers as redact_headers
+from agui_conformance.redact import redact_url as redact_url
 from agui_conformance.sse import Frame, SSEParser
 
 SSE_ACCEPT = "text/event-stream"
@@ -35,8 +41,6 @@ SSE_ACCEPT = "text/event-stream"
 # of ours (a deadline, the size cap, a hang-up on purpose) or a failure before any answer.
 AGENT_ENDINGS = frozenset({"complete", "lingered", "disconnected", "undecodable"})
 DEADLINE_ENDINGS = frozenset({"first-byte-timeout", "idle-timeout", "total-timeout"})
-SECRET_WORDS = ("authorization", "cookie", "token", "key", "secret", "password", "auth")
-REDACTED = "***"
 
 
 @dataclass(frozen=True)
@@ -97,32 +101,6 @@ def new_client(deadlines: Deadlines, max_connections: int = 20) -> httpx.AsyncCl
     timeout = httpx.Timeout(deadlines.total, connect=deadlines.connect)
     limits = httpx.Limits(max_connections=max_connections)
     return httpx.AsyncClient(timeout=timeout, limits=limits, verify=ssl_context())
-
-
-def is_secret(name: str, extra: frozenset[str] = frozenset()) -> bool:
-    lowered = name.lower()
-    return lowered in extra or any(word in lowered for word in SECRET_WORDS)
-
-
-def redact_url(url: str) -> str:
-    """Credentials in a URL never reach a report: user:password@ and the values of
-    query parameters whose names look secret (`?api_key=...`)."""
-    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None or parts.username is not None:
-        netloc = f"{REDACTED}@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(is_secret(name) for name, _ in pairs):
-            query = urlencode([(n, REDACTED if is_secret(n) else v) for n, v in pairs], safe="*")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
-def redact_headers(headers: dict[str, str], extra: frozenset[str] = frozenset()) -> dict[str, str]:
-    return {k: (REDACTED if is_secret(k, extra) else v) for k, v in headers.items()}
 
 
 def _terminal(data: bytes) -> bool:
@@ -189,6 +167,7 @@ async def exchange(
             record.failure = describe_failure(err)
     finally:
         deadline.stop()
+        record.response_headers = redact_headers(record.response_headers, secret_headers)
         record.ended_at = time.monotonic() - start
         if own:
             await http.aclose()
