@@ -25,6 +25,7 @@ from agui_conformance.runner import RunnerConfig, curl_reproducer, examine, verd
 from agui_conformance.transport import exchange, new_client
 
 GENERATED = "generated-inputs"
+SHRINK_BUDGET_S = 30.0  # wall-clock time shrinking may spend on new requests to the agent
 
 
 @dataclass
@@ -209,12 +210,16 @@ def _shrink(
     loop = asyncio.new_event_loop()  # one loop and one client for every shrink step
     client = new_client(cfg.deadlines)
 
+    budget_ends = time.monotonic() + SHRINK_BUDGET_S
+
     @_settings(examples, seed)
     @given(run_agent_inputs())
     def check(generated: dict[str, Any]) -> None:
         if stopped:
             return  # every further step is a no-op
         item = cache.get(_key(generated))
+        if item is None and failing and time.monotonic() > budget_ends:
+            return  # out of shrinking time: the smallest failure so far is the answer
         if item is None:
             fresh = loop.run_until_complete(_judge_one(cfg, client, generated, fail_on))
             if isinstance(fresh, str):
