@@ -5,6 +5,12 @@ per-case annotated transcripts, timelines and reproducers, rendered from the
 jinja2 templates beside this module into ONE self-contained file (inline CSS
 and script, no network fetches). Also renders the per-case fragment that the
 pytest-html extras show.
+
+Bounded whatever the report holds: each run shows its findings grouped
+(`transcript.groups`, at most `transcript.MAX_GROUPS`), at most
+`transcript.MAX_ROWS` transcript rows and its first findings of each rule in
+full; the page says what it left out (events, groups, findings past the
+validator's per-rule cap).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import jinja2
 import orjson
 
 from agui_conformance.cases import assistant_messages
+from agui_conformance.clip import MAX_FINDINGS_PER_RULE
 from agui_conformance.model import CaseResult, Finding, Report, RunRecord
 from agui_conformance.report import transcript
 from agui_conformance.reproduce import curl_command, suite_command
@@ -36,6 +43,13 @@ class RunView:
     request_json: str
     assembled: list[dict[str, Any]]
     recorded: bool = False  # a recording (validate), not a live exchange
+    groups: list[transcript.Group] = field(default_factory=list)
+    groups_left_out: int = 0  # groups past transcript.MAX_GROUPS
+    findings_left_out: int = 0  # ...and their findings
+    capped_rules: list[str] = field(default_factory=list)  # at the validator's per-rule cap
+    events_total: int = 0
+    events_left_out: int = 0  # validated, but on no row of this page
+    last_row_index: int = -1  # the last event index a row shows
 
 
 @dataclass
@@ -89,16 +103,29 @@ def _run_view(case: CaseResult, run: RunRecord, position: int) -> RunView:
         assembled = assistant_messages(events)
     except Exception:  # a report never fails on a hostile stream
         assembled = []
+    rows = transcript.rows(run)
+    groups = transcript.groups(run.findings)
+    per_rule: dict[str, int] = {}
+    for finding in run.findings:
+        per_rule[finding.rule] = per_rule.get(finding.rule, 0) + 1
+    listed = groups[: transcript.MAX_GROUPS]
     return RunView(
         label=_run_label(case, position),
         anchor=f"{case.id}-r{position}",
         run=run,
-        rows=transcript.rows(run),
+        rows=rows,
         stream_findings=transcript.stream_findings(run),
         timeline=transcript.timeline(run),
         request_json=_pretty(request),
         assembled=assembled,
         recorded=case.expect == "recording",
+        groups=listed,
+        groups_left_out=len(groups) - len(listed),
+        findings_left_out=sum(g.count for g in groups[len(listed) :]),
+        capped_rules=sorted(r for r, n in per_rule.items() if n >= MAX_FINDINGS_PER_RULE),
+        events_total=transcript.events_total(run),
+        events_left_out=transcript.events_left_out(run, rows),
+        last_row_index=rows[-1].last if rows else -1,
     )
 
 
@@ -142,6 +169,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["ms"] = _ms
     env.filters["clip"] = _clip
+    env.globals["max_per_rule"] = MAX_FINDINGS_PER_RULE
     return env
 
 

@@ -4,10 +4,16 @@ Owns turning one recording (and, when `record` left one beside it, its timing
 sidecar: status, headers, arrival time of every event) plus the validator's
 findings into a one-case `Report`, so a recording gets the same annotated
 transcript, matrix and verdict as a live run.
+
+Bounded in memory whatever the recording's length: it is read once more, one
+event at a time; the report keeps the first `MAX_EVENTS` events (at most
+`MAX_KEPT_BYTES` of them) and counts the rest (`eventsOmitted`), and the
+trigger tokens (what the stream exercised) are computed a batch at a time.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +23,69 @@ from agui_conformance.exercise import exercised, request_tokens, stream_tokens
 from agui_conformance.model import CaseResult, Level, Report, RunRecord, ToolInfo, ValidationResult
 from agui_conformance.recording import Source, open_recording
 
-MAX_EVENTS = 1_000_000  # a report of more would be useless to read; the rest is summarised
+MAX_EVENTS = 2_000  # events a report keeps, as the live runner does; the rest are counted
+MAX_KEPT_BYTES = 4 << 20  # payload bytes it keeps in all (a few huge events stop it sooner)
+TOKEN_BATCH = 4_096  # events whose tokens are computed at a time
+_STARTS = {"TEXT_MESSAGE_START": ("text", "messageId"), "TOOL_CALL_START": ("tool", "toolCallId")}
 
 
-def _events(source: Source, fmt: str) -> tuple[list[Any], str]:
-    events: list[Any] = []
+@dataclass
+class _Read:
+    """One pass over a recording: its first events, how many there were, and its
+    trigger tokens (computed over every event, a batch at a time)."""
+
+    kept: list[Any] = field(default_factory=list)
+    total: int = 0
+    tokens: set[str] = field(default_factory=set)
+    kind: str = "jsonl"
+    _kept_bytes: int = 0
+    _batch: list[Any] = field(default_factory=list)
+    _runs: int = 0
+    _opened: dict[str, set[str]] = field(default_factory=lambda: {"text": set(), "tool": set()})
+
+    def add(self, data: bytes) -> None:
+        self.total += 1
+        try:
+            event: Any = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            event = data[:2000].decode("utf-8", "replace")
+        if len(self.kept) < MAX_EVENTS and self._kept_bytes < MAX_KEPT_BYTES:
+            self.kept.append(event)
+            self._kept_bytes += len(data)
+        self._batch.append(event)
+        if len(self._batch) >= TOKEN_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """The batch's tokens, and what only the whole stream shows (a second run, an
+        item opened again in a later batch)."""
+        batch, self._batch = self._batch, []
+        self.tokens |= stream_tokens(batch) - {"multi-run"}
+        for event in batch:
+            if not isinstance(event, dict):
+                continue
+            kind = event.get("type")
+            if kind == "RUN_STARTED":
+                self._runs += 1
+            elif kind in _STARTS:
+                family, key = _STARTS[kind]
+                item = event.get(key)
+                if isinstance(item, str):
+                    if item in self._opened[family]:
+                        self.tokens.add(f"reopen:{family}")
+                    self._opened[family].add(item)
+        if self._runs > 1:
+            self.tokens.add("multi-run")
+
+
+def _read(source: Source, fmt: str) -> _Read:
+    read = _Read()
     with open_recording(source, fmt) as recording:
         for payload in recording:
-            if len(events) >= MAX_EVENTS:
-                break
-            try:
-                events.append(orjson.loads(payload.data))
-            except orjson.JSONDecodeError:
-                events.append(payload.data[:2000].decode("utf-8", "replace"))
-        return events, recording.format
+            read.add(payload.data)
+        read.flush()
+        read.kind = recording.format
+    return read
 
 
 def _sidecar(path: str | None) -> dict[str, Any]:
@@ -57,12 +112,14 @@ def recording_report(
     from agui_conformance import __version__
     from agui_conformance.transport import redact_headers, redact_url
 
-    events, kind = _events(source, fmt)
+    read = _read(source, fmt)
+    events = read.kept
     side = _sidecar(path)
-    tokens = stream_tokens(events) | request_tokens(request)
-    if kind == "sse":
+    tokens = read.tokens | request_tokens(request)
+    if read.kind == "sse":
         tokens.add("sse")
     times = side.get("eventTimesMs")
+    times = times[: len(events)] if isinstance(times, list) and len(times) == read.total else []
     threshold = Level.INFO if fail_on == "never" else Level(fail_on)
     bad = any(f.level.rank >= threshold.rank for f in result.findings)
     run = RunRecord(
@@ -72,7 +129,8 @@ def recording_report(
         responseHeaders=dict(side.get("responseHeaders") or {}),
         timing={k: side[k] for k in ("firstEventMs", "totalMs") if k in side},
         events=events,
-        eventTimesMs=times if isinstance(times, list) and len(times) == len(events) else [],
+        eventTimesMs=times,
+        eventsOmitted=read.total - len(events),
         findings=result.findings,
         exercised=exercised(tokens),
     )
