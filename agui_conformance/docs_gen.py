@@ -10,7 +10,8 @@ files are checked in and a test regenerates them to compare.
                                         [--corpus DIR] [--check]
 
 Inputs: the catalog (`agui_conformance/rules/catalog.yaml`), the reasons for
-uncovered rows (`agui_conformance/rules/coverage-notes.yaml`), the scenario
+uncovered rows (`agui_conformance/rules/coverage-notes.yaml`), the spec sentences
+behind levels above a rule's cap (`agui_conformance/rules/level-exceptions.yaml`), the scenario
 cases (`cases/*.yaml`, their `requirements`), the corpus verdicts
 (`tests/corpus_expectations.yaml`, optional) and the corpus fixtures
 themselves (optional).
@@ -31,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from agui_conformance.model import Level
 from agui_conformance.rules import PROFILES, Rule, catalog
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,6 +64,24 @@ class Requirement:
 
 
 @dataclass(frozen=True)
+class Quote:
+    """A sentence of the spec, verbatim, and the page and anchor it is on."""
+
+    url: str
+    quote: str
+
+
+@dataclass(frozen=True)
+class LevelException:
+    """A rule kept above its cap under `spec`, and the spec's words for it."""
+
+    rule: str
+    level: str
+    sources: tuple[Quote, ...]
+    why: str
+
+
+@dataclass(frozen=True)
 class Sources:
     """Everything the generated files are made from (so tests can pass their own)."""
 
@@ -71,6 +91,7 @@ class Sources:
     cases: dict[str, list[str]]  # inventory id -> ids of the scenario cases exercising it
     corpus: dict[str, dict[str, Any]] | None  # corpus_expectations.yaml, when present
     fixtures: dict[str, dict[str, Any]] | None  # corpus fixture name -> its JSON, when present
+    exceptions: dict[str, LevelException] | None = None  # rule id -> level-exceptions.yaml
 
 
 # ---------------------------------------------------------------- inputs
@@ -95,6 +116,56 @@ def coverage_notes() -> dict[str, str]:
     text = resources.files("agui_conformance.rules").joinpath("coverage-notes.yaml")
     data = yaml.safe_load(text.read_text(encoding="utf-8"))
     return {str(k): str(v) for k, v in (data or {}).items()}
+
+
+def level_exceptions() -> dict[str, LevelException]:
+    """level-exceptions.yaml, by rule id (a malformed entry raises; the test names it)."""
+    text = resources.files("agui_conformance.rules").joinpath("level-exceptions.yaml")
+    data = yaml.safe_load(text.read_text(encoding="utf-8")) or []
+    found: dict[str, LevelException] = {}
+    for entry in data:
+        rule = str(entry["rule"])
+        if rule in found:
+            raise ValueError(f"level-exceptions.yaml: {rule} listed twice")
+        sources = tuple(
+            Quote(url=str(s.get("url") or ""), quote=str(s.get("quote") or "").strip())
+            for s in entry.get("sources") or ()
+        )
+        found[rule] = LevelException(
+            rule=rule,
+            level=str(entry.get("level") or ""),
+            sources=sources,
+            why=str(entry.get("why") or "").strip(),
+        )
+    return found
+
+
+_CAP_OF_LEVEL = {"MUST": Level.ERROR, "SHOULD": Level.WARNING}
+_RANK = {Level.INFO: 0, Level.WARNING: 1, Level.ERROR: 2}
+
+
+def row_cap(req: Requirement) -> Level:
+    """The strongest level a finding on this row alone supports: MUST error, SHOULD
+    warning; MAY and any † row (no BCP 14 keyword) info."""
+    if "†" in req.level:
+        return Level.INFO
+    return _CAP_OF_LEVEL.get(req.level, Level.INFO)
+
+
+def level_cap(rule: Rule, inventory: Mapping[str, Requirement]) -> Level:
+    """The highest `spec` level the rows a rule checks support; info for an advisory rule
+    or one that checks no row."""
+    if rule.advisory or not rule.checks:
+        return Level.INFO
+    caps = [row_cap(inventory[rid]) for rid in rule.checks if rid in inventory]
+    return max(caps, key=_RANK.__getitem__, default=Level.INFO)
+
+
+def above_cap(rule: Rule, inventory: Mapping[str, Requirement]) -> bool:
+    """Whether the rule's `spec` level exceeds its cap (rules not under `spec` never do)."""
+    if not rule.applies_to("spec"):
+        return False
+    return _RANK[rule.level("spec")] > _RANK[level_cap(rule, inventory)]
 
 
 def case_requirements(cases_dir: Path = ROOT / "cases") -> dict[str, list[str]]:
@@ -135,6 +206,7 @@ def load_sources(spec_notes: Path, corpus_dir: Path | None = None) -> Sources:
         cases=case_requirements(),
         corpus=read_expectations(),
         fixtures=read_corpus(corpus_dir),
+        exceptions=level_exceptions(),
     )
 
 
@@ -169,7 +241,37 @@ def _triggers(rule_id: str) -> str:
     return " or ".join(shown) or "never (no trigger)"
 
 
-def rule_page(rule: Rule, inventory: Mapping[str, Requirement], root: Path = ROOT) -> str:
+def _exception_section(
+    rule: Rule, inventory: Mapping[str, Requirement], exception: LevelException
+) -> list[str]:
+    cap = level_cap(rule, inventory)
+    if rule.advisory:
+        basis = "an advisory check"
+    elif not rule.checks:
+        basis = "it checks no requirement row"
+    else:
+        basis = ", ".join(
+            f"{rid} {inventory[rid].level}" if rid in inventory else rid for rid in rule.checks
+        )
+    lines = [
+        "## Why this level",
+        "",
+        f"Under the `spec` profile this rule reports {rule.level('spec').value}, above the "
+        f"{cap.value} its requirements give on their wording alone ({basis}; † marks a "
+        "requirement stated without a MUST or SHOULD). The spec's words:",
+        "",
+    ]
+    for source in exception.sources:
+        lines += [f"> {_md(source.quote)}", ">", f"> — <{source.url}>", ""]
+    return [*lines, exception.why, ""]
+
+
+def rule_page(
+    rule: Rule,
+    inventory: Mapping[str, Requirement],
+    root: Path = ROOT,
+    exception: LevelException | None = None,
+) -> str:
     lines = [f"# `{rule.id}`", "", f"**{_md(rule.title)}**", ""]
     levels = ", ".join(
         f"{p}: {rule.level(p).value if rule.applies_to(p) else 'not applied'}" for p in PROFILES
@@ -193,6 +295,8 @@ def rule_page(rule: Rule, inventory: Mapping[str, Requirement], root: Path = ROO
     ]
     if rule.description:
         lines += ["## Reading", "", rule.description.strip(), ""]
+    if exception is not None:
+        lines += _exception_section(rule, inventory, exception)
     if rule.advisory:
         lines += [
             "This is an advisory check: it goes beyond the spec's own words to catch a bug "
@@ -242,7 +346,10 @@ def rules_index(rules: list[Rule]) -> str:
         "`python -m agui_conformance.docs_gen`. Levels are under the default `spec` profile "
         "(MUST → error, SHOULD → warning, MAY and heuristics → info; `off` where the rule "
         "belongs to another profile only). `agui-conformance rules --profile NAME` lists them "
-        "under another profile.",
+        "under another profile. A rule is never above what the requirements it checks support "
+        "(an advisory check, a MAY row or a row the spec states without a keyword gives info) "
+        "unless `agui_conformance/rules/level-exceptions.yaml` quotes the spec sentence that "
+        "justifies it; the rule's page shows it under *Why this level*.",
         "",
         "| rule | level | strength | category | needs | title |",
         "| --- | --- | --- | --- | --- | --- |",
@@ -445,7 +552,10 @@ def _corpus_section(
 def generate_from(src: Sources, root: Path = ROOT) -> dict[str, str]:
     """Every generated file, by path relative to the repository root."""
     by_id = {r.id: r for r in src.inventory}
-    files = {f"docs/rules/{r.id}.md": rule_page(r, by_id, root) for r in src.rules}
+    exceptions = src.exceptions or {}
+    files = {
+        f"docs/rules/{r.id}.md": rule_page(r, by_id, root, exceptions.get(r.id)) for r in src.rules
+    }
     files["docs/rules/README.md"] = rules_index(src.rules)
     files["docs/coverage.md"] = coverage_page(src)
     return files
