@@ -2,8 +2,10 @@
 
 Every finding on a third-party agent must have a triage entry in interop/triage.yaml:
 `deviation` (a real protocol deviation of that stack, described with the failing event and
-the spec page) or `false-positive` (a bug of ours, fixed with a fixture). A finding without
-one is rendered as UNTRIAGED, so nothing slips through.
+the spec page), `agent-error` (the stack's own RUN_ERROR on a valid input, kept apart from
+protocol findings), `harness-limit` (the harness's own cut, such as its size cap) or
+`false-positive` (a bug of ours, fixed with a fixture). A finding without one is rendered as
+UNTRIAGED, so nothing slips through.
 """
 
 from __future__ import annotations
