@@ -109,6 +109,12 @@ class Case(BaseModel):
         description="The rule (category agent) a RUN_ERROR on this valid input names, "
         "instead of run-error-on-valid-input: the case's own finding text.",
     )
+    not_applied: list[str] = Field(
+        default_factory=list,
+        description="Rules this case does not judge, for a case whose input makes them "
+        "meaningless (e.g. input-rejection-5xx on an oversized body, which an agent may serve "
+        "or refuse): none of its exchanges reports them or counts as exercising them.",
+    )
 
     def model_post_init(self, _: Any) -> None:
         if (self.request is None) == (self.raw_body is None):
@@ -128,6 +134,8 @@ class Case(BaseModel):
             raise ValueError(f"case {self.id}: `fact` is for behaviour: history")
         if self.run_error is not None:
             self._check_run_error()
+        if self.not_applied:
+            self._check_not_applied()
         if self.variants:
             suffixes = [v.id for v in self.variants]
             if len(set(suffixes)) != len(suffixes):
@@ -176,6 +184,15 @@ class Case(BaseModel):
             raise ValueError(f"case {self.id}: run_error must name a rule of category agent")
         if self.expect != "run" or self.refusal is not None:
             raise ValueError(f"case {self.id}: run_error needs expect: run and no refusal")
+
+    def _check_not_applied(self) -> None:
+        from agui_conformance.rules import catalog
+
+        unknown = [rule for rule in self.not_applied if rule not in catalog()]
+        if unknown:
+            raise ValueError(f"case {self.id}: not_applied names no rule: {', '.join(unknown)}")
+        if len(set(self.not_applied)) != len(self.not_applied):
+            raise ValueError(f"case {self.id}: not_applied names a rule twice")
 
     def expand(self) -> list[Case]:
         """The cases this one stands for: itself, or one per variant."""

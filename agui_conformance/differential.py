@@ -36,6 +36,10 @@ SPEC = "https://docs.ag-ui.com/spec/1.1/basic/run-input"
 EMPTY: dict[str, Any] = {"tools": [], "context": [], "state": {}}
 MEANING = {"tools": "an empty list", "context": "an empty list", "state": "the empty object `{}`"}
 SPELLED = {"tools": "`tools: []`", "context": "`context: []`", "state": "`state: {}`"}
+# The inventory rows that say a missing member is its empty value (cases' requirements).
+REQUIREMENT = {"tools": "INPUT-008", "context": "INPUT-010", "state": "INPUT-011"}
+# A failed run's own findings, which a confirmed difference explains (`likely_cause`).
+FAILURE_RULES = frozenset({"http-status", "input-valid-rejected", "run-error-on-valid-input"})
 
 Kind = Literal[
     "finished",
@@ -133,6 +137,21 @@ def judge(member: str, pairs: Sequence[tuple[Side, Side]]) -> tuple[Hit, Directi
     text += f" A missing `{member}` must be treated exactly as {MEANING[member]} ({SPEC}#{member})."
     index = (absent if direction == "absent" else empty).index
     return Hit(RULE, index, text), direction
+
+
+def likely_cause(member: str, direction: Direction) -> str:
+    """The note a failed run's own finding (`FAILURE_RULES`) gets when the difference on
+    `member` held: the other spelling of the same input was served, so the spelling is the
+    likely cause, and the requirement it breaks."""
+    if direction == "absent":
+        other, cause = f"with {SPELLED[member]}", f"the missing `{member}`"
+    else:
+        other, cause = f"without `{member}`", f"the empty {SPELLED[member]}"
+    return (
+        f" The same input {other} was served (the run finished): {cause} is the likely "
+        f"cause. {REQUIREMENT[member]}: a missing `{member}` must be treated exactly as "
+        f"{MEANING[member]} ({SPEC}#{member})."
+    )
 
 
 def describe(one: Side) -> str:

@@ -44,6 +44,16 @@ def _looks_html(exchange: Exchange) -> bool:
     )
 
 
+def not_judged(valid_status: int | None) -> frozenset[str]:
+    """The probe rules an agent's answers cannot be judged by, given the status it gave the
+    minimal valid run sent before any probe (None: not sent, or not answered). An agent that
+    answers a valid input 5xx too shows by a probe's 5xx nothing about how it tells bad input
+    from good: the 5xx has another cause (input-rejection-5xx is not judged)."""
+    if valid_status is not None and valid_status >= 500:
+        return frozenset({"input-rejection-5xx"})
+    return frozenset()
+
+
 def check_exchange(
     exchange: Exchange, expect: Expect = "run", baseline: str | None = None
 ) -> list[Hit]:

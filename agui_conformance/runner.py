@@ -20,6 +20,7 @@ import orjson
 
 from agui_conformance import differential, live
 from agui_conformance.cases import Case, Ids, NotExercised, build_body, follow_up
+from agui_conformance.clip import clip_text
 from agui_conformance.evidence import agent_error_hit, case_status, outcome
 from agui_conformance.exercise import exchange_tokens, exercised, stream_tokens
 from agui_conformance.hits import Hit
@@ -130,11 +131,28 @@ def judge(
     profile: str,
     refusal: str | None = None,
     events: list[Any] | None = None,
+    skip: frozenset[str] = frozenset(),
 ) -> list[Finding]:
     """Findings for one exchange under the case's expectation; `refusal`: the rule a
     refusal of this (valid, tolerated) input breaks; `events`: the first frames already
-    decoded by `_events` (each frame is parsed once per exchange)."""
-    return _judge(record, request, expect, profile, refusal, events)[0]
+    decoded by `_events` (each frame is parsed once per exchange); `skip`: rules not judged
+    here (`not_judged`)."""
+    findings = _judge(record, request, expect, profile, refusal, events)[0]
+    return [f for f in findings if f.rule not in skip]
+
+
+def not_judged(case: Case, watch: Watch) -> frozenset[str]:
+    """The rules a case's exchanges are not judged by: the case's own `not_applied`, and the
+    probe rules that the agent's answer to the valid baseline makes meaningless
+    (`live.not_judged`)."""
+    return frozenset(case.not_applied) | live.not_judged(watch.baseline_status)
+
+
+def _drop(result: CaseResult, skip: frozenset[str]) -> None:
+    """Every run of `result` without the findings of `skip`, which none of them exercised."""
+    for run in result.runs:
+        run.findings = [f for f in run.findings if f.rule not in skip]
+        run.exercised = [rule for rule in run.exercised if rule not in skip]
 
 
 def _judge(
@@ -331,6 +349,7 @@ class Watch:
         self.unanswered = 0
         self.tripped = False
         self.baseline: str | None = None
+        self.baseline_status: int | None = None  # the HTTP status the baseline got
 
     def saw(self, record: Exchange) -> None:
         if record.harness_error is not None or record.ending == "client-closed":
@@ -409,6 +428,9 @@ async def run_case(
     if case.expect in ("reject", "lenient") and answered and result.status == "passed":
         with contextlib.suppress(Stopped):  # the probe was judged; only the check after it
             await _survival(result, cfg, client, watch)
+    skip = not_judged(case, watch)
+    if skip:
+        _drop(result, skip)
     if any(run.harnessError for run in result.runs):
         result.status = "harness-error"
         result.reason = next(r.harnessError for r in result.runs if r.harnessError) or ""
@@ -496,9 +518,22 @@ async def _differential(
         found = differential.judge(member, sides)
         if found is not None:
             hit, direction = found
+            failed = [pair[0 if direction == "absent" else 1] for pair in pairs]
+            for run in failed:  # each failed run's own finding names the likely cause
+                _note(run, differential.likely_cause(member, direction))
             checker = StreamValidator(profile=cfg.profile)
             checker.add_hits([hit])
-            pairs[0][0 if direction == "absent" else 1].findings.extend(checker.result().findings)
+            failed[0].findings.extend(checker.result().findings)
+
+
+def _note(run: RunRecord, note: str) -> None:
+    """`note` added to the run's own failure findings (differential.FAILURE_RULES)."""
+    run.findings = [
+        f.model_copy(update={"message": clip_text(f.message + note)})
+        if f.rule in differential.FAILURE_RULES
+        else f
+        for f in run.findings
+    ]
 
 
 async def _survival_exchange(
@@ -527,6 +562,7 @@ async def survival_baseline(cfg: RunnerConfig, client: httpx.AsyncClient, watch:
         _, record = await _survival_exchange(cfg, client, watch)
         if record.harness_error is None:
             watch.baseline = outcome(record)
+            watch.baseline_status = record.status
 
 
 async def _survival(

@@ -90,6 +90,16 @@ def test_a_crash_without_tools_is_named_by_the_tools_differential() -> None:
     # every exchange kept its own judging: the 500s are http-status findings of their own
     assert rules(result) == {"input-absent-not-empty", "http-status"}
     assert all(not run.findings for run in result.runs[1::2])
+    # ...each naming the likely cause, shown by the served `tools: []` (issue 19, item 8)
+    for run in result.runs[0::2]:
+        (status,) = [f for f in run.findings if f.rule == "http-status"]
+        assert status.level is Level.ERROR
+        assert status.message.startswith("A valid RunAgentInput was answered 500: ")
+        assert status.message.endswith(
+            " The same input with `tools: []` was served (the run finished): the missing "
+            "`tools` is the likely cause. INPUT-008: a missing `tools` must be treated exactly "
+            "as an empty list (https://docs.ag-ui.com/spec/1.1/basic/run-input#tools)."
+        )
     assert "input-absent-not-empty" in result.runs[1].exercised
 
 
@@ -104,6 +114,8 @@ def test_the_other_members_are_judged_on_their_own_pairs() -> None:
         assert result.status == "failed"
         assert rules(result) == {"http-status"}, rules(result)
         assert len(result.runs) == 2  # no difference, no repeat
+        # both spellings failed: neither is shown to be the cause
+        assert not any("likely cause" in f.message for f in result.findings)
 
 
 def test_run_error_without_state_is_named_by_the_state_differential() -> None:
@@ -123,8 +135,17 @@ def test_run_error_without_state_is_named_by_the_state_differential() -> None:
     assert "with `state: {}` the run finished" in finding.message
     assert "must be treated exactly as the empty object `{}`" in finding.message
     assert "https://docs.ag-ui.com/spec/1.1/basic/run-input#state" in finding.message
-    # the agent's own failure is still reported on each run that ended in RUN_ERROR
+    # the agent's own failure is still reported on each run that ended in RUN_ERROR,
+    # naming the likely cause
     assert rules(result) == {"input-absent-not-empty", "run-error-on-valid-input"}
+    for run in (result.runs[0], result.runs[2]):
+        (error,) = [f for f in run.findings if f.rule == "run-error-on-valid-input"]
+        assert "The agent could not load its state." in error.message
+        assert error.message.endswith(
+            " The same input with `state: {}` was served (the run finished): the missing "
+            "`state` is the likely cause. INPUT-011: a missing `state` must be treated exactly "
+            "as the empty object `{}` (https://docs.ag-ui.com/spec/1.1/basic/run-input#state)."
+        )
     # state is absent on both sides of the tools and context pairs: both fail alike
     for other in ("absent-equals-empty-tools", "absent-equals-empty-context"):
         assert results[other].status == "agent-error"
@@ -143,6 +164,15 @@ def test_the_reverse_an_empty_member_refused_is_named_too() -> None:
     assert finding in result.runs[1].findings  # on the empty side, the one that failed
     assert "with `context: []` the input was refused with HTTP 500" in finding.message
     assert "#context" in finding.message
+    # the failed run's own 500 names the empty spelling as the likely cause
+    for run in (result.runs[1], result.runs[3]):
+        (status,) = [f for f in run.findings if f.rule == "http-status"]
+        assert (
+            "The same input without `context` was served (the run finished): the empty "
+            "`context: []` is the likely cause. INPUT-010: a missing `context` must be treated "
+            "exactly as an empty list (https://docs.ag-ui.com/spec/1.1/basic/run-input#context)."
+        ) in status.message
+    assert not [f for f in result.runs[0].findings + result.runs[2].findings]
 
 
 @pytest.mark.parametrize("failure", ["run-error", "500", "422"])
@@ -201,6 +231,7 @@ def test_a_difference_that_does_not_hold_when_sent_again_is_not_blamed_on_the_me
     ]
     assert rules(result) == {"run-error-on-valid-input"}
     assert result.status == "agent-error"
+    assert not any("likely cause" in f.message for f in result.findings)  # not confirmed
 
 
 def test_differential_cases_show_in_the_reports_and_fail_the_exit_code(tmp_path: Path) -> None:

@@ -10,7 +10,9 @@ Fixtures live in tests/fixtures/rules/<rule-id>.yaml:
         stream: [...]      # events; or `sse: "..."` raw SSE text (`sse_base64` for
                            # bytes that are not UTF-8); or `payloads: [...]` raw JSON;
                            # or `exchange: {expect, status, content_type, frames: [{at,
-                           # event}], ended_at, ending, raw_prefix}` for live rules
+                           # event}], ended_at, ending, raw_prefix, valid_status}` for
+                           # live rules (valid_status: what the agent answered the valid
+                           # baseline sent before the probes, live.not_judged)
         refusal: rule      # optional, with `exchange`: the case's refusal rule
         declaration: {...} # or: a capabilities declaration, with `streams: [[...]]` the
                            # events the agent streamed in the run
@@ -39,7 +41,7 @@ import orjson
 import pytest
 import yaml
 
-from agui_conformance import ValidationResult, validate_events, validate_payloads
+from agui_conformance import ValidationResult, live, validate_events, validate_payloads
 from agui_conformance.rules import catalog
 from agui_conformance.runner import judge
 from agui_conformance.transport import Exchange, TimedFrame
@@ -92,7 +94,8 @@ def _run(case: dict[str, Any]) -> ValidationResult:
     if "exchange" in case:
         spec = case["exchange"]
         expect = spec.get("expect", "run")
-        findings = judge(_exchange(spec), request, expect, profile, case.get("refusal"))
+        skip = live.not_judged(spec.get("valid_status"))
+        findings = judge(_exchange(spec), request, expect, profile, case.get("refusal"), skip=skip)
         return ValidationResult(findings=findings, events=len(spec.get("frames", [])))
     if "declaration" in case:
         return _declaration(case, profile)
