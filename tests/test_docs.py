@@ -102,3 +102,50 @@ def test_consumer_only_fixtures_are_not_applicable_with_a_reason(
             assert exp.get("reason"), name
             row = next(line for line in page.splitlines() if line.startswith(f"| {name} |"))
             assert "not applicable" in row, row
+
+
+# The project's own notes (../shared/SPEC-NOTES.md) are not shipped: a reader cannot follow
+# "SPEC-NOTES §7 A-17". User docs and the generated pages quote and link the spec instead.
+_INTERNAL = re.compile(r"SPEC-NOTES|§\s?\d|\bA-\d{2}\b")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _guides() -> list[Path]:
+    return [ROOT / "README.md", ROOT / "cases" / "README.md", *sorted(ROOT.glob("docs/*.md"))]
+
+
+def test_no_generated_page_points_to_the_internal_notes(sources: docs_gen.Sources) -> None:
+    files = docs_gen.generate_from(sources)
+    assert any(name.startswith("docs/rules/") for name in files)
+    found = {
+        name: sorted(set(_INTERNAL.findall(text)))
+        for name, text in files.items()
+        if _INTERNAL.search(text)
+    }
+    assert not found, found
+
+
+def test_no_user_guide_points_to_the_internal_notes() -> None:
+    guides = _guides()
+    assert len(guides) > 5
+    found = {
+        str(path.relative_to(ROOT)): sorted(set(_INTERNAL.findall(text)))
+        for path in guides
+        if _INTERNAL.search(text := path.read_text(encoding="utf-8"))
+    }
+    assert not found, found
+
+
+@pytest.mark.parametrize(
+    ("cell", "public"),
+    [
+        ("request+stream (weak; see §7 A-17)", "request+stream (weak)"),
+        (
+            "the run never starts (see §7 A-01 for the RUN_ERROR-first reading).",
+            "the run never starts.",
+        ),
+        ("live", "live"),
+    ],
+)
+def test_inventory_cells_lose_their_pointers_to_the_notes(cell: str, public: str) -> None:
+    assert docs_gen.public_text(cell) == public
