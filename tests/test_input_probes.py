@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from fastapi import FastAPI, Request
+from fastapi.responses import Response, StreamingResponse
 
 from agui_conformance import differential
 from agui_conformance.cases import Case, load_cases
@@ -27,7 +29,7 @@ from agui_conformance.rules import PROFILES
 from agui_conformance.runner import RunnerConfig, run_suite
 from agui_conformance.transport import Deadlines
 from reference_agent.server import running_agent
-from tests.hostile_agents import agent, conformant_run, crashes_without_tools, serve_app
+from tests.hostile_agents import agent, conformant_run, crashes_without_tools, serve_app, sse
 
 FAST = Deadlines(connect=2.0, first_byte=2.0, idle=1.0, total=6.0, linger=1.0)
 CASES = {case.id: case for case in load_cases()}
@@ -152,6 +154,33 @@ def test_run_error_without_state_is_named_by_the_state_differential() -> None:
         assert "input-absent-not-empty" not in rules(results[other])
 
 
+def _requires_tools() -> FastAPI:
+    """An SDK whose input model makes `tools` required: its absence is refused with 422."""
+    app = FastAPI()
+
+    @app.post("/")
+    async def run(request: Request) -> Response:
+        body = json.loads(await request.body())
+        if "tools" not in body:
+            detail = '{"detail":[{"type":"missing","loc":["body","tools"]}]}'
+            return Response(detail, 422, media_type="application/json")
+        return StreamingResponse(iter([sse(*conformant_run(body))]), media_type="text/event-stream")
+
+    return app
+
+
+def test_a_422_without_tools_names_the_likely_cause_too() -> None:
+    """The refusal's own finding (input-valid-rejected) carries the note, like a 500's."""
+    with serve_app(_requires_tools()) as url:
+        result = suite(url, ["absent-equals-empty-tools"])["absent-equals-empty-tools"]
+    assert [run.status for run in result.runs] == [422, 200, 422, 200]
+    assert rules(result) == {"input-absent-not-empty", "input-valid-rejected"}
+    for run in result.runs[0::2]:
+        (refused,) = [f for f in run.findings if f.rule == "input-valid-rejected"]
+        assert refused.message.startswith("A valid RunAgentInput was answered 422: ")
+        assert "the missing `tools` is the likely cause. INPUT-008" in refused.message
+
+
 def test_the_reverse_an_empty_member_refused_is_named_too() -> None:
     def on_run(body: dict[str, Any]) -> list[dict[str, Any]]:
         if body.get("context") == []:
@@ -199,9 +228,6 @@ def test_an_agent_failing_both_ways_draws_no_differential_finding(failure: str) 
 
 def _refusing_agent() -> Any:
     """Answers every run 422 (a validator that rejects everything)."""
-    from fastapi import FastAPI
-    from fastapi.responses import Response
-
     app = FastAPI()
 
     @app.post("/")
@@ -330,9 +356,6 @@ def _fails_on(kind: str, how: str) -> Any:
 
     if how == "run-error":
         return agent(on_run)
-    from fastapi import FastAPI, Request
-    from fastapi.responses import Response, StreamingResponse
-
     app = FastAPI()
 
     @app.post("/")
