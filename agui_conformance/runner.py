@@ -20,7 +20,7 @@ import orjson
 
 from agui_conformance import differential, live
 from agui_conformance.cases import Case, Ids, NotExercised, build_body, follow_up
-from agui_conformance.clip import clip_text
+from agui_conformance.clip import MAX_MESSAGE, clip_text
 from agui_conformance.evidence import agent_error_hit, case_status, outcome
 from agui_conformance.exercise import exchange_tokens, exercised, stream_tokens
 from agui_conformance.hits import Hit
@@ -527,9 +527,11 @@ async def _differential(
 
 
 def _note(run: RunRecord, note: str) -> None:
-    """`note` added to the run's own failure findings (differential.FAILURE_RULES)."""
+    """`note` added to the run's own failure findings (differential.FAILURE_RULES); the
+    message is cut before the note, never the note (a message stays in MAX_MESSAGE)."""
+    room = MAX_MESSAGE - len(note)
     run.findings = [
-        f.model_copy(update={"message": clip_text(f.message + note)})
+        f.model_copy(update={"message": clip_text(f.message, room) + note})
         if f.rule in differential.FAILURE_RULES
         else f
         for f in run.findings

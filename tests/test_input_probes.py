@@ -485,6 +485,26 @@ def test_no_pairs_no_finding() -> None:
     assert differential.judge("tools", []) is None
 
 
+def test_the_likely_cause_note_survives_a_long_message() -> None:
+    """The failed run's own message is cut to make room; the note is never cut."""
+    from agui_conformance.clip import MAX_MESSAGE
+    from agui_conformance.model import Finding, RunRecord
+    from agui_conformance.runner import _note
+
+    long = Finding(rule="run-error-on-valid-input", level=Level.WARNING, message="x" * MAX_MESSAGE)
+    other = Finding(rule="lifecycle-first-event", level=Level.ERROR, message="kept as it is")
+    run = RunRecord(
+        request={}, requestHeaders={}, status=200, responseHeaders={}, timing={},
+        findings=[long, other],
+    )  # fmt: skip
+    note = differential.likely_cause("tools", "absent")
+    _note(run, note)
+    noted, kept = run.findings
+    assert noted.message.endswith(note) and len(noted.message) <= MAX_MESSAGE
+    assert "more characters)" in noted.message
+    assert kept == other
+
+
 def test_the_empty_spelling_of_each_member() -> None:
     request = {"threadId": "t", "runId": "r", "messages": []}
     assert differential.with_empty(request, "tools")["tools"] == []
