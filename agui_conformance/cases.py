@@ -17,7 +17,9 @@ from typing import Any, Literal
 
 import orjson
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from agui_conformance.expectations import Expectations, Outcome, ToolCallExpectation, check_pointer
 
 _KEBAB = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 # The optional members whose absence the spec defines as a value (agui_conformance.differential).
@@ -115,6 +117,27 @@ class Case(BaseModel):
         "meaningless (e.g. input-rejection-5xx on an oversized body, which an agent may serve "
         "or refuse): none of its exchanges reports them or counts as exercising them.",
     )
+    expect_tool_call: ToolCallExpectation | None = Field(
+        default=None,
+        description="The run must call this tool (`name`), with arguments matching "
+        "`arguments` (a JSON Schema) when given (agui_conformance.expectations).",
+    )
+    expect_state: list[str] = Field(
+        default_factory=list,
+        description="JSON Pointers that must be present in the final state the run reported.",
+    )
+    expect_outcome: Outcome | None = Field(
+        default=None, description="The outcome the run's RUN_FINISHED must carry."
+    )
+
+    @field_validator("expect_state")
+    @classmethod
+    def _pointers(cls, value: list[str]) -> list[str]:
+        return [check_pointer(p) for p in value]
+
+    def expectations(self) -> Expectations:
+        """What the case states the agent must do (empty: nothing beyond the protocol)."""
+        return Expectations(self.expect_tool_call, tuple(self.expect_state), self.expect_outcome)
 
     def model_post_init(self, _: Any) -> None:
         if (self.request is None) == (self.raw_body is None):
@@ -136,6 +159,8 @@ class Case(BaseModel):
             self._check_run_error()
         if self.not_applied:
             self._check_not_applied()
+        if self.expectations():
+            self._check_expectations()
         if self.variants:
             suffixes = [v.id for v in self.variants]
             if len(set(suffixes)) != len(suffixes):
@@ -193,6 +218,12 @@ class Case(BaseModel):
             raise ValueError(f"case {self.id}: not_applied names no rule: {', '.join(unknown)}")
         if len(set(self.not_applied)) != len(self.not_applied):
             raise ValueError(f"case {self.id}: not_applied names a rule twice")
+    def _check_expectations(self) -> None:
+        where = f"case {self.id}: expect_tool_call, expect_state and expect_outcome"
+        if self.expect != "run" or self.request is None:
+            raise ValueError(f"{where} need expect: run and a `request`")
+        if self.behaviour is not None:
+            raise ValueError(f"{where} do not go with `behaviour` (a flow of its own)")
 
     def expand(self) -> list[Case]:
         """The cases this one stands for: itself, or one per variant."""

@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from agui_conformance.model import Level
+from agui_conformance.model import Level, Strength
 from agui_conformance.rules import PROFILES, Rule, catalog
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,8 +172,10 @@ def level_cap(rule: Rule, inventory: Mapping[str, Requirement]) -> Level:
 
 
 def above_cap(rule: Rule, inventory: Mapping[str, Requirement]) -> bool:
-    """Whether the rule's `spec` level exceeds its cap (rules not under `spec` never do)."""
-    if not rule.applies_to("spec"):
+    """Whether the rule's `spec` level exceeds its cap (rules not under `spec` never do, nor
+    does a case's own assertion, strength `case`: its level is the case author's, and it
+    claims no requirement of the spec)."""
+    if not rule.applies_to("spec") or rule.strength is Strength.CASE:
         return False
     return _RANK[rule.level("spec")] > _RANK[level_cap(rule, inventory)]
 
@@ -276,6 +278,12 @@ def _exception_section(
     return [*lines, exception.why, ""]
 
 
+def _strength(rule: Rule) -> str:
+    if rule.strength is Strength.CASE:
+        return "case (the case author's own assertion, not a requirement of the spec)"
+    return rule.strength.value
+
+
 def rule_page(
     rule: Rule,
     inventory: Mapping[str, Requirement],
@@ -291,7 +299,7 @@ def rule_page(
         "| | |",
         "| --- | --- |",
         f"| id | `{rule.id}` |",
-        f"| strength | {rule.strength.value}{''.join(f' ({n})' for n in notes)} |",
+        f"| strength | {_strength(rule)}{''.join(f' ({n})' for n in notes)} |",
         f"| level by profile | {levels} |",
         f"| category | {rule.category} |",
         f"| needs | {rule.kind} |",
@@ -307,6 +315,13 @@ def rule_page(
         lines += ["## Reading", "", rule.description.strip(), ""]
     if exception is not None:
         lines += _exception_section(rule, inventory, exception)
+    if rule.strength is Strength.CASE:
+        lines += [
+            "This rule reports what a case file asserts, not what the spec requires: an "
+            "agent that breaks it may be fully conformant. It fails the case in every "
+            "profile, and never lowers the conformance level.",
+            "",
+        ]
     if rule.advisory:
         lines += [
             "This is an advisory check: it goes beyond the spec's own words to catch a bug "
@@ -354,7 +369,8 @@ def rules_index(rules: list[Rule]) -> str:
         "",
         f"{len(rules)} rules, generated from `agui_conformance/rules/catalog.yaml` by "
         "`python -m agui_conformance.docs_gen`. Levels are under the default `spec` profile "
-        "(MUST → error, SHOULD → warning, MAY and heuristics → info; `off` where the rule "
+        "(MUST → error, SHOULD → warning, MAY and heuristics → info, `case` (a case file's "
+        "own assertion) → error; `off` where the rule "
         "belongs to another profile only). `agui-conformance rules --profile NAME` lists them "
         "under another profile. A rule is never above what the requirements it checks support "
         "(an advisory check, a MAY row or a row the spec states without a keyword gives info) "

@@ -5,7 +5,9 @@ completed on the wire and no finding reached the fail-on level. Absence of findi
 not evidence: an exchange that got no answer, or a run cut at a deadline, fails the case
 as `agent-unresponsive`; a body we cut ourselves (the size cap) leaves it `inconclusive`.
 An agent's own failure (RUN_ERROR on a valid input) is neither a protocol violation nor a
-pass: the case is `agent-error`. Pure: reads recorded exchanges and findings only.
+pass: the case is `agent-error`. A case's own expectation (agui_conformance.expectations)
+that a finished run did not meet fails it with that reason. Pure: reads recorded exchanges
+and findings only.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ OUTCOMES = (
     "read",
 )
 AGENT_CATEGORY = "agent"  # findings about the agent's own failures, apart from the protocol
+CASE_CATEGORY = "case"  # a case's own expectations unmet (the author's, not the spec's)
+APART = (AGENT_CATEGORY, CASE_CATEGORY)  # categories that say nothing of the protocol
 _TERMINAL = frozenset({"RUN_FINISHED", "RUN_ERROR"})
 _LIFECYCLE = frozenset({"RUN_STARTED", "RUN_FINISHED", "RUN_ERROR"})
 
@@ -150,7 +154,9 @@ def case_status(result: CaseResult, fail_on: Level) -> tuple[str, str]:
         return result.status, result.reason
     findings = result.findings
     bad = [f for f in findings if f.level.rank >= fail_on.rank]
-    protocol = [f for f in bad if f.category != AGENT_CATEGORY]
+    protocol = [f for f in bad if f.category not in APART]
+    agent = [f for f in bad if f.category == AGENT_CATEGORY]
+    unmet = [f for f in bad if f.category == CASE_CATEGORY]
     unresponsive = [f for f in findings if f.rule == "agent-unresponsive"]
     if unresponsive:
         return "failed", f"agent unresponsive: {unresponsive[0].message}"
@@ -158,8 +164,10 @@ def case_status(result: CaseResult, fail_on: Level) -> tuple[str, str]:
         return "failed", "agent unresponsive: an exchange got no complete answer"
     if protocol:
         return "failed", result.reason
-    if bad:
-        return "agent-error", f"the agent reported a failure: {bad[0].message}"
+    if agent:
+        return "agent-error", f"the agent reported a failure: {agent[0].message}"
+    if unmet:  # only a finished run meets or misses an expectation
+        return "failed", f"expectation unmet: {unmet[0].message}"
     judged = [run.outcome for run in result.runs if run.outcome not in (None, "left")]
     if result.runs and not judged:
         return "inconclusive", "no exchange of this case was judged"

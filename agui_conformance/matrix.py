@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from agui_conformance.evidence import AGENT_CATEGORY
+from agui_conformance.evidence import APART
 from agui_conformance.exercise import triggers
 from agui_conformance.model import (
     CaseResult,
@@ -98,13 +98,14 @@ FAILING = ("failed", "agent-error", "not-run", "harness-error")
 
 def conformance(cases: list[CaseResult]) -> str:
     """The level reached, from passed evidence only: with no passed case there is none.
-    The agent's own failures (category `agent`) say nothing of the protocol and do not
-    lower it; they fail the verdict through their case status."""
+    The agent's own failures (category `agent`) and a case's own expectations unmet
+    (category `case`) say nothing of the protocol and do not lower it; they fail the
+    verdict through their case status."""
     if any(c.status == "harness-error" for c in cases):
         return "incomplete"
     if not any(c.status in ("passed", "known-failure") for c in cases):
         return "none"
-    levels = {f.level for c in cases for f in c.findings if f.category != AGENT_CATEGORY}
+    levels = {f.level for c in cases for f in c.findings if f.category not in APART}
     if Level.ERROR in levels:
         return "none"
     if Level.WARNING in levels:

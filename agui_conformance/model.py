@@ -14,11 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Strength(StrEnum):
-    """The normative strength of a rule, as the spec words it."""
+    """The normative strength of a rule, as the spec words it; `case` for a case's own
+    assertion (a case file's expectations), which no spec sentence makes."""
 
     MUST = "MUST"
     SHOULD = "SHOULD"
     MAY = "MAY"
+    CASE = "case"
 
 
 class Level(StrEnum):

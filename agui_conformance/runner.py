@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import orjson
 
-from agui_conformance import differential, live
+from agui_conformance import differential, expectations, live
 from agui_conformance.cases import Case, Ids, NotExercised, build_body, follow_up
 from agui_conformance.clip import MAX_MESSAGE, clip_text
 from agui_conformance.evidence import agent_error_hit, case_status, outcome
@@ -467,10 +467,12 @@ async def _thread_runs(
             # the stream ended before we could leave it: judge it as the case's run
             findings = judge(cut, request, case.expect, cfg.profile)
             runs[-1] = _record(cut, request, body, findings, case.expect)
+            expectations.apply(case.expectations(), runs[-1], cut, request, cfg.profile)
             return None
         request, body = build_body(case, ids)
     record = await _send(cfg, client, body, case, watch)
     run, events = examine(record, request, body, case.expect, cfg.profile, case.refusal)
+    expectations.apply(case.expectations(), run, record, request, cfg.profile)
     runs.append(run)
     if case.refusal is not None and completed(record):  # the tolerated input was answered
         runs[-1].exercised += exercised({f"refusal:{case.refusal}"})

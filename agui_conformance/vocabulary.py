@@ -30,4 +30,5 @@ CATEGORIES: tuple[str, ...] = (
     "agent",
     "isolation",
     "advisory",
+    "case",
 )

@@ -24,6 +24,9 @@ Fixtures live in tests/fixtures/rules/<rule-id>.yaml:
                            # state-types, state, stream} | {kind: overlap, input, exchange}
                            # | {kind: history, fact, history: [ids], stream} | {kind:
                            # run-error, input, exchange}
+        expectations:      # or: a case's own expectations (agui_conformance.expectations),
+                           # {expect_tool_call, expect_state, expect_outcome} as in a case
+                           # file, judged on `stream` (a finished run) with `input`
         profile: spec      # optional
     passes:                # each must raise nothing at all
       - name: the legal stream closest to the violation
@@ -103,6 +106,8 @@ def _run(case: dict[str, Any]) -> ValidationResult:
         return _differential(case["differential"], profile)
     if "behaviour" in case:
         return _behaviour(case["behaviour"], profile)
+    if "expectations" in case:
+        return _expectations(case, profile)
     if "sse" in case or "sse_base64" in case:
         raw = (
             base64.b64decode(case["sse_base64"])
@@ -193,6 +198,20 @@ def _behaviour(spec: dict[str, Any], profile: str) -> ValidationResult:
         hit = behaviour.history_hit(spec["fact"], stream, spec.get("history", []))[1]
     findings = behaviour.findings([hit] if hit is not None else [], profile)
     return ValidationResult(findings=findings, events=len(stream))
+
+
+def _expectations(case: dict[str, Any], profile: str) -> ValidationResult:
+    """A case's own expectations judged on a finished run (the stream's own rules are
+    judged by their own fixtures)."""
+    from agui_conformance import behaviour, expectations
+    from agui_conformance.cases import Case
+
+    stated = Case.model_validate(
+        {"id": "fixture", "title": "fixture", "request": case["input"], **case["expectations"]}
+    ).expectations()
+    stream = case["stream"]
+    hits = expectations.judge(stated, case["input"], enumerate(stream))
+    return ValidationResult(findings=behaviour.findings(hits, profile), events=len(stream))
 
 
 def _cases(kind: str) -> list[Any]:

@@ -106,9 +106,13 @@ def test_fields_are_consistent(rule: Rule) -> None:
 
 
 def test_levels_follow_the_profiles() -> None:
-    """spec: MUST error, SHOULD warning, MAY info; strict makes SHOULD an error."""
+    """spec: MUST error, SHOULD warning, MAY info; strict makes SHOULD an error; a case's own
+    assertion (strength `case`) is an error in every profile."""
     for rule in RULES:
         if rule.levels or rule.heuristic:
+            continue
+        if rule.strength is Strength.CASE:
+            assert {rule.level(p) for p in PROFILES} == {Level.ERROR}, rule.id
             continue
         expected = {Strength.MUST: Level.ERROR, Strength.SHOULD: Level.WARNING}
         assert rule.level("spec") is expected.get(rule.strength, Level.INFO), rule.id

@@ -60,6 +60,8 @@ class Rule(BaseModel):
         """The level a finding of this rule has under `profile`."""
         if profile in self.levels:
             return self.levels[profile]
+        if self.strength is Strength.CASE:
+            return Level.ERROR  # the case author asserted it: unmet fails in every profile
         if self.heuristic and self.strength is not Strength.MUST:
             return Level.WARNING if profile == "strict" else Level.INFO
         if self.strength is Strength.MUST:
