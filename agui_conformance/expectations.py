@@ -275,7 +275,7 @@ def final_state(
             reported = True
             budget.used = json_size(event["snapshot"], limit)
             known = budget.used <= limit
-            state = event["snapshot"] if known else None  # decoded for this judgement alone
+            state = copy_value(event["snapshot"]) if known else None  # deltas apply in place
         elif kind == "STATE_DELTA" and isinstance(event.get("delta"), list):
             reported = True
             if not known:

@@ -8,6 +8,7 @@ conformance level. Agents here are real servers on loopback sockets: small scrip
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import re
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from agui_conformance import docs_gen
+from agui_conformance import docs_gen, expectations
 from agui_conformance.cases import Case, load_cases
 from agui_conformance.cli import main
 from agui_conformance.matrix import conformance, requirements
@@ -27,6 +28,8 @@ from agui_conformance.runner import RunnerConfig, run_suite
 from agui_conformance.transport import Deadlines
 from reference_agent.server import running_agent
 from tests.hostile_agents import agent, conformant_run, serve_app, started_then_silent
+
+pytest_plugins = ["pytester"]
 
 RULE = "case-expectation-unmet"
 FAST = Deadlines(first_byte=3.0, idle=2.0, total=10.0)
@@ -274,11 +277,15 @@ def test_follow_ups_are_not_judged_and_each_concurrent_copy_is() -> None:
 # ------------------------------------------------------------------ the docs' example
 
 
-def _docs_example() -> Case:
+def _docs_yaml() -> str:
     text = DOCS.read_text(encoding="utf-8")
     block = re.search(r"```yaml\n(# tests/agui-cases/my-weather-tool\.yaml\n.*?)```", text, re.S)
     assert block is not None, "docs/extending.md lost its example case"
-    return Case.model_validate(yaml.safe_load(block.group(1)))
+    return block.group(1)
+
+
+def _docs_example() -> Case:
+    return Case.model_validate(yaml.safe_load(_docs_yaml()))
 
 
 def test_the_docs_example_fails_against_an_agent_that_never_calls_the_tool() -> None:
@@ -305,10 +312,7 @@ def test_the_docs_example_through_the_cli(tmp_path: Path) -> None:
     tool is called; the JSON report says why."""
     folder = tmp_path / "agui-cases"
     folder.mkdir()
-    text = DOCS.read_text(encoding="utf-8")
-    block = re.search(r"```yaml\n(# tests/agui-cases/my-weather-tool\.yaml\n.*?)```", text, re.S)
-    assert block is not None
-    (folder / "my-weather-tool.yaml").write_text(block.group(1))
+    (folder / "my-weather-tool.yaml").write_text(_docs_yaml())
     out = tmp_path / "r.json"
     common = ["--cases", str(folder), "-k", "my-weather", "--examples", "0", "--no-html"]
     with running_agent() as reference:
@@ -354,3 +358,98 @@ def test_the_rule_says_it_is_the_case_author_s_not_the_spec_s() -> None:
     page = (DOCS.parent / "rules" / f"{RULE}.md").read_text(encoding="utf-8")
     assert "not a requirement of the spec" in page
     assert "never lowers the conformance level" in page
+
+
+# ------------------------------------------------------------------ the pytest face
+
+
+def test_pytest_fails_the_case_item_naming_the_rule(pytester: pytest.Pytester) -> None:
+    """`pytest --agent-url URL --agui-cases DIR`: the case's own item fails with the rule and
+    its reason; the items of the spec's requirements it lists are not failed by it."""
+    folder = pytester.path / "agui-cases"
+    folder.mkdir()
+    (folder / "my-weather-tool.yaml").write_text(_docs_yaml())
+    with serve_app(agent(conformant_run)) as url:
+        result = pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", "--agent-url", url, "--agui-cases", str(folder),
+            "-k", "my-weather-tool", "-v",
+        )  # fmt: skip
+    result.stdout.fnmatch_lines(["*agui[[]my-weather-tool[]] FAILED*"])
+    result.stdout.fnmatch_lines([f"*error {RULE} @event 4: The case expects a call to the tool*"])
+    assert result.ret == 1
+
+
+# ------------------------------------------------------------------ the judgement itself
+
+
+def _judge(stated: Case, stream: list[dict[str, Any]]) -> list[str]:
+    request = {"threadId": "t1", "runId": "r1", "messages": [], **(stated.request or {})}
+    hits = expectations.judge(stated.expectations(), request, enumerate(stream))
+    return [h.message for h in hits]
+
+
+START = {"type": "RUN_STARTED", "threadId": "t1", "runId": "r1"}
+FINISH = {"type": "RUN_FINISHED", "threadId": "t1", "runId": "r1"}
+
+
+def test_judging_leaves_the_events_as_they_were() -> None:
+    stream = [
+        START,
+        {"type": "STATE_SNAPSHOT", "snapshot": {"items": []}},
+        {"type": "STATE_DELTA", "delta": [{"op": "add", "path": "/items/-", "value": 1}]},
+        FINISH,
+    ]
+    before = copy.deepcopy(stream)
+    assert _judge(_case("x", expect_state=["/items/0"]), stream) == []
+    assert stream == before
+
+
+def test_a_call_streamed_without_arguments_has_empty_ones() -> None:
+    loose = {"name": "ping", "arguments": {"type": "object", "maxProperties": 0}}
+    strict = {"name": "ping", "arguments": {"type": "object", "required": ["a"]}}
+    stream = [
+        START,
+        {"type": "TOOL_CALL_START", "toolCallId": "c1", "toolCallName": "ping"},
+        {"type": "TOOL_CALL_END", "toolCallId": "c1"},
+        FINISH,
+    ]
+    assert _judge(_case("x", expect_tool_call=loose), stream) == []
+    (missed,) = _judge(_case("x", expect_tool_call=strict), stream)
+    assert "'a' is a required property (arguments {})" in missed
+
+
+def test_only_the_requested_run_s_calls_count_on_a_stream_of_several_runs() -> None:
+    replayed = [
+        {"type": "RUN_STARTED", "threadId": "t1", "runId": "r0"},
+        {"type": "TOOL_CALL_START", "toolCallId": "c0", "toolCallName": "ping"},
+        {"type": "TOOL_CALL_END", "toolCallId": "c0"},
+        {"type": "RUN_FINISHED", "threadId": "t1", "runId": "r0"},
+    ]
+    (missed,) = _judge(_case("x", expect_tool_call={"name": "ping"}), [*replayed, START, FINISH])
+    assert "it called no tool" in missed
+
+
+def test_a_state_past_the_validator_s_bound_is_not_judged() -> None:
+    huge = {"type": "STATE_SNAPSHOT", "snapshot": {"big": "x" * (9 << 20)}}
+    assert _judge(_case("x", expect_state=["/missing"]), [START, huge, FINISH]) == []
+    doubling = [{"op": "copy", "from": "", "path": "/again"}] * 40
+    reported, known, _ = expectations.final_state(
+        {"state": {"a": "x" * 100}}, [{"type": "STATE_DELTA", "delta": doubling}], limit=10_000
+    )
+    assert reported and not known
+
+
+def test_a_run_that_did_not_finish_meets_and_misses_nothing() -> None:
+    stated = _case("x", expect_outcome="interrupt", expect_state=["/a"])
+    error = {"type": "RUN_ERROR", "message": "no"}
+    assert _judge(stated, [START, error]) == [] and _judge(stated, [START]) == []
+
+
+@pytest.mark.parametrize(
+    ("pointer", "found"),
+    [("", True), ("/a~1b", True), ("/list/1", True), ("/list/01", False), ("/list/-", False),
+     ("/a~0c", True), ("/none", False), ("/list/1/deeper", False), ("/n", True)],
+)  # fmt: skip
+def test_pointers_resolve_as_rfc_6901_says(pointer: str, found: bool) -> None:
+    doc = {"a/b": 1, "a~c": 2, "list": [0, 1], "n": None}
+    assert expectations.present(doc, pointer) is found
