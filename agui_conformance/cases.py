@@ -218,6 +218,7 @@ class Case(BaseModel):
             raise ValueError(f"case {self.id}: not_applied names no rule: {', '.join(unknown)}")
         if len(set(self.not_applied)) != len(self.not_applied):
             raise ValueError(f"case {self.id}: not_applied names a rule twice")
+
     def _check_expectations(self) -> None:
         where = f"case {self.id}: expect_tool_call, expect_state and expect_outcome"
         if self.expect != "run" or self.request is None:
