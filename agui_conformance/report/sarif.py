@@ -126,7 +126,8 @@ def _driver(rules: list[Rule], profile: str) -> dict[str, Any]:
                     "category": rule.category,
                     "strength": rule.strength.value,
                     "checks": list(rule.checks),
-                    "tags": [rule.category, rule.strength.value],
+                    # unique (SARIF): a case's own rule is of category and strength `case`
+                    "tags": list(dict.fromkeys([rule.category, rule.strength.value])),
                 },
             }
             for rule in rules
