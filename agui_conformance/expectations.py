@@ -245,7 +245,10 @@ def arguments_mismatch(schema: dict[str, Any] | bool, text: str) -> str | None:
     except orjson.JSONDecodeError:
         return f"its arguments are not JSON ({_preview(text)})"
     validator = jsonschema.validators.validator_for(schema, default=_DEFAULT)(schema)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    try:
+        error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    except RecursionError:
+        return "its arguments are nested too deeply to check against the schema"
     if error is None:
         return None
     where = "".join(f"/{p}" for p in error.absolute_path) or "the arguments"

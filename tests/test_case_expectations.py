@@ -453,3 +453,12 @@ def test_a_run_that_did_not_finish_meets_and_misses_nothing() -> None:
 def test_pointers_resolve_as_rfc_6901_says(pointer: str, found: bool) -> None:
     doc = {"a/b": 1, "a~c": 2, "list": [0, 1], "n": None}
     assert expectations.present(doc, pointer) is found
+
+
+def test_arguments_too_deep_for_the_schema_check_are_a_reason_not_a_crash() -> None:
+    recursive = {"$defs": {"n": {"type": "array", "items": {"$ref": "#/$defs/n"}}},
+                 "$ref": "#/$defs/n"}  # fmt: skip
+    deep = "[" * 1000 + "]" * 1000
+    reason = expectations.arguments_mismatch(recursive, deep)
+    assert reason == "its arguments are nested too deeply to check against the schema"
+    assert expectations.arguments_mismatch(recursive, "[[[]]]") is None
