@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import orjson
 
-from agui_conformance.model import Level, Summary
+from agui_conformance.model import BaselineComparison, Level, Summary
 from agui_conformance.report import to_json, to_sarif, to_text
 from agui_conformance.rules import CATEGORIES, PROFILES, Rule, catalog
 
@@ -428,6 +428,13 @@ def _headers(specs: tuple[str, ...]) -> dict[str, str]:
     "Default for the built-in reference agent: its /capabilities.",
 )
 @click.option(
+    "--min-coverage",
+    type=click.FloatRange(0, 100),
+    metavar="PERCENT",
+    help="Fail the verdict (exit 1) when fewer than PERCENT of the rules that apply were "
+    "exercised by a completed exchange (the coverage the verdict shows).",
+)
+@click.option(
     "--compare-reference",
     is_flag=True,
     help="Also run the cases against the built-in reference agent and show its results "
@@ -462,6 +469,7 @@ def run(
     baseline_path: str | None,
     update_baseline: bool,
     capabilities_source: str | None,
+    min_coverage: float | None,
     compare_reference: bool,
     behaviour: bool,
 ) -> None:
@@ -487,6 +495,7 @@ def run(
         seed = seed if seed is not None else random.randrange(2**31)
     threshold = Level.INFO if fail_on == "never" else Level(fail_on)
     plan = suite.Plan(cases, generated, seed, threshold, fail_on, capabilities_source)
+    plan.min_coverage = min_coverage
     accepted = _baseline(baseline_path, update_baseline)
     deadlines = Deadlines(first_byte=first_byte_timeout, idle=idle_timeout, total=total_timeout)
     if agent_url is not None and not no_preflight:
@@ -612,7 +621,7 @@ def _finish(
     version = declared_as(summary)
     as_version = f" (as {version}, the version the agent declared)" if version else ""
     click.echo(f"conformance level reached: {summary.conformance}{as_version}")
-    click.echo(f"verdict: {verdict_text(summary)}")
+    click.echo(f"verdict: {verdict_text(summary, report.baseline)}")
     if json_path:
         from agui_conformance.report.json_report import report_to_json
 
@@ -633,6 +642,8 @@ def _finish(
         _write_report(html_path, to_html(report), "HTML report")
     if summary.cases.get("harness-error"):
         sys.exit(EXIT_ERROR)
+    if summary.coverage is not None and not summary.coverage.met:
+        sys.exit(EXIT_FINDINGS)  # --min-coverage gates whatever --fail-on says
     if report.failOn == "never":
         sys.exit(EXIT_OK)
     # the verdict: failed, agent-error and not-run cases (or new ones, with a baseline)
@@ -640,24 +651,11 @@ def _finish(
     sys.exit(EXIT_OK if summary.passed else EXIT_FINDINGS)
 
 
-def verdict_text(summary: Summary) -> str:
-    """PASS or FAIL, and what decided it."""
-    cases = summary.cases
-    if summary.passed:
-        return "PASS"
-    why = [
-        f"{cases[status]} {label}"
-        for status, label in (
-            ("failed", "failed"),
-            ("agent-error", "ended in the agent's own error (RUN_ERROR)"),
-            ("not-run", "not run: the agent stopped answering"),
-            ("harness-error", "harness error(s)"),
-        )
-        if cases.get(status)
-    ]
-    if not why:
-        why = ["no case passed on observed evidence"]
-    return "FAIL (" + "; ".join(why) + ")"
+def verdict_text(summary: Summary, baseline: BaselineComparison | None = None) -> str:
+    """PASS or FAIL, what decided it, and the coverage (report.verdict words it)."""
+    from agui_conformance.report.verdict import verdict
+
+    return verdict(summary, baseline).text()
 
 
 def _write_report(path: str, text: str, label: str) -> None:

@@ -7,6 +7,7 @@ never counts as passed unless some exchange exercised it.
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
@@ -14,6 +15,7 @@ from agui_conformance.evidence import APART
 from agui_conformance.exercise import triggers
 from agui_conformance.model import (
     CaseResult,
+    Coverage,
     Level,
     RequirementState,
     RequirementStatus,
@@ -85,6 +87,7 @@ def requirements(
                 findings=failing[rule.id],
                 notes=notes[rule.id],
                 cases=where[rule.id],
+                exercised=rule.id in exercised,
             )
         )
     return out
@@ -135,16 +138,37 @@ def declared_as(summary: Summary) -> str | None:
     return None
 
 
-def summarize(cases: list[CaseResult], reqs: list[RequirementStatus]) -> Summary:
+def coverage(reqs: list[RequirementStatus], minimum: float | None = None) -> Coverage:
+    """Rules a completed exchange exercised, of the rules that apply; `minimum` (a percent,
+    `--min-coverage`) is met when exercised x 100 >= minimum x applicable, exactly."""
+    applicable = [r for r in reqs if r.status != "not-applicable"]
+    exercised = sum(1 for r in applicable if r.exercised)
+    percent = math.floor(exercised * 1000 / len(applicable)) / 10 if applicable else 0.0
+    met = minimum is None or exercised * 100 >= minimum * len(applicable)
+    return Coverage(
+        exercised=exercised,
+        applicable=len(applicable),
+        percent=percent,
+        minimum=minimum,
+        met=met,
+    )
+
+
+def summarize(
+    cases: list[CaseResult], reqs: list[RequirementStatus], min_coverage: float | None = None
+) -> Summary:
     by_state = Counter(r.status for r in reqs)
     by_case = Counter(c.status for c in cases)
+    covered = coverage(reqs, min_coverage)
     return Summary(
         conformance=conformance(cases),
         passed=not any(by_case.get(status) for status in FAILING)
-        and any(by_case.get(status) for status in ("passed", "known-failure")),
+        and any(by_case.get(status) for status in ("passed", "known-failure"))
+        and covered.met,
         requirements={state: by_state.get(state, 0) for state in STATES},
         cases=dict(sorted(by_case.items())),
         protocolVersions=protocol_versions(cases),
+        coverage=covered,
     )
 
 

@@ -155,8 +155,28 @@ class RequirementStatus(BaseModel):
     findings: int = Field(default=0, description="Findings at or above the fail-on level.")
     notes: int = Field(default=0, description="Findings below the fail-on level.")
     cases: list[str] = Field(default_factory=list, description="Cases with findings of it.")
+    exercised: bool = Field(
+        default=False,
+        description="A completed exchange reached what the rule checks (its trigger held): "
+        "what the verdict's coverage counts.",
+    )
     reference: RequirementState | None = Field(
         default=None, description="The same rule's status against the reference agent."
+    )
+
+
+class Coverage(BaseModel):
+    """How much of the catalog the run put to the test: rules a completed exchange
+    exercised, of the rules that apply under the profile."""
+
+    exercised: int = Field(description="Applicable rules a completed exchange exercised.")
+    applicable: int = Field(description="Catalog rules that apply (not `not-applicable`).")
+    percent: float = Field(description="exercised / applicable x 100, rounded down to 0.1.")
+    minimum: float | None = Field(
+        default=None, description="`--min-coverage`: the percent the verdict requires."
+    )
+    met: bool = Field(
+        default=True, description="No minimum was asked for, or `percent` reached it."
     )
 
 
@@ -168,14 +188,16 @@ class Summary(BaseModel):
         "(errors), or 'incomplete' (a harness error kept cases from running)."
     )
     passed: bool = Field(
-        description="Some case passed on observed evidence, and none failed, ended in an "
-        "agent error or was left unrun at the fail-on level."
+        description="Some case passed on observed evidence, none failed, ended in an "
+        "agent error or was left unrun at the fail-on level, and the coverage reached "
+        "`--min-coverage` when one was asked for."
     )
     requirements: dict[str, int] = Field(description="Requirement count per status.")
     cases: dict[str, int] = Field(description="Case count per status.")
     protocolVersions: list[str] = Field(
         default_factory=list, description="protocolVersion values the agent declared."
     )
+    coverage: Coverage | None = None
 
 
 class BaselineEntry(BaseModel):

@@ -34,6 +34,7 @@ class Plan:
     fail_on: Level = Level.ERROR
     fail_on_name: str = "error"
     capabilities: str | None = None  # a declaration to check: http(s) URL or file path
+    min_coverage: float | None = None  # percent of applicable rules exercised the verdict needs
 
     @property
     def total(self) -> int:
@@ -154,7 +155,7 @@ def run(
             env=cfg.header_env,
         ),
         headerEnv=cfg.header_env,
-        summary=summarize(results, reqs),
+        summary=summarize(results, reqs, plan.min_coverage),
         requirements=reqs,
         cases=results,
     )
@@ -167,9 +168,14 @@ def mark_and_summarize(report: Report) -> None:
     if report.baseline is None:
         return
     mark_known(report.cases, report.baseline)
-    report.summary = summarize(report.cases, report.requirements)
-    report.summary.passed = not report.baseline.new and not any(
-        report.summary.cases.get(status) for status in ("harness-error", "not-run")
+    before = report.summary.coverage if report.summary is not None else None
+    minimum = before.minimum if before is not None else None
+    report.summary = summarize(report.cases, report.requirements, minimum)
+    assert report.summary.coverage is not None
+    report.summary.passed = (
+        not report.baseline.new
+        and not any(report.summary.cases.get(status) for status in ("harness-error", "not-run"))
+        and report.summary.coverage.met
     )
 
 

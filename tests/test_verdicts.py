@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -238,4 +239,4 @@ def test_every_report_format_agrees_on_the_verdict(tmp_path: Path) -> None:
     assert "run-error-on-valid-input" in rules
     html = (tmp_path / "r.html").read_text()
     assert 'data-verdict="fail"' in html
-    assert "ended in the agent's own error" in html
+    assert "ended in the agent's own error" in unescape(html)  # the verdict's reason

@@ -24,12 +24,21 @@ import orjson
 
 from agui_conformance.cases import assistant_messages
 from agui_conformance.clip import MAX_FINDINGS_PER_RULE
-from agui_conformance.model import CaseResult, Finding, Report, RunRecord
+from agui_conformance.model import (
+    CaseResult,
+    Finding,
+    Level,
+    Report,
+    RequirementStatus,
+    RunRecord,
+)
 from agui_conformance.report import transcript
+from agui_conformance.report.verdict import verdict
 from agui_conformance.reproduce import curl_command, suite_command
 from agui_conformance.rules import CATEGORIES
 
 REQUEST_PREVIEW = 50_000  # characters of pretty request JSON shown per run
+_LAST = 1 << 62  # sorts stream-level findings (no event index) after every event
 
 
 @dataclass
@@ -129,6 +138,81 @@ def _run_view(case: CaseResult, run: RunRecord, position: int) -> RunView:
     )
 
 
+@dataclass
+class FailedIn:
+    """One case where a failed rule was broken, and its first offending finding."""
+
+    case: str
+    count: int
+    first: Finding
+    link: str | None  # the transcript row of the first offending event, when the page has it
+    baseline: str | None = None  # "known" | "new" against a baseline
+
+
+@dataclass
+class FailedRule:
+    req: RequirementStatus
+    cases: list[FailedIn]
+
+    @property
+    def all_known(self) -> bool:
+        return bool(self.cases) and all(c.baseline == "known" for c in self.cases)
+
+
+def _first_offence(view: CaseView, rule: str, threshold: Level) -> FailedIn | None:
+    """The case's first finding of `rule` at or above the fail-on level (the earliest run,
+    the lowest event index, stream-level ones last), linked to its transcript row."""
+    count, best, link = 0, None, None
+    for rv in view.runs:
+        hits = [f for f in rv.run.findings if f.rule == rule and f.level.rank >= threshold.rank]
+        count += len(hits)
+        if best is None and hits:
+            best = min(hits, key=lambda f: _LAST if f.index is None else f.index)
+            if best.index is not None and best.index <= rv.last_row_index:
+                link = f"#{rv.anchor}-e{best.index}"
+    if best is None:
+        return None
+    return FailedIn(case=view.case.id, count=count, first=best, link=link)
+
+
+def failures(report: Report, views: list[CaseView]) -> list[FailedRule]:
+    """Each failed rule with the cases that broke it and the first offending event: what
+    the page opens with. Rules with a new (or, without a baseline, any) failure come
+    first, then by level, then in catalog order."""
+    threshold = _threshold(report.failOn)
+    by_case = {v.case.id: v for v in views}
+    known = {(e.case, e.rule) for e in report.baseline.known} if report.baseline else set()
+    out: list[FailedRule] = []
+    for req in report.requirements:
+        if req.status != "failed":
+            continue
+        found = []
+        for case_id in req.cases:
+            view = by_case.get(case_id)
+            hit = _first_offence(view, req.rule, threshold) if view is not None else None
+            if hit is None:
+                continue
+            if report.baseline is not None:
+                hit.baseline = "known" if (case_id, req.rule) in known else "new"
+            found.append(hit)
+        out.append(FailedRule(req=req, cases=found))
+    order = {id(r): i for i, r in enumerate(out)}
+    return sorted(out, key=lambda r: (r.all_known, -r.req.level.rank, order[id(r)]))
+
+
+def failed_without_finding(report: Report, rules: list[FailedRule]) -> list[CaseResult]:
+    """Cases that fail the verdict with no finding of a failed rule: not run, a harness
+    error, or a failure the matrix has no rule for."""
+    from agui_conformance.matrix import FAILING
+
+    listed = {c.case for r in rules for c in r.cases}
+    return [c for c in report.cases if c.status in FAILING and c.id not in listed]
+
+
+def _threshold(fail_on: str) -> Level:
+    return Level.INFO if fail_on == "never" else Level(fail_on)
+
+
 def case_view(case: CaseResult, report: Report | None = None) -> CaseView:
     view = CaseView(case=case, runs=[_run_view(case, r, i) for i, r in enumerate(case.runs)])
     for finding in case.findings:
@@ -194,22 +278,29 @@ def to_html(report: Report) -> str:
     the report does not carry them)."""
     if report.summary is None:
         from agui_conformance.matrix import requirements, summarize
-        from agui_conformance.model import Level
 
-        fail_on = Level.INFO if report.failOn == "never" else Level(report.failOn)
+        fail_on = _threshold(report.failOn)
         reqs = report.requirements or requirements(report.cases, report.profile, fail_on)
         report = report.model_copy(
             update={"requirements": reqs, "summary": summarize(report.cases, reqs)}
         )
+    summary = report.summary
+    assert summary is not None
     cases = [case_view(c, report) for c in report.cases]
     categories = [c for c in CATEGORIES if any(r.category == c for r in report.requirements)]
     compared = any(r.reference is not None for r in report.requirements)
+    failed_rules = failures(report, cases)
     return (
         environment()
         .get_template("report.html.j2")
         .render(
             report=report,
-            summary=report.summary,
+            summary=summary,
+            verdict=verdict(summary, report.baseline),
+            # a recording (validate) has no duration nor generated inputs worth a card
+            recorded=bool(report.cases) and all(c.expect == "recording" for c in report.cases),
+            failed_rules=failed_rules,
+            failed_cases=failed_without_finding(report, failed_rules),
             cases=cases,
             categories=categories,
             compared=compared,

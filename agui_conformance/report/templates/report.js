@@ -31,10 +31,15 @@
     });
     var box = document.getElementById("f-failed-cases");
     if (box) { box.addEventListener("change", applyCases); }
-    document.querySelectorAll("a.to-case").forEach(function (link) {
+    document.querySelectorAll("a.to-case, a.to-event").forEach(function (link) {
       link.addEventListener("click", function () {
-        var target = document.getElementById(link.getAttribute("href").slice(1));
-        if (target) { target.open = true; target.hidden = false; }
+        // open every folded section around the target (its case, a run's details) first,
+        // so the browser can scroll to it
+        var node = document.getElementById(link.getAttribute("href").slice(1));
+        for (; node; node = node.parentElement) {
+          if (node.tagName === "DETAILS") { node.open = true; }
+          if (node.hidden) { node.hidden = false; }
+        }
       });
     });
     applyMatrix();
