@@ -217,7 +217,8 @@ def test_verdict_shows_the_coverage(page: tuple[Any, list[str]], run_report: Rep
     applicable = {r.rule for r in run_report.requirements if r.status != "not-applicable"}
     figure = f"{len(seen & applicable)} of {len(applicable)} rules exercised"
     assert tab.locator("#verdict-coverage").inner_text().startswith(figure)
-    assert tab.locator("#verdict .big").inner_text() == "FAIL"
+    line = str(tab.locator("#verdict .verdict-line").text_content())
+    assert line.startswith(f"FAIL (1 failed), {figure} (")
     assert tab.locator("#verdict-coverage").is_visible()
     assert problems == []
 
@@ -232,8 +233,8 @@ def test_baseline_wording(
     tab, problems = _open(browser, known, tmp_path_factory.mktemp("baseline"))
     try:
         assert tab.locator("#verdict .big").inner_text() == "PASS"
-        headline = tab.locator("#verdict-headline").inner_text()
-        assert headline.startswith("— no new failures (1 known), ")
+        line = str(tab.locator("#verdict .verdict-line").text_content())
+        assert line.startswith("PASS — no new failures (1 known), ")
         assert tab.locator("#failures .failed-rule.known").count() == 1
         assert tab.locator("#failures .badge.s-known-failure").inner_text() == "known"
         assert problems == []
@@ -278,4 +279,10 @@ def test_timeline_has_a_legend(page: tuple[Any, list[str]]) -> None:
     assert legend.is_visible()
     text = legend.inner_text()
     assert "first event" in text and "longest gap" in text and "events in each" in text
+    paint = """el => { const s = getComputedStyle(el);
+      return el.tagName === "line" ? s.stroke : s.fill; }"""
+    for mark in ("bar", "ttfe", "gap"):  # each key drawn as the chart draws its mark
+        chart = tab.locator(f"#case-frontend-tool-round-trip svg.timeline .{mark}").first
+        key = legend.locator(f".{mark}")
+        assert key.evaluate(paint) == chart.evaluate(paint), mark
     assert problems == []

@@ -66,6 +66,11 @@ def _soup(report: Report) -> BeautifulSoup:
     return BeautifulSoup(to_html(report), "html.parser")
 
 
+def _banner(soup: BeautifulSoup) -> str:
+    """The verdict's line as a reader sees it: the big word, then the headline."""
+    return _one(soup, "#verdict .big").get_text() + _one(soup, "#verdict-headline").get_text()
+
+
 def _exercised_applicable(report: Report) -> tuple[int, int]:
     """Counted again from the cases, not from the matrix the summary was made from."""
     seen: set[str] = set()
@@ -139,8 +144,7 @@ def test_baseline_banner_no_new_failures_and_known_rules_last(hostile: Report) -
     suite.apply_baseline(everything, baseline.Baseline(entries=accepted), Level.ERROR, "b.json")
     soup = _soup(everything)
     assert _one(soup, "#verdict")["data-verdict"] == "pass"
-    headline = _one(soup, "#verdict-headline").get_text()
-    assert headline.startswith(f"— no new failures ({len(accepted)} known), ")
+    assert _banner(soup).startswith(f"PASS — no new failures ({len(accepted)} known), ")
     assert _one(soup, "title").get_text().startswith("AG-UI conformance: PASS")
     # one rule's failures accepted, the other's new: the new one leads the summary
     partial = hostile.model_copy(deep=True)
@@ -149,8 +153,9 @@ def test_baseline_banner_no_new_failures_and_known_rules_last(hostile: Report) -
     soup = _soup(partial)
     new = len(accepted) - len(known)
     assert _one(soup, "#verdict")["data-verdict"] == "fail"
-    headline = _one(soup, "#verdict-headline").get_text()
-    assert headline.startswith(f"— {new} new failure{'s' if new > 1 else ''} ({len(known)} known)")
+    assert _banner(soup).startswith(
+        f"FAIL — {new} new failure{'s' if new > 1 else ''} ({len(known)} known), "
+    )
     rules = [b["data-rule"] for b in soup.select("#failures .failed-rule")]
     assert rules[-1] == "event-type-unknown"  # catalog order puts it first; all known: last
     assert set(rules[:-1]) == {e.rule for e in accepted} - {"event-type-unknown"}
@@ -178,9 +183,7 @@ def test_a_passing_run_has_no_failure_summary_and_a_plain_banner() -> None:
     assert _one(soup, "#verdict")["data-verdict"] == "pass"
     exercised, applicable = _exercised_applicable(report)
     pct = int(exercised * 1000 / applicable) / 10
-    assert _one(soup, "#verdict-headline").get_text() == (
-        f"{exercised} of {applicable} rules exercised ({pct:g}%)"
-    )
+    assert _banner(soup) == f"PASS, {exercised} of {applicable} rules exercised ({pct:g}%)"
     assert soup.select_one("#verdict-why") is None and soup.select_one("#verdict-baseline") is None
 
 
@@ -303,4 +306,4 @@ def test_an_offence_past_the_transcript_rows_is_named_not_linked() -> None:
     assert f"at event {MAX_ROWS + 400}" in item.get_text() and "late one" in item.get_text()
     stuck = _one(soup, '#failures .failed-cases li[data-case="stuck"]')
     assert "not-run" in stuck.get_text() and "stopped answering" in stuck.get_text()
-    assert _one(soup, "#verdict-why").get_text().startswith("1 failed; 1 not run")
+    assert _banner(soup).startswith("FAIL (1 failed; 1 not run: the agent stopped answering), ")
