@@ -295,8 +295,13 @@ def _case_with_late_finding() -> Report:
                        reason="the agent stopped answering")  # fmt: skip
     long_case = CaseResult(id="long", title="t", requirements=[], expect="run", status="failed",
                            runs=[run])  # fmt: skip
+    whole = Finding(rule="sse-line-ending", level=Level.ERROR, message="CRLF framing")
+    framed = RunRecord(request={}, requestHeaders={}, status=200, responseHeaders={}, timing={},
+                       events=[{"type": "RUN_STARTED"}], findings=[whole])  # fmt: skip
+    crlf = CaseResult(id="crlf", title="t", requirements=[], expect="run", status="failed",
+                      runs=[framed])  # fmt: skip
     return Report(tool=ToolInfo(version="0"), target="http://a/", profile="spec",
-                  cases=[long_case, stuck])  # fmt: skip
+                  cases=[long_case, stuck, crlf])  # fmt: skip
 
 
 def test_an_offence_past_the_transcript_rows_is_named_not_linked() -> None:
@@ -304,6 +309,11 @@ def test_an_offence_past_the_transcript_rows_is_named_not_linked() -> None:
     item = _one(soup, '#failures .failed-rule[data-rule="lifecycle-event-after-finish"] li')
     assert item.select_one("a.to-event") is None
     assert f"at event {MAX_ROWS + 400}" in item.get_text() and "late one" in item.get_text()
+    framing = _one(soup, '#failures .failed-rule[data-rule="sse-line-ending"] li')
+    assert framing.select_one("a.to-event") is None
+    assert "on the stream as a whole — CRLF framing" in framing.get_text(" ", strip=True)
+    failed_cases = [li["data-case"] for li in soup.select("#failures .failed-cases li")]
+    assert failed_cases == ["stuck"]  # the others are listed under their rules
     stuck = _one(soup, '#failures .failed-cases li[data-case="stuck"]')
     assert "not-run" in stuck.get_text() and "stopped answering" in stuck.get_text()
-    assert _banner(soup).startswith("FAIL (1 failed; 1 not run: the agent stopped answering), ")
+    assert _banner(soup).startswith("FAIL (2 failed; 1 not run: the agent stopped answering), ")
