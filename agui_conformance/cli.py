@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 import click
 import orjson
 
-from agui_conformance.model import BaselineComparison, Level, Summary
+from agui_conformance.model import (
+    FAIL_ON,
+    BaselineComparison,
+    Level,
+    Summary,
+    exit_fails,
+    fail_level,
+)
 from agui_conformance.report import to_json, to_sarif, to_text
 from agui_conformance.rules import CATEGORIES, PROFILES, Rule, catalog
 
@@ -26,7 +33,6 @@ if TYPE_CHECKING:
     from agui_conformance.transport import Deadlines
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-FAIL_ON = ("error", "warning", "info", "never")
 
 
 class ToolError(click.ClickException):
@@ -164,7 +170,8 @@ def _color(output: str | None) -> bool:
     type=click.Choice(FAIL_ON),
     default="error",
     show_default=True,
-    help="Lowest finding level that makes the exit code 1.",
+    help="Lowest finding level that makes the exit code 1 (never: exit 0 whatever is "
+    "found; findings are still judged at error).",
 )
 @click.option(
     "--input",
@@ -251,8 +258,8 @@ def validate(
         click.echo(summary(result, name), err=True)
     else:
         click.echo(text, nl=False)
-    if fail_on != "never":
-        threshold = Level(fail_on).rank
+    if exit_fails(fail_on):
+        threshold = fail_level(fail_on).rank
         if any(f.level.rank >= threshold for f in result.findings):
             sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_OK)
@@ -354,7 +361,14 @@ def _headers(specs: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--auth-required", is_flag=True, help="The agent requires the auth headers given.")
 @click.option("--profile", type=click.Choice(PROFILES), default="spec", show_default=True)
-@click.option("--fail-on", type=click.Choice(FAIL_ON), default="error", show_default=True)
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default="error",
+    show_default=True,
+    help="Lowest finding level that fails a case and the exit code (never: exit 0 whatever "
+    "is found; cases are still judged at error).",
+)
 @click.option("-k", "keyword", help="Only cases whose id contains this text.")
 @click.option(
     "--cases",
@@ -493,7 +507,7 @@ def run(
         raise ToolError(f"no case matches -k {keyword!r}")
     if generated:
         seed = seed if seed is not None else random.randrange(2**31)
-    threshold = Level.INFO if fail_on == "never" else Level(fail_on)
+    threshold = fail_level(fail_on)
     plan = suite.Plan(cases, generated, seed, threshold, fail_on, capabilities_source)
     plan.min_coverage = min_coverage
     accepted = _baseline(baseline_path, update_baseline)
@@ -629,7 +643,7 @@ def _finish(
     if junit_path:
         from agui_conformance.report.junit import to_junit
 
-        threshold = Level.INFO if report.failOn == "never" else Level(report.failOn)
+        threshold = fail_level(report.failOn)
         _write_report(junit_path, to_junit(report.cases, fail_on=threshold), "JUnit report")
     if sarif_path:
         from agui_conformance.report.sarif import report_to_sarif
@@ -644,7 +658,7 @@ def _finish(
         sys.exit(EXIT_ERROR)
     if summary.coverage is not None and not summary.coverage.met:
         sys.exit(EXIT_FINDINGS)  # --min-coverage gates whatever --fail-on says
-    if report.failOn == "never":
+    if not exit_fails(report.failOn):
         sys.exit(EXIT_OK)
     # the verdict: failed, agent-error and not-run cases (or new ones, with a baseline)
     # fail it, and so does a run where no case passed (no evidence, no claim)

@@ -35,6 +35,24 @@ class Level(StrEnum):
         return {"error": 3, "warning": 2, "info": 1}[self.value]
 
 
+FAIL_ON = ("error", "warning", "info", "never")
+
+
+def fail_level(fail_on: str) -> Level:
+    """The lowest finding level that fails a case under `--fail-on NAME`: the one place
+    the name becomes a level. `never` only keeps the exit code at 0: cases, the matrix and
+    every report are still judged at `error` (the spec's own verdict), so a report-only
+    run still shows what failed, and an info note never fails a case."""
+    if fail_on not in FAIL_ON:
+        raise ValueError(f"unknown fail-on level {fail_on!r} (expected one of {FAIL_ON})")
+    return Level.ERROR if fail_on == "never" else Level(fail_on)
+
+
+def exit_fails(fail_on: str) -> bool:
+    """Whether findings at the fail-on level make the exit code 1 (`never`: they do not)."""
+    return fail_on != "never"
+
+
 class Finding(BaseModel):
     """One rule broken at one place in one stream."""
 

@@ -534,3 +534,54 @@ def test_console_script_preflight_error_is_one_line_on_stderr() -> None:
     assert result.stdout == b""
     (line,) = result.stderr.decode().splitlines()
     assert line.startswith(f"Error: connection refused by {url[7:-1]} ({url})")
+
+
+# ---------------------------------------------------------------- --fail-on never
+
+
+def _noted_run(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """A legal run whose RUN_FINISHED carries an unprefixed metadata key: one info note
+    (metadata-key-unprefixed), nothing at warning or error."""
+    from tests.hostile_agents import conformant_run
+
+    events = conformant_run(body)
+    events[-1]["metadata"] = {"mykey": 1}
+    return events
+
+
+def test_fail_on_never_judges_cases_at_error_and_exits_0(tmp_path: Path) -> None:
+    from tests.hostile_agents import agent, serve_app
+
+    statuses: dict[str, tuple[int, str, str]] = {}
+    with serve_app(agent(_noted_run)) as url:
+        for fail_on in ("never", "info"):
+            report, junit = tmp_path / f"{fail_on}.json", tmp_path / f"{fail_on}.xml"
+            code, _out = run(
+                "run", "--agent-url", url, "-k", "minimal-input", "--examples", "0",
+                "--no-html", "--fail-on", fail_on, "--json", str(report), "--junit", str(junit),
+            )  # fmt: skip
+            (case,) = json.loads(report.read_text())["cases"]
+            assert [f["rule"] for f in case["runs"][0]["findings"]] == ["metadata-key-unprefixed"]
+            statuses[fail_on] = (code, case["status"], junit.read_text())
+    never_code, never_status, never_junit = statuses["never"]
+    assert (never_code, never_status) == (0, "passed")  # an info note fails nothing
+    assert "<failure" not in never_junit
+    assert statuses["info"][:2] == (1, "failed")
+    assert "<failure" in statuses["info"][2]
+
+
+def test_fail_on_has_one_derivation() -> None:
+    from agui_conformance.model import FAIL_ON, Level, exit_fails, fail_level
+
+    assert [fail_level(name) for name in FAIL_ON] == [
+        Level.ERROR, Level.WARNING, Level.INFO, Level.ERROR,
+    ]  # fmt: skip
+    assert [exit_fails(name) for name in FAIL_ON] == [True, True, True, False]
+    with pytest.raises(ValueError, match="unknown fail-on level"):
+        fail_level("sometimes")
+
+
+def test_validate_fail_on_never_exits_0_and_still_says_not_conformant() -> None:
+    code, out = run("validate", BAD, "--fail-on", "never")
+    assert code == 0
+    assert out.rstrip().endswith("— not conformant (profile spec)")

@@ -31,6 +31,7 @@ from agui_conformance.model import (
     Report,
     RequirementStatus,
     RunRecord,
+    fail_level,
 )
 from agui_conformance.report import transcript
 from agui_conformance.report.verdict import verdict
@@ -179,7 +180,7 @@ def failures(report: Report, views: list[CaseView]) -> list[FailedRule]:
     """Each failed rule with the cases that broke it and the first offending event: what
     the page opens with. Rules with a new (or, without a baseline, any) failure come
     first, then by level, then in catalog order."""
-    threshold = _threshold(report.failOn)
+    threshold = fail_level(report.failOn)
     by_case = {v.case.id: v for v in views}
     known = {(e.case, e.rule) for e in report.baseline.known} if report.baseline else set()
     out: list[FailedRule] = []
@@ -207,10 +208,6 @@ def failed_without_finding(report: Report, rules: list[FailedRule]) -> list[Case
 
     listed = {c.case for r in rules for c in r.cases}
     return [c for c in report.cases if c.status in FAILING and c.id not in listed]
-
-
-def _threshold(fail_on: str) -> Level:
-    return Level.INFO if fail_on == "never" else Level(fail_on)
 
 
 def case_view(case: CaseResult, report: Report | None = None) -> CaseView:
@@ -279,7 +276,7 @@ def to_html(report: Report) -> str:
     if report.summary is None:
         from agui_conformance.matrix import requirements, summarize
 
-        fail_on = _threshold(report.failOn)
+        fail_on = fail_level(report.failOn)
         reqs = report.requirements or requirements(report.cases, report.profile, fail_on)
         report = report.model_copy(
             update={"requirements": reqs, "summary": summarize(report.cases, reqs)}

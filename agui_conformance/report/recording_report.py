@@ -20,7 +20,14 @@ from typing import Any
 import orjson
 
 from agui_conformance.exercise import exercised, request_tokens, stream_tokens
-from agui_conformance.model import CaseResult, Level, Report, RunRecord, ToolInfo, ValidationResult
+from agui_conformance.model import (
+    CaseResult,
+    Report,
+    RunRecord,
+    ToolInfo,
+    ValidationResult,
+    fail_level,
+)
 from agui_conformance.recording import Source, open_recording
 
 MAX_EVENTS = 2_000  # events a report keeps, as the live runner does; the rest are counted
@@ -120,7 +127,7 @@ def recording_report(
         tokens.add("sse")
     times = side.get("eventTimesMs")
     times = times[: len(events)] if isinstance(times, list) and len(times) == read.total else []
-    threshold = Level.INFO if fail_on == "never" else Level(fail_on)
+    threshold = fail_level(fail_on)
     bad = any(f.level.rank >= threshold.rank for f in result.findings)
     run = RunRecord(
         request=request if request is not None else {},
