@@ -4,7 +4,8 @@ Owns the pipeline for one stream: parse each payload (orjson), check it
 against its type's schema, feed it to the sequence machine, and turn rule
 hits into `Finding`s with the level the profile gives them. Works the same
 on live streams (feed as frames arrive) and on recordings. Never raises on
-what the agent sent: hostile input becomes findings.
+what the agent sent: hostile input becomes findings. A hit naming a rule the
+catalog does not hold is our bug, and raises `UnknownRule`.
 
 It knows nothing of HTTP or files beyond `validate_recording`'s call into
 `recording`.
@@ -36,6 +37,16 @@ _RELAXED_FOR_NEWER = frozenset(
 )
 # When the schema rejects an event this badly, the machine does not see it.
 _UNREADABLE = frozenset({"event-not-json", "event-not-object", "event-type-missing"})
+
+
+class UnknownRule(LookupError):
+    """A check produced a hit for a rule id the catalog does not hold: a programming error
+    (never the agent's), raised so that a misspelt id fails loudly instead of a rule that
+    silently never reports."""
+
+    def __init__(self, rule: str) -> None:
+        super().__init__(f"a check reported rule {rule!r}, which is not in the rule catalog")
+        self.rule = rule
 
 
 class StreamValidator:
@@ -173,7 +184,9 @@ class StreamValidator:
         found: list[Finding] = []
         for hit in hits:
             rule = self._rules.get(hit.rule)
-            if rule is None or not rule.applies_to(self.profile):
+            if rule is None:  # a typo in a check would make a rule that never reports
+                raise UnknownRule(hit.rule)
+            if not rule.applies_to(self.profile):
                 continue
             count = self._per_rule.get(hit.rule, 0) + 1
             self._per_rule[hit.rule] = count
