@@ -76,7 +76,31 @@ class AgentURL(click.types.StringParamType):
         return url
 
 
-SECONDS, URL = Seconds(), AgentURL()
+class CapabilitiesSource(click.types.StringParamType):
+    """`--capabilities`: an http(s) URL (checked like `--agent-url`) or a JSON file that
+    exists; a missing or unreadable file is a usage error, never a silent "no
+    declaration"."""
+
+    name = "url|file"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        source = super().convert(value, param, ctx)
+        if source.startswith(("http://", "https://")):
+            return URL.convert(source, param, ctx)
+        path = Path(source)
+        if not path.is_file():
+            missing = f"no such file: {source}" if not path.exists() else f"not a file: {source}"
+            self.fail(missing, param, ctx)
+        try:
+            orjson.loads(path.read_bytes())
+        except OSError as err:
+            self.fail(f"cannot read {source}: {err.strerror or err}", param, ctx)
+        except orjson.JSONDecodeError as err:
+            self.fail(f"{source} is not JSON: {err}", param, ctx)
+        return source
+
+
+SECONDS, URL, CAPABILITIES = Seconds(), AgentURL(), CapabilitiesSource()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -96,7 +120,32 @@ def _load_request(path: str | None) -> Any:
         raise ToolError(f"--input {path} is not JSON: {err}") from err
     if not isinstance(request, dict):
         raise ToolError(f"--input {path} must be a JSON object (a RunAgentInput)")
+    _check_request(request, path)
     return request
+
+
+# Members a client may add (a newer minor's, its own): the request is still a usable
+# reference for the request-aware rules, and what the client sent is never the agent's
+# finding, so these are neither refused nor reported.
+_TOLERATED_IN_INPUT = frozenset(
+    {"schema-unknown-property", "schema-unknown-member", "snake-case-key"}
+)
+
+
+def _check_request(request: dict[str, Any], path: str) -> None:
+    """A `--input` that is not a RunAgentInput (a required member missing, one of the wrong
+    type) is a usage error, exit 2: it is the user's file, not the agent's stream."""
+    from agui_conformance.redact import printable
+    from agui_conformance.schema import get_checker
+
+    problems = [h for h in get_checker().check_input(request) if h.rule not in _TOLERATED_IN_INPUT]
+    if problems:
+        first = problems[0]
+        where = f"{first.pointer}: " if first.pointer else ""
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ToolError(
+            printable(f"--input {path} is not a RunAgentInput: {where}{first.message}{more}")
+        )
 
 
 def _event_lines(path: str, stream_format: str) -> dict[int, int] | None:
@@ -210,6 +259,7 @@ def validate(
                 1 findings at or above --fail-on,
                 2 usage or tool error (unreadable file, bad --input).
     """
+    from agui_conformance.recording import NotARecording
     from agui_conformance.report.text import summary
     from agui_conformance.validator import validate_recording
 
@@ -225,10 +275,14 @@ def validate(
             raise ToolError(f"not a file: {path}")
         source, name = path, path
     try:
-        result = validate_recording(source, fmt=stream_format, request=request, profile=profile)
+        result = validate_recording(
+            source, fmt=stream_format, request=request, profile=profile, check_request=False
+        )
         lines = _event_lines(path, stream_format) if fmt == "sarif" and path != "-" else None
     except OSError as err:
         raise ToolError(f"cannot read {name}: {err.strerror or err}") from err
+    except NotARecording as err:
+        raise ToolError(f"{name} is not a recording: {err}") from err
     except Exception as err:  # a bug of ours: one line, not a traceback (exit 2)
         raise ToolError(f"internal error while validating {name}: {err!r}") from err
     if result.events == 0 and not result.findings:
@@ -436,6 +490,7 @@ def _headers(specs: tuple[str, ...]) -> dict[str, str]:
 @click.option(
     "--capabilities",
     "capabilities_source",
+    type=CAPABILITIES,
     metavar="URL|FILE",
     help="The agent's AgentCapabilities declaration (fetched with the same headers, or a "
     "file): its shape is checked and what it declares false is compared with the streams. "

@@ -18,8 +18,11 @@ a line that is not JSON is still a payload (the validator reports
 `event-not-json`). A leading BOM is dropped silently in JSONL and JSON
 recordings (a file artefact; orjson refuses it); in SSE captures the parser
 reports it (`sse-bom`), as it belongs to the agent's stream. Never raises on
-the content of a recording; an unknown `fmt` is a caller error (ValueError)
-and an unreadable file raises OSError.
+the content of a recording; what is no recording at all raises `NotARecording`
+(binary data: a NUL byte in the first chunk, which no SSE, JSONL or JSON text
+holds; or, when the format is detected or `json`, a whole document that is a
+JSON object with neither a `type` nor a `stream`/`events` array). An unknown
+`fmt` is a caller error (ValueError) and an unreadable file raises OSError.
 
 Also owns writing what `record` captured (`save`): the events as JSONL and the
 timing sidecar beside it (`OUT.timing.json`: status, headers, the arrival time
@@ -51,6 +54,7 @@ __all__ = [
     "CHUNK",
     "FORMATS",
     "Batch",
+    "NotARecording",
     "Payload",
     "Readable",
     "Recording",
@@ -68,6 +72,11 @@ _WHITESPACE = b" \t\r\n\x0b\x0c"
 # A line that starts with whitespace or is empty, after the chunk's first: where a
 # blank line may be (one search per chunk, in C; most chunks have none).
 _BLANK_LINE = re.compile(rb"\n[ \t\r\n\x0b\x0c]")
+
+
+class NotARecording(ValueError):
+    """The input is not a recorded stream at all (binary data, a JSON object that is no
+    event and holds no event list): the user's mistake, never the agent's finding."""
 
 
 class Readable(Protocol):
@@ -139,9 +148,12 @@ def open_recording(source: Source, fmt: str = "auto") -> Recording:
         raise ValueError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
     chunks = _chunks(source)
     head, complete = _read_head(chunks)
+    _refuse_binary(head)
     kind = detect(head, complete=complete) if fmt == "auto" else fmt
     if kind != "sse" and head.startswith(_BOM):
         head = head[len(_BOM) :]
+    if complete and fmt == "auto" and kind == "jsonl":
+        _refuse_document(head.strip(_WHITESPACE))
     rest = _prepend(head, chunks)
     recording = Recording(format=kind, batches=iter(()))
     if kind == "sse":
@@ -151,6 +163,32 @@ def open_recording(source: Source, fmt: str = "auto") -> Recording:
     else:
         recording.batches = _jsonl(rest)
     return recording
+
+
+def _refuse_binary(head: bytes) -> None:
+    nul = head.find(b"\x00", 0, CHUNK)
+    if nul >= 0:
+        raise NotARecording(
+            f"binary data (a NUL byte at offset {nul}), not an SSE capture, JSONL or JSON"
+        )
+
+
+def _refuse_document(text: bytes) -> None:
+    """A whole input that is one JSON value: refused when it is an object that is neither
+    an event nor a recording (a single-line JSONL event or a fixture passes)."""
+    if not text.startswith(b"{"):
+        return
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return  # broken JSON is an agent's payload (event-not-json)
+    if isinstance(value, dict) and "type" not in value and _events_of(value) is None:
+        raise NotARecording(_NOT_EVENTS)
+
+
+_NOT_EVENTS = (
+    "a JSON object with neither a `type` (an event) nor a `stream` or `events` array (a recording)"
+)
 
 
 def detect(head: bytes, *, complete: bool = False) -> str:
@@ -325,6 +363,8 @@ def _json(chunks: Iterable[bytes]) -> Iterator[Batch]:
         yield 0, [raw]  # the validator reports it as not JSON, with the position
         return
     events = _events_of(document) if isinstance(document, dict) else document
+    if isinstance(document, dict) and events is None and "type" not in document:
+        raise NotARecording(_NOT_EVENTS)
     if not isinstance(events, list):
         yield 0, [orjson.dumps(document)]  # one event, as a document
         return

@@ -252,14 +252,22 @@ def validate_recording(
     request: Any = None,
     profile: str = "spec",
     max_state_bytes: int = DEFAULT_MAX_STATE_BYTES,
+    check_request: bool = True,
 ) -> ValidationResult:
-    """Validate a recorded stream: a path, bytes, or a binary file object."""
+    """Validate a recorded stream: a path, bytes, or a binary file object.
+
+    `check_request=False`: the request was checked by the caller (the CLI refuses a
+    `--input` that is not a RunAgentInput); it only informs the request-aware rules."""
     from agui_conformance.recording import open_recording
 
     recording = open_recording(source, fmt)
     framing = "sse" if recording.format == "sse" else "json"
     validator = StreamValidator(
-        request=request, profile=profile, framing=framing, max_state_bytes=max_state_bytes
+        request=request,
+        profile=profile,
+        framing=framing,
+        max_state_bytes=max_state_bytes,
+        check_request=check_request,
     )
     for start, batch in recording.batches:
         validator.feed_payloads(batch, start)

@@ -346,10 +346,16 @@ def test_console_script_reads_stdin_and_hides_internal_errors(tmp_path: Path) ->
     assert sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"] == {
         "artifactLocation": {"uri": "stdin"}
     }
-    garbage = _call("validate", "-", stdin=b"\x00\xff\xfe not a stream at all \x00")
-    assert garbage.returncode == 1  # the agent's bytes are findings, never a crash
+    garbage = _call("validate", "-", stdin=b"\xff\xfe not a stream at all, \xff")
+    assert garbage.returncode == 1  # text that is no event: the agent's findings, no crash
     assert b"error event-not-json @event 0" in garbage.stdout
     assert b"Traceback" not in garbage.stderr
+    binary = _call("validate", "-", stdin=b"\x00\xff\xfe not a stream at all \x00")
+    assert binary.returncode == 2 and binary.stdout == b""
+    assert binary.stderr.decode() == (
+        "Error: stdin is not a recording: binary data (a NUL byte at offset 0), "
+        "not an SSE capture, JSONL or JSON\n"
+    )
 
 
 def test_a_bug_of_ours_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -585,3 +591,121 @@ def test_validate_fail_on_never_exits_0_and_still_says_not_conformant() -> None:
     code, out = run("validate", BAD, "--fail-on", "never")
     assert code == 0
     assert out.rstrip().endswith("— not conformant (profile spec)")
+
+
+# ---------------------------------------------------------------- what is no recording
+
+
+NOT_EVENTS = "a JSON object with neither a `type` (an event) nor a `stream` or `events` array"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (Path(sys.executable).read_bytes()[:4096], "binary data (a NUL byte at offset"),
+        ("\ufeff" + json.dumps(START).replace("RUN_STARTED", "RUN\x00STARTED"), "binary data"),
+        ('{"hello": 1, "items": [1, 2]}', NOT_EVENTS),
+        (json.dumps({"hello": list(range(30_000))}, indent=1), NOT_EVENTS),  # > one chunk
+        (json.dumps({"stream": "not a list"}), NOT_EVENTS),
+    ],
+)
+def test_what_is_not_a_recording_exits_2_with_one_line(
+    tmp_path: Path, content: str | bytes, message: str
+) -> None:
+    path = tmp_path / "thing"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    for fmt in ("text", "json", "sarif", "html"):
+        result = CliRunner().invoke(main, ["validate", str(path), "--format", fmt])
+        assert result.exit_code == 2, result.output
+        assert result.stdout == ""
+        (line,) = result.stderr.splitlines()
+        assert line.startswith(f"Error: {path} is not a recording: {message}"), line
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        START,  # one event, one line
+        json.dumps({"type": "RUN_STARTED"}, indent=2),  # one event, pretty-printed
+        json.dumps({"events": [json.loads(START), json.loads(FINISH)]}),
+        "[1, 2, 3]",  # a list of values that are not events: the agent's findings
+        "hello\nworld\n",  # text that is no JSON: the agent's findings
+    ],
+)
+def test_a_recording_with_broken_events_is_still_validated(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "run"
+    path.write_text(content)
+    code, out = run("validate", str(path))
+    assert code in (0, 1), out
+    assert "is not a recording" not in out
+
+
+# ---------------------------------------------------------------- --input is the user's file
+
+
+@pytest.mark.parametrize(
+    ("request_body", "message"),
+    [
+        ({"foo": 1}, "/threadId: RunAgentInput is missing required `threadId`. (and 2 more)"),
+        (
+            {"threadId": "t", "runId": "r", "messages": "hi"},
+            "/messages: ",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", ["validate", "record"])
+def test_an_input_that_is_not_a_run_agent_input_exits_2(
+    tmp_path: Path, request_body: dict[str, Any], message: str, command: str
+) -> None:
+    request = tmp_path / "req.json"
+    request.write_text(json.dumps(request_body))
+    if command == "validate":
+        args = ["validate", GOOD, "--input", str(request)]
+    else:  # refused before any request is sent: nothing listens there
+        args = ["record", _refused_url(), "--input", str(request), "-o", str(tmp_path / "o")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"Error: --input {request} is not a RunAgentInput: {message}"), line
+    assert not (tmp_path / "o").exists()
+
+
+def test_unknown_members_of_the_input_are_the_clients_and_not_reported(tmp_path: Path) -> None:
+    body = json.loads(Path(REQUEST).read_text())
+    body["clientOnlyField"] = {"x": 1}
+    request = tmp_path / "req.json"
+    request.write_text(json.dumps(body))
+    code, out = run("validate", GOOD, "--input", str(request))
+    assert code == 0, out
+    assert "clientOnlyField" not in out
+
+
+# ---------------------------------------------------------------- --capabilities
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("/no/such/capabilities.json", "no such file: /no/such/capabilities.json"),
+        (str(EXAMPLES), "not a file: "),
+        (REQUEST + "x", "no such file: "),
+        ("http://127.0.0.1:99999/capabilities", "port 99999 is out of range (1-65535)"),
+    ],
+)
+def test_a_capabilities_source_that_cannot_be_read_is_a_usage_error(
+    value: str, message: str
+) -> None:
+    result = CliRunner().invoke(main, ["run", "--capabilities", value, "--no-html"])
+    assert result.exit_code == 2, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("Error: Invalid value for '--capabilities': ") and message in last
+    assert "Traceback" not in result.output and "target:" not in result.output
+
+
+def test_a_capabilities_file_that_is_not_json_is_a_usage_error(tmp_path: Path) -> None:
+    broken = tmp_path / "caps.json"
+    broken.write_text("{not json")
+    result = CliRunner().invoke(main, ["run", "--capabilities", str(broken), "--no-html"])
+    assert result.exit_code == 2
+    assert f"{broken} is not JSON" in result.output.strip().splitlines()[-1]

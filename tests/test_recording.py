@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agui_conformance import recording as recording_module
-from agui_conformance.recording import CHUNK, Payload, detect, open_recording
+from agui_conformance.recording import CHUNK, NotARecording, Payload, detect, open_recording
 from tests.shared_data import shared_path
 
 RUN = [
@@ -81,7 +81,6 @@ class TrickleReader(io.RawIOBase):
         (b'{\n  "name": "x",\n  "stream": []\n}\n', "json"),
         (b'{"name": "x",\n "stream": []}\n', "json"),
         (b'{"type": "BROKEN",\n{"type":"RUN_FINISHED"}\n', "jsonl"),
-        (b'{"stream": "not a list"}\n', "jsonl"),
         (b"hello\nworld\n", "jsonl"),
         (b"", "jsonl"),
     ],
@@ -89,6 +88,35 @@ class TrickleReader(io.RawIOBase):
 def test_detect(head: bytes, expected: str) -> None:
     assert detect(head, complete=True) == expected
     assert open_recording(head).format == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"stream": "not a list"}\n',
+        b'{"hello": 1}',
+        b'\xef\xbb\xbf  {"config": {"a": [1]}}\n\n',
+        b'{\n  "hello": 1\n}\n',  # pretty-printed: detected as a JSON document
+    ],
+)
+def test_a_json_object_that_is_no_event_and_holds_none_is_not_a_recording(raw: bytes) -> None:
+    with pytest.raises(NotARecording, match="neither a `type`"):
+        list(open_recording(raw).payloads)
+
+
+def test_a_json_object_in_a_forced_jsonl_recording_is_one_event() -> None:
+    assert [p.data for p in open_recording(b'{"hello": 1}', "jsonl")] == [b'{"hello": 1}']
+
+
+@pytest.mark.parametrize("fmt", ["auto", "sse", "jsonl", "json"])
+def test_binary_data_is_not_a_recording(fmt: str) -> None:
+    with pytest.raises(NotARecording, match=r"binary data \(a NUL byte at offset 5\)"):
+        open_recording(b"data:\x00\x01\x02\n\n", fmt)
+
+
+def test_a_nul_byte_after_the_first_chunk_is_the_agents_payload() -> None:
+    raw = jsonl(RUN) + b" " * CHUNK + b'{"type":"X\x00"}\n'
+    assert len(list(open_recording(raw).payloads)) == len(RUN) + 1
 
 
 def test_detect_without_the_whole_first_line_guesses_by_first_character() -> None:
@@ -330,9 +358,15 @@ def test_events_round_trip_through_every_format(evts: list[dict[str, Any]], kind
 @settings(max_examples=300)
 @given(st.binary(max_size=400), st.sampled_from(["auto", "sse", "jsonl", "json"]))
 def test_arbitrary_bytes_never_raise(raw: bytes, fmt: str) -> None:
-    recording = open_recording(raw, fmt)
-    for payload in recording.payloads:
-        assert isinstance(payload.data, bytes)
+    """Whatever the bytes: payloads, or NotARecording (binary data, a JSON object that is
+    no event), never another exception."""
+    try:
+        recording = open_recording(raw, fmt)
+        for payload in recording.payloads:
+            assert isinstance(payload.data, bytes)
+    except NotARecording:
+        assert b"\x00" in raw or raw.lstrip(b"\xef\xbb\xbf \t\r\n\x0b\x0c").startswith(b"{")
+        return
     assert recording.format in ("sse", "jsonl", "json")
 
 
