@@ -7,7 +7,6 @@ error (with a one-line message, never a traceback).
 
 from __future__ import annotations
 
-import bisect
 import math
 import os
 import sys
@@ -148,42 +147,6 @@ def _check_request(request: dict[str, Any], path: str) -> None:
         )
 
 
-def _event_lines(path: str, stream_format: str) -> dict[int, int] | None:
-    """The 1-based line where each event of a recording file starts (JSONL: its line; SSE:
-    the first line of its block), for SARIF regions. None when not known (a JSON document).
-
-    Mirrors `recording`'s splitting: blank JSONL lines carry no event."""
-    from agui_conformance.recording import CHUNK, detect
-    from agui_conformance.sse import Frame, SSEParser
-
-    with open(path, "rb") as handle:
-        kind = detect(handle.read(CHUNK)) if stream_format == "auto" else stream_format
-        handle.seek(0)
-        if kind == "jsonl":
-            lines: dict[int, int] = {}
-            for number, line in enumerate(handle, start=1):
-                if line.strip():
-                    lines[len(lines)] = number
-            return lines
-        if kind != "sse":
-            return None
-        data = handle.read()
-    parser = SSEParser()
-    starts: list[int] = []
-    items: list[object] = []
-    offset = 0
-    for line in data.splitlines(keepends=True):  # one line per feed keeps Frame.offset exact
-        starts.append(offset)
-        offset += len(line)
-        items += parser.feed(line)
-    items += parser.close()
-    return {
-        item.index: bisect.bisect_right(starts, item.offset)
-        for item in items
-        if isinstance(item, Frame)
-    }
-
-
 def _write(output: str, text: str) -> None:
     try:
         Path(output).write_text(text, encoding="utf-8")
@@ -278,7 +241,6 @@ def validate(
         result = validate_recording(
             source, fmt=stream_format, request=request, profile=profile, check_request=False
         )
-        lines = _event_lines(path, stream_format) if fmt == "sarif" and path != "-" else None
     except OSError as err:
         raise ToolError(f"cannot read {name}: {err.strerror or err}") from err
     except NotARecording as err:
@@ -304,7 +266,7 @@ def validate(
     elif fmt == "json":
         text = to_json(result, name)
     elif fmt == "sarif":
-        text = to_sarif(result, name, lines=lines)
+        text = to_sarif(result, name, lines=result.lines if path != "-" else None)
     else:
         text = to_text(result, name, color=_color(output))
     if output:

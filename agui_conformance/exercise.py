@@ -105,6 +105,48 @@ def stream_tokens(events: Iterable[Any]) -> set[str]:
     return out
 
 
+_STARTS = {"TEXT_MESSAGE_START": ("text", "messageId"), "TOOL_CALL_START": ("tool", "toolCallId")}
+
+
+class StreamTokens:
+    """`stream_tokens` over a stream read in batches (a recording): each batch's tokens,
+    plus what only the whole stream shows (a second run, an item opened again in a later
+    batch). Holds the ids of opened items, never the events."""
+
+    def __init__(self) -> None:
+        self.tokens: set[str] = set()
+        self._runs = 0
+        self._opened: dict[str, set[str]] = {"text": set(), "tool": set()}
+
+    def add(self, batch: list[Any]) -> None:
+        """The next consecutive events (parsed; anything that is not an event is skipped)."""
+        self.tokens |= stream_tokens(batch) - {"multi-run"}
+        for event in batch:
+            if type(event) is not dict:
+                continue
+            kind = event.get("type")
+            if kind == "RUN_STARTED":
+                self._runs += 1
+            elif kind in _STARTS:
+                family, key = _STARTS[kind]
+                item = event.get(key)
+                if isinstance(item, str):
+                    if item in self._opened[family]:
+                        self.tokens.add(f"reopen:{family}")
+                    self._opened[family].add(item)
+        if self._runs > 1:
+            self.tokens.add("multi-run")
+
+
+def recording_exercised(tokens: set[str], request: Any, framing: str) -> list[str]:
+    """The rules a recorded stream exercised: its tokens, the request's, and `sse` for an
+    SSE capture (what a live exchange adds for its answer's framing)."""
+    tokens = tokens | request_tokens(request)
+    if framing == "sse":
+        tokens.add("sse")
+    return exercised(tokens)
+
+
 def exchange_tokens(
     mode: str,
     status: int | None,

@@ -80,6 +80,11 @@ class ValidationResult(BaseModel):
     exercised: list[str] = Field(
         default_factory=list, description="Rule ids whose trigger was reached by this stream."
     )
+    lines: dict[int, int] = Field(
+        default_factory=dict,
+        description="The 1-based line of the recording file each event a finding names "
+        "starts on (JSONL and SSE recordings; none for a JSON document).",
+    )
 
     @property
     def errors(self) -> list[Finding]:

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 import orjson
 
 from agui_conformance.hits import Hit
+from agui_conformance.lines import LineCounter, LineIndex
 from agui_conformance.sse import Frame, SSEParser
 
 if TYPE_CHECKING:
@@ -108,6 +109,9 @@ class Recording:
     format: str  # "sse" | "jsonl" | "json"
     batches: Iterator[Batch]
     hits: list[Hit] = field(default_factory=list)
+    # the line each event starts on (JSONL, SSE), filled as batches are read; empty for
+    # a JSON document. A leading BOM is on line 1, as in an editor.
+    lines: LineIndex = field(default_factory=LineIndex)
     _payloads: Iterator[Payload] | None = field(default=None, repr=False)
 
     @property
@@ -157,11 +161,11 @@ def open_recording(source: Source, fmt: str = "auto") -> Recording:
     rest = _prepend(head, chunks)
     recording = Recording(format=kind, batches=iter(()))
     if kind == "sse":
-        recording.batches = _sse(rest, recording.hits)
+        recording.batches = _sse(rest, recording.hits, recording.lines)
     elif kind == "json":
         recording.batches = _json(rest)
     else:
-        recording.batches = _jsonl(rest)
+        recording.batches = _jsonl(rest, recording.lines)
     return recording
 
 
@@ -296,18 +300,25 @@ def _unbatch(batches: Iterator[Batch]) -> Iterator[Payload]:
             yield Payload(start + offset, data)
 
 
-def _sse(chunks: Iterable[bytes], hits: list[Hit]) -> Iterator[Batch]:
+def _sse(chunks: Iterable[bytes], hits: list[Hit], lines: LineIndex) -> Iterator[Batch]:
     parser = SSEParser()
+    counter = LineCounter()
     for chunk in chunks:
-        yield from _frames(parser.feed(chunk), hits)
-    yield from _frames(parser.close(), hits)
+        counter.feed(chunk)
+        items = parser.feed(chunk)
+        yield from _frames(items, hits, lines, counter)
+        counter.settle(parser.settled)
+    yield from _frames(parser.close(), hits, lines, counter)
 
 
-def _frames(items: list[Frame | Hit], hits: list[Hit]) -> Iterator[Batch]:
+def _frames(
+    items: list[Frame | Hit], hits: list[Hit], lines: LineIndex, counter: LineCounter
+) -> Iterator[Batch]:
     """The frames of one parser call, in runs of consecutive indexes; hits aside."""
     start, batch = 0, list[bytes]()
     for item in items:
         if isinstance(item, Frame):
+            lines.add(item.index, counter.line_at(item.offset))
             if batch and item.index != start + len(batch):
                 yield start, batch
                 batch = []
@@ -320,9 +331,11 @@ def _frames(items: list[Frame | Hit], hits: list[Hit]) -> Iterator[Batch]:
         yield start, batch
 
 
-def _jsonl(chunks: Iterable[bytes]) -> Iterator[Batch]:
-    """One batch per chunk: its complete, non-blank lines, a trailing CR dropped."""
+def _jsonl(chunks: Iterable[bytes], numbers: LineIndex) -> Iterator[Batch]:
+    """One batch per chunk: its complete, non-blank lines, a trailing CR dropped; the line
+    each starts on goes to `numbers`."""
     index = 0
+    number = 1  # the line lines[0] is (or, between chunks, the line being read)
     pieces: list[bytes] = []  # the current line, when it spans chunks
     for chunk in chunks:
         lines = chunk.split(b"\n")
@@ -339,9 +352,15 @@ def _jsonl(chunks: Iterable[bytes]) -> Iterator[Batch]:
         if b"\r" in chunk or lines[0].endswith(b"\r"):  # the first may end in a CR read before
             lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
         if _BLANK_LINE.search(chunk) or not lines[0] or lines[0].isspace():
-            batch = [line for line in lines if line and not line.isspace()]
+            batch: list[bytes] = []
+            for offset, line in enumerate(lines):
+                if line and not line.isspace():
+                    numbers.add(index + len(batch), number + offset)
+                    batch.append(line)
         else:
             batch = lines  # no blank line in this chunk: no per-line test needed
+            numbers.add_run(index, number, len(batch))
+        number += len(lines)
         if batch:
             yield index, batch
             index += len(batch)
@@ -349,6 +368,7 @@ def _jsonl(chunks: Iterable[bytes]) -> Iterator[Batch]:
     if line.endswith(b"\r"):
         line = line[:-1]
     if line and not line.isspace():
+        numbers.add(index, number)
         yield index, [line]
 
 

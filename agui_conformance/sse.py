@@ -130,6 +130,12 @@ class SSEParser:
         return self._prefix_lines
 
     @property
+    def settled(self) -> int:
+        """Stream offset before which no future frame can start (the current event block's
+        first line, else the current line): what lies before it is settled."""
+        return self._block_at if self._block_at >= 0 else self._line_at
+
+    @property
     def bytes_seen(self) -> int:
         """Stream bytes scanned so far (BOM included)."""
         return self._pos

@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
+
 from agui_conformance.clip import MAX_FINDINGS_PER_RULE, clip_text
 from agui_conformance.hits import Hit
 from agui_conformance.jsonsize import DEFAULT_MAX_STATE_BYTES
@@ -254,10 +256,14 @@ def validate_recording(
     max_state_bytes: int = DEFAULT_MAX_STATE_BYTES,
     check_request: bool = True,
 ) -> ValidationResult:
-    """Validate a recorded stream: a path, bytes, or a binary file object.
+    """Validate a recorded stream: a path, bytes, or a binary file object, in one pass
+    that also fills `exercised` (the rules the stream reached, `exercise`) and `lines`
+    (the line of each event a finding names, for JSONL and SSE recordings).
 
     `check_request=False`: the request was checked by the caller (the CLI refuses a
-    `--input` that is not a RunAgentInput); it only informs the request-aware rules."""
+    `--input` that is not a RunAgentInput); it only informs the request-aware rules.
+    Raises `recording.NotARecording` for what is no recording at all."""
+    from agui_conformance.exercise import StreamTokens, recording_exercised
     from agui_conformance.recording import open_recording
 
     recording = open_recording(source, fmt)
@@ -269,8 +275,37 @@ def validate_recording(
         max_state_bytes=max_state_bytes,
         check_request=check_request,
     )
+    tokens = StreamTokens()
     for start, batch in recording.batches:
-        validator.feed_payloads(batch, start)
+        events = _parsed(batch)
+        if events is None:  # a payload that is not JSON: the validator reports it
+            validator.feed_payloads(batch, start)
+            tokens.add([_loads_or_none(data) for data in batch])
+        else:  # parsed once, for the checks and for the trigger tokens
+            validator.feed_events(events, start)
+            tokens.add(events)
     validator.add_hits(recording.hits)
     validator.close()
-    return validator.result()
+    result = validator.result()
+    result.exercised = recording_exercised(tokens.tokens, request, recording.format)
+    for index in {f.index for f in result.findings if f.index is not None}:
+        line = recording.lines.get(index)
+        if line is not None:
+            result.lines[index] = line
+    return result
+
+
+def _parsed(batch: list[bytes]) -> list[Any] | None:
+    """The batch's events, or None when a payload is not JSON."""
+    loads = orjson.loads
+    try:
+        return [loads(data) for data in batch]
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _loads_or_none(data: bytes) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None

@@ -192,6 +192,43 @@ def test_sarif_lines_skip_blank_jsonl_lines(tmp_path: Path) -> None:
     assert _lines_of(_sarif(str(path)))["item-not-open"] == 4
 
 
+def test_sarif_lines_of_a_jsonl_file_that_starts_with_a_bom_line(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf\n" + f"{START}\n\n{STRAY % 1}\n{FINISH}\n".encode())
+    assert _lines_of(_sarif(str(path)))["item-not-open"] == 4  # the BOM's line is line 1
+
+
+def test_text_findings_start_with_path_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf\n" + f"{START}\n\n{STRAY % 1}\n".encode())
+    code, out = run("validate", str(path))
+    assert code == 1
+    assert f"\n{path}:4: error item-not-open @event 1 /messageId: " in "\n" + out
+    assert f"\n{path}: error stream-truncated @stream: " in out  # no line: the stream's
+    sse = tmp_path / "run.sse"
+    sse.write_bytes(f": hi\n\ndata: {START}\n\nevent: x\ndata: {STRAY % 1}\n\n".encode())
+    assert f"{sse}:5: error item-not-open @event 1" in run("validate", str(sse))[1]
+    document = tmp_path / "run.json"
+    document.write_text(json.dumps([json.loads(START), json.loads(STRAY % 1)]))
+    assert f"{document}: error item-not-open @event 1" in run("validate", str(document))[1]
+
+
+def test_validate_json_names_the_rules_the_recording_exercised(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    code, _ = run("validate", GOOD, "--input", REQUEST, "--format", "json", "-o", str(out))
+    assert code == 0
+    exercised = json.loads(out.read_text())["exercised"]
+    assert {"lifecycle-first-event", "item-not-open"} <= set(exercised)
+    assert set(exercised) <= set(catalog())
+    from agui_conformance.report.recording_report import recording_report
+    from agui_conformance.validator import validate_recording
+
+    request = json.loads(Path(REQUEST).read_text())
+    result = validate_recording(GOOD, request=request)
+    report = recording_report(GOOD, GOOD, result, request=request, path=GOOD)
+    assert report.cases[0].runs[0].exercised == exercised  # one computation for both faces
+
+
 def test_sarif_lines_of_an_sse_capture(tmp_path: Path) -> None:
     path = tmp_path / "run.sse"
     capture = f": keep-alive\n\ndata: {START}\n\nevent: x\ndata: {STRAY % 1}\n\ndata: {FINISH}\n\n"

@@ -8,7 +8,8 @@ transcript, matrix and verdict as a live run.
 Bounded in memory whatever the recording's length: it is read once more, one
 event at a time; the report keeps the first `MAX_EVENTS` events (at most
 `MAX_KEPT_BYTES` of them) and counts the rest (`eventsOmitted`), and the
-trigger tokens (what the stream exercised) are computed a batch at a time.
+rules the stream exercised come from the validator's own pass
+(`ValidationResult.exercised`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import Any
 
 import orjson
 
-from agui_conformance.exercise import exercised, request_tokens, stream_tokens
 from agui_conformance.model import (
     CaseResult,
     Report,
@@ -32,57 +32,26 @@ from agui_conformance.recording import Source, open_recording
 
 MAX_EVENTS = 2_000  # events a report keeps, as the live runner does; the rest are counted
 MAX_KEPT_BYTES = 4 << 20  # payload bytes it keeps in all (a few huge events stop it sooner)
-TOKEN_BATCH = 4_096  # events whose tokens are computed at a time
-_STARTS = {"TEXT_MESSAGE_START": ("text", "messageId"), "TOOL_CALL_START": ("tool", "toolCallId")}
 
 
 @dataclass
 class _Read:
-    """One pass over a recording: its first events, how many there were, and its
-    trigger tokens (computed over every event, a batch at a time)."""
+    """One pass over a recording: its first events and how many there were."""
 
     kept: list[Any] = field(default_factory=list)
     total: int = 0
-    tokens: set[str] = field(default_factory=set)
-    kind: str = "jsonl"
     _kept_bytes: int = 0
-    _batch: list[Any] = field(default_factory=list)
-    _runs: int = 0
-    _opened: dict[str, set[str]] = field(default_factory=lambda: {"text": set(), "tool": set()})
 
     def add(self, data: bytes) -> None:
         self.total += 1
+        if len(self.kept) >= MAX_EVENTS or self._kept_bytes >= MAX_KEPT_BYTES:
+            return
         try:
             event: Any = orjson.loads(data)
         except orjson.JSONDecodeError:
             event = data[:2000].decode("utf-8", "replace")
-        if len(self.kept) < MAX_EVENTS and self._kept_bytes < MAX_KEPT_BYTES:
-            self.kept.append(event)
-            self._kept_bytes += len(data)
-        self._batch.append(event)
-        if len(self._batch) >= TOKEN_BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        """The batch's tokens, and what only the whole stream shows (a second run, an
-        item opened again in a later batch)."""
-        batch, self._batch = self._batch, []
-        self.tokens |= stream_tokens(batch) - {"multi-run"}
-        for event in batch:
-            if not isinstance(event, dict):
-                continue
-            kind = event.get("type")
-            if kind == "RUN_STARTED":
-                self._runs += 1
-            elif kind in _STARTS:
-                family, key = _STARTS[kind]
-                item = event.get(key)
-                if isinstance(item, str):
-                    if item in self._opened[family]:
-                        self.tokens.add(f"reopen:{family}")
-                    self._opened[family].add(item)
-        if self._runs > 1:
-            self.tokens.add("multi-run")
+        self.kept.append(event)
+        self._kept_bytes += len(data)
 
 
 def _read(source: Source, fmt: str) -> _Read:
@@ -90,8 +59,6 @@ def _read(source: Source, fmt: str) -> _Read:
     with open_recording(source, fmt) as recording:
         for payload in recording:
             read.add(payload.data)
-        read.flush()
-        read.kind = recording.format
     return read
 
 
@@ -122,9 +89,6 @@ def recording_report(
     read = _read(source, fmt)
     events = read.kept
     side = _sidecar(path)
-    tokens = read.tokens | request_tokens(request)
-    if read.kind == "sse":
-        tokens.add("sse")
     times = side.get("eventTimesMs")
     times = times[: len(events)] if isinstance(times, list) and len(times) == read.total else []
     threshold = fail_level(fail_on)
@@ -139,7 +103,7 @@ def recording_report(
         eventTimesMs=times,
         eventsOmitted=read.total - len(events),
         findings=result.findings,
-        exercised=exercised(tokens),
+        exercised=result.exercised,  # the validator's pass over every event
     )
     origin = f" from {redact_url(str(side['url']))}" if side.get("url") else ""
     case = CaseResult(

@@ -1,8 +1,8 @@
 """Plain-text report: one block per rule broken, occurrences grouped.
 
-error item-not-open @event 1: TEXT_MESSAGE_CONTENT for message m1, which is not open.
-error item-not-open @event 2: ...
-error item-not-open @event 3: ...
+run.jsonl:2: error item-not-open @event 1: TEXT_MESSAGE_CONTENT for message m1, which is ...
+run.jsonl:3: error item-not-open @event 2: ...
+run.jsonl:4: error item-not-open @event 3: ...
   … and 5 more at events 4, 5, 6, 7, 8
   fix: Send TEXT_MESSAGE_START before ...
   spec: https://docs.ag-ui.com/spec/1.1/events/text-messages#...
@@ -24,6 +24,15 @@ _LAST = 1 << 62
 
 def _where(finding: Finding) -> str:
     return "stream" if finding.index is None else f"event {finding.index}"
+
+
+def _location(source: str, result: ValidationResult, finding: Finding) -> str:
+    """`path:line: ` (an editor or terminal jumps there), `path: ` when the line is not
+    known (a stream-level finding, a JSON document), nothing without a source."""
+    if not source:
+        return ""
+    line = None if finding.index is None else result.lines.get(finding.index)
+    return printable(f"{source}:{line}: " if line is not None else f"{source}: ")
 
 
 def _at(findings: list[Finding]) -> str:
@@ -59,7 +68,8 @@ def to_text(result: ValidationResult, source: str = "", *, color: bool = False) 
         for finding in findings[:SHOWN_PER_RULE]:
             pointer = f" {finding.pointer}" if finding.pointer else ""
             said = printable(f"{finding.rule} @{_where(finding)}{pointer}: {finding.message}")
-            lines.append(f"{level} {said}")  # agent-chosen text: no escape reaches a terminal
+            # agent-chosen text: no escape reaches a terminal
+            lines.append(f"{_location(source, result, finding)}{level} {said}")
         rest = findings[SHOWN_PER_RULE:]
         if rest:
             more = ", …" if len(rest) > LISTED_PER_RULE else ""
