@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -797,8 +798,39 @@ def serve(
     config = AgentConfig(
         token=token, token_header=token_header, fault=fault, allow_faults=allow_faults
     )
-    click.echo(f"reference agent on http://{host}:{port}/ (auth: {'on' if token else 'off'})")
-    run_server(host, port, config)
+    sock = _listen(host, port)  # the URL is printed only once the port is ours
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"reference agent on http://{shown}:{port}/ (auth: {'on' if token else 'off'})")
+    run_server(host, port, config, sock=sock)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    import errno
+
+    from reference_agent.server import bind
+
+    try:
+        return bind(host, port)
+    except socket.gaierror as err:
+        raise ToolError(
+            f"cannot listen on {host}: the host does not resolve ({err.strerror})"
+        ) from err
+    except OSError as err:
+        if err.errno == errno.EADDRINUSE:
+            raise ToolError(
+                f"cannot listen on {host}:{port}: the port is already in use "
+                "(another server is running there; choose another --port)"
+            ) from err
+        if err.errno == errno.EADDRNOTAVAIL:
+            raise ToolError(
+                f"cannot listen on {host}:{port}: {host} is not an address of this machine"
+            ) from err
+        if err.errno == errno.EACCES:
+            raise ToolError(
+                f"cannot listen on {host}:{port}: permission denied (ports below 1024 "
+                "need privileges; choose another --port)"
+            ) from err
+        raise ToolError(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,21 +26,42 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to `host`:`port` (IPv6 when the host holds a colon), as uvicorn
+    would bind it; OSError (socket.gaierror for a host that does not resolve) when it
+    cannot be, so the caller says so before anything claims the server is up."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     config: AgentConfig | None = None,
     limits: Limits | None = None,
+    sock: socket.socket | None = None,
 ) -> None:
-    """Serve in the foreground until interrupted, within `limits` (see `limits`)."""
-    uvicorn.run(
-        create_app(config),
-        host=host,
-        port=port,
-        log_level="info",
-        access_log=False,
-        **(limits or Limits()).uvicorn_options(),
+    """Serve in the foreground until interrupted, within `limits` (see `limits`); on
+    `sock` when given (already bound, see `bind`)."""
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config),
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,
+            **(limits or Limits()).uvicorn_options(),
+        )
     )
+    server.run(sockets=[sock] if sock is not None else None)
 
 
 @dataclass(frozen=True)

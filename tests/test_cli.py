@@ -746,3 +746,48 @@ def test_a_capabilities_file_that_is_not_json_is_a_usage_error(tmp_path: Path) -
     result = CliRunner().invoke(main, ["run", "--capabilities", str(broken), "--no-html"])
     assert result.exit_code == 2
     assert f"{broken} is not JSON" in result.output.strip().splitlines()[-1]
+
+
+# ---------------------------------------------------------------- serve
+
+
+def test_serve_on_a_busy_port_is_one_line_and_exit_2() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _call("serve", "--port", str(port))
+    assert result.returncode == 2
+    assert result.stdout == b""  # no URL claimed before the port is ours
+    assert result.stderr.decode() == (
+        f"Error: cannot listen on 127.0.0.1:{port}: the port is already in use "
+        "(another server is running there; choose another --port)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        ("host.invalid", "Error: cannot listen on host.invalid: the host does not resolve"),
+        ("192.0.2.1", "Error: cannot listen on 192.0.2.1:8765: 192.0.2.1 is not an address"),
+    ],
+)
+def test_serve_on_a_host_it_cannot_listen_on_is_one_line_and_exit_2(
+    host: str, message: str
+) -> None:
+    result = _call("serve", "--host", host, "--port", "8765")
+    assert result.returncode == 2 and result.stdout == b""
+    (line,) = result.stderr.decode().splitlines()
+    assert line.startswith(message), line
+
+
+def test_serve_prints_its_url_once_bound_and_answers_there() -> None:
+    from reference_agent.server import spawned_agent
+
+    with spawned_agent() as agent:
+        import httpx
+
+        assert httpx.get(agent.url + "health", timeout=5).status_code == 200
+    assert agent.log.read_text().startswith(f"reference agent on {agent.url} (auth: off)\n")
