@@ -298,11 +298,17 @@ def validate(
     show_default=True,
 )
 @click.option("--category", type=click.Choice(CATEGORIES), help="Only rules of this category.")
-def rules(profile: str, fmt: str, category: str | None) -> None:
-    """List the rule catalog.
+@click.argument("rule_id", metavar="[RULE-ID]", required=False)
+def rules(profile: str, fmt: str, category: str | None, rule_id: str | None) -> None:
+    """List the rule catalog, or print one rule's page.
 
-    One rule a line: id, level under --profile, category, title.
+    One rule a line: id, level under --profile, category, title. With RULE-ID: the rule's
+    page (what it checks, its level in every profile, how to fix it, the spec's words);
+    with --format json, its catalog entry.
     """
+    if rule_id is not None:
+        _rule_page(rule_id, profile, fmt)
+        return
     selected = [r for r in catalog().values() if category is None or r.category == category]
 
     def level(rule: Rule) -> str:
@@ -321,6 +327,29 @@ def rules(profile: str, fmt: str, category: str | None) -> None:
     width = max((len(r.id) for r in selected), default=0)
     for r in selected:
         click.echo(f"{r.id:<{width}}  {level(r):<7}  {r.category:<12}  {r.title}")
+
+
+def _rule_page(rule_id: str, profile: str, fmt: str) -> None:
+    import difflib
+
+    from agui_conformance.rule_pages import page
+
+    rule = catalog().get(rule_id)
+    if rule is None:
+        close = difflib.get_close_matches(rule_id, list(catalog()), n=3, cutoff=0.6)
+        hint = (
+            f"; did you mean {' or '.join(close)}?" if close else "; see `agui-conformance rules`"
+        )
+        raise ToolError(f"no rule {rule_id!r} in the catalog{hint}")
+    if fmt == "json":
+        level = rule.level(profile).value if rule.applies_to(profile) else "off"
+        data = {**rule.model_dump(mode="json"), "url": rule.url, "level": level}
+        click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+        return
+    text = page(rule.id)
+    if text is None:  # an install without the pages: what the catalog itself says
+        text = f"# `{rule.id}`\n\n**{rule.title}**\n\nfix: {rule.hint}\n\nspec: {rule.url}\n"
+    click.echo(text, nl=not text.endswith("\n"))
 
 
 def _say(text: str) -> None:

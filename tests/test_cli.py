@@ -295,6 +295,48 @@ def test_empty_recording_exits_2(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- rules
 
 
+def test_rules_rule_id_prints_the_rules_page() -> None:
+    code, out = run_stdout("rules", "item-not-open")
+    assert code == 0
+    assert out == (ROOT / "docs" / "rules" / "item-not-open.md").read_text(encoding="utf-8")
+    code, out = run_stdout("rules", "item-not-open", "--format", "json", "--profile", "strict")
+    entry = json.loads(out)
+    assert code == 0 and entry["id"] == "item-not-open" and entry["level"] == "error"
+    assert entry["url"].startswith("https://docs.ag-ui.com/spec/1.1/")
+
+
+def test_rules_with_an_unknown_id_suggests_close_ones() -> None:
+    code, out = run("rules", "item-not-opn")
+    assert code == 2
+    assert out == (
+        "Error: no rule 'item-not-opn' in the catalog; did you mean item-not-open or "
+        "step-not-open or item-already-open?\n"
+    )
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_every_rule_page(tmp_path: Path) -> None:
+    import zipfile
+
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr[-2000:]
+    (wheel,) = tmp_path.glob("agui_conformance-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        page = archive.read("agui_conformance/_data/rules/item-not-open.md").decode()
+    shipped = {
+        n.rsplit("/", 1)[1][:-3] for n in names if n.startswith("agui_conformance/_data/rules/")
+    }
+    assert set(catalog()) <= shipped
+    assert page == (ROOT / "docs" / "rules" / "item-not-open.md").read_text(encoding="utf-8")
+
+
 def test_rules_lists_every_rule_with_its_level() -> None:
     code, out = run("rules", "--profile", "strict")
     assert code == 0
