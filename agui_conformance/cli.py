@@ -30,6 +30,7 @@ from agui_conformance.rules import CATEGORIES, PROFILES, Rule, catalog
 
 if TYPE_CHECKING:
     from agui_conformance.model import CaseResult, Report
+    from agui_conformance.runner import RunnerConfig
     from agui_conformance.transport import Deadlines
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -558,6 +559,7 @@ def run(
     plan = suite.Plan(cases, generated, seed, threshold, fail_on, capabilities_source)
     plan.min_coverage = min_coverage
     accepted = _baseline(baseline_path, update_baseline)
+    builtin = agent_url is None
     deadlines = Deadlines(first_byte=first_byte_timeout, idle=idle_timeout, total=total_timeout)
     if agent_url is not None and not no_preflight:
         _preflight(agent_url, headers, deadlines, auth_required)
@@ -600,12 +602,72 @@ def run(
             on_result=show,
             reference=reference,
         )
+    _reproducible(report, cfg, builtin=builtin, keyword=keyword, examples=examples)
     if baseline_path and update_baseline:
         _update_baseline(report, baseline_path, threshold)
     elif baseline_path and accepted is not None:
         suite.apply_baseline(report, accepted, threshold, baseline_path)
         _echo_baseline(report)
     _finish(report, json_path, junit_path, html_path if not no_html else None, sarif_path)
+
+
+# `run` options that decide the verdict: reproducers carry them (-k, --examples and
+# --seed are added per reproducer). --compare-reference, the report paths and
+# --update-baseline change what is written, not the verdict.
+VERDICT_OPTIONS = (
+    "auth_required",
+    "profile",
+    "fail_on",
+    "cases_path",
+    "first_byte_timeout",
+    "idle_timeout",
+    "total_timeout",
+    "concurrency",
+    "no_preflight",
+    "baseline_path",
+    "capabilities_source",
+    "behaviour",
+)
+
+
+def _verdict_args(ctx: click.Context) -> list[str]:
+    """The verdict options this run was given other than their defaults, in the command's
+    own spelling (the long form), shell-quoted; a URL through `redact_url`."""
+    import shlex
+
+    from agui_conformance.redact import redact_url
+
+    args: list[str] = []
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or param.name not in VERDICT_OPTIONS:
+            continue
+        value = ctx.params.get(param.name)
+        if value is None or value is False or value == param.get_default(ctx):
+            continue
+        flag = max(param.opts, key=len)
+        if param.is_flag:
+            args.append(flag)
+        else:
+            shown = redact_url(value) if str(value).startswith(("http://", "https://")) else value
+            args += [flag, shlex.quote(str(shown))]
+    return args
+
+
+def _reproducible(
+    report: Report, cfg: RunnerConfig, *, builtin: bool, keyword: str | None, examples: int
+) -> None:
+    """The report's reproducers: this run's verdict arguments (`Report.runArgs`) and the
+    command that runs it again (the built-in agent started again, not its port)."""
+    from agui_conformance.reproduce import run_command, target_args
+
+    target = target_args(
+        None if builtin else cfg.url, cfg.headers, cfg.secret_headers, cfg.header_env
+    )
+    report.runArgs = target + _verdict_args(click.get_current_context())
+    report.builtInAgent = builtin
+    report.command = run_command(
+        report.runArgs, keyword=keyword, examples=examples, seed=report.seed
+    )
 
 
 def _preflight(

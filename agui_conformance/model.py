@@ -260,6 +260,18 @@ class Report(BaseModel):
     startedAt: str = Field(default="", description="ISO 8601 UTC time the run started.")
     durationS: float = 0.0
     command: str = Field(default="", description="The command that reproduces this run.")
+    runArgs: list[str] = Field(
+        default_factory=list,
+        description="The `agui-conformance run` arguments that decide this run's verdict "
+        "(target, headers as env: references, profile, fail-on, deadlines, baseline, ...), "
+        "shell-quoted, without -k, --examples and --seed; every reproducer is built from "
+        "them. Empty when the run was not started by `agui-conformance run`.",
+    )
+    builtInAgent: bool = Field(
+        default=False,
+        description="The target was the built-in reference agent on a temporary port: "
+        "reproducers start it again (no --agent-url) instead of naming that port.",
+    )
     headerEnv: dict[str, str] = Field(
         default_factory=dict,
         description="Header name -> the environment variable its value was read from "

@@ -1,19 +1,23 @@
 """Reproducers: shell commands that replay a failing exchange or case.
 
 Owns the `curl` command for one request and the `agui-conformance run`
-command for one case. Secret header values never appear: each becomes a
-reference to an environment variable (`$AGUI_AUTHORIZATION`) the user sets; the
-URL goes through `redact.redact_url` whoever calls (its user:password and secret
-query values show as `***`, for the user to put back).
+command for a run, one case or the generated inputs: `run_command` from the
+run's verdict arguments (`Report.runArgs`, which the CLI derives from its own
+options), `suite_command` for reports made without them. Secret header values
+never appear: each becomes a reference to an environment variable
+(`$AGUI_AUTHORIZATION`) the user sets; the URL goes through `redact.redact_url`
+whoever calls (its user:password and secret query values show as `***`, for the
+user to put back).
 """
 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from agui_conformance.redact import REDACTED, is_secret, redact_url
 
+GENERATED = "generated-inputs"  # the case id of the generated inputs (generated.GENERATED)
 # Sent by the transport on every request; the reproducer states them once.
 TRANSPORT_HEADERS = frozenset({"content-type", "accept"})
 
@@ -66,6 +70,52 @@ def curl_command(
     ]
     parts += _header_args(headers or {}, secret, flag="-H", env_form='"{name}: ${var}"', env=env)
     return " ".join(parts) + " --data-binary @- <<'JSON'\n" + body + "\nJSON"
+
+
+# Where `agui-conformance serve` listens by default: a curl reproducer for the built-in
+# agent names it (after starting the agent), never the run's temporary port.
+SERVE_URL = "http://127.0.0.1:8000/"
+
+
+def target_args(
+    url: str | None,
+    headers: Mapping[str, str] | None = None,
+    secret: frozenset[str] = frozenset(),
+    env: Mapping[str, str] | None = None,
+) -> list[str]:
+    """`--agent-url URL` (none for the built-in agent) and every `--agent-header`, secret
+    values as `env:` references."""
+    parts = [] if url is None else ["--agent-url", shlex.quote(redact_url(url))]
+    return parts + _header_args(
+        headers or {}, secret, flag="--agent-header", env_form="'{name}: env:{var}'", env=env
+    )
+
+
+def run_command(
+    args: Sequence[str],
+    *,
+    keyword: str | None = None,
+    examples: int | None = None,
+    seed: int | None = None,
+) -> str:
+    """`agui-conformance run ARGS` (already quoted), then `-k`, `--examples`, `--seed`."""
+    parts = ["agui-conformance", "run", *args]
+    if keyword is not None:
+        parts += ["-k", shlex.quote(keyword)]
+    if examples is not None:
+        parts += ["--examples", str(examples)]
+    if seed is not None:
+        parts += ["--seed", str(seed)]
+    return " ".join(parts)
+
+
+def case_command(
+    args: Sequence[str], case: str, *, examples: int = 0, seed: int | None = None
+) -> str:
+    """One case again (the generated inputs: with their count and seed)."""
+    if case == GENERATED:
+        return run_command(args, keyword=case, examples=examples, seed=seed)
+    return run_command(args, keyword=case, examples=0)
 
 
 def suite_command(

@@ -35,7 +35,7 @@ from agui_conformance.model import (
 )
 from agui_conformance.report import transcript
 from agui_conformance.report.verdict import verdict
-from agui_conformance.reproduce import curl_command, suite_command
+from agui_conformance.reproduce import SERVE_URL, case_command, curl_command, suite_command
 from agui_conformance.rules import CATEGORIES
 
 REQUEST_PREVIEW = 50_000  # characters of pretty request JSON shown per run
@@ -221,10 +221,21 @@ def case_view(case: CaseResult, report: Report | None = None) -> CaseView:
         url = report.target if report is not None else "URL"
         body, content_type = _request_body(failing)
         env = report.headerEnv if report is not None else None
+        builtin = report is not None and report.builtInAgent
         view.curl = curl_command(
-            url, body, failing.requestHeaders, content_type=content_type, env=env
+            SERVE_URL if builtin else url,
+            body,
+            failing.requestHeaders,
+            content_type=content_type,
+            env=env,
         )
-        if report is not None:
+        if builtin:
+            view.curl = "agui-conformance serve &  # the built-in reference agent\n" + view.curl
+        if report is not None and (report.runArgs or report.builtInAgent):
+            view.command = case_command(
+                report.runArgs, case.id, examples=report.examples, seed=report.seed
+            )
+        elif report is not None:
             generated = case.id == "generated-inputs"
             view.command = suite_command(
                 url,

@@ -1,0 +1,193 @@
+"""Reproducers run the same thing: the command a report prints, run as printed, reaches the
+same verdict and case statuses as the run that printed it. Every option that decides the
+verdict travels with it (-k, --fail-on, the deadlines, --auth-required and the headers,
+--baseline, --no-preflight), and the built-in agent is started again rather than named by
+the temporary port it had."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shlex
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from fastapi import FastAPI, Request
+from fastapi.responses import Response, StreamingResponse
+
+from agui_conformance.cli import main
+from tests.hostile_agents import agent, conformant_run, serve_app, sse
+
+SECRET = "Bearer s3cret-value-for-repro"
+
+
+def _noted_run(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """A legal run with one info note (metadata-key-unprefixed)."""
+    events = conformant_run(body)
+    events[-1]["metadata"] = {"mykey": 1}
+    return events
+
+
+def _slow_and_guarded() -> FastAPI:
+    """Refuses a request without the right Authorization (401); answers the rest after
+    0.8 s of silence with a legal run."""
+    app = FastAPI()
+
+    @app.post("/")
+    async def run(request: Request) -> Response:
+        if request.headers.get("authorization") != SECRET:
+            return Response('{"detail": "unauthorized"}', 401, media_type="application/json")
+        body = json.loads(await request.body())
+
+        async def stream() -> AsyncIterator[bytes]:
+            await asyncio.sleep(0.8)
+            for event in conformant_run(body):
+                yield sse(event)
+
+        return StreamingResponse(stream(), media_type="text/event-stream")
+
+    return app
+
+
+def _run(args: list[str], report: Path, env: dict[str, str] | None = None) -> tuple[int, Any]:
+    result = CliRunner(env=env).invoke(main, [*args, "--no-html", "--json", str(report)])
+    assert "Traceback" not in result.output, result.output
+    data = json.loads(report.read_text()) if report.exists() else None
+    return result.exit_code, data
+
+
+def _statuses(data: Any) -> dict[str, str]:
+    return {case["id"]: case["status"] for case in data["cases"]}
+
+
+def _rerun(command: str, report: Path, env: dict[str, str] | None = None) -> tuple[int, Any]:
+    argv = shlex.split(command)
+    assert argv[:2] == ["agui-conformance", "run"], command
+    report.unlink(missing_ok=True)
+    return _run(argv[1:], report, env)
+
+
+@pytest.fixture(scope="module")
+def noted_agent() -> Iterator[str]:
+    with serve_app(agent(_noted_run)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def guarded_agent() -> Iterator[str]:
+    with serve_app(_slow_and_guarded()) as url:
+        yield url
+
+
+def _same_verdict(
+    args: list[str], tmp_path: Path, env: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
+    code, first = _run(args, tmp_path / "first.json", env)
+    assert first is not None
+    again_code, again = _rerun(first["command"], tmp_path / "again.json", env)
+    assert (again_code, _statuses(again)) == (code, _statuses(first)), first["command"]
+    assert again["summary"]["passed"] == first["summary"]["passed"]
+    assert again["command"] == first["command"]  # the reproducer reproduces itself
+    return code, first
+
+
+def test_fail_on_and_k_travel(noted_agent: str, tmp_path: Path) -> None:
+    args = ["run", "--agent-url", noted_agent, "-k", "minimal-input", "--examples", "0"]
+    code, first = _same_verdict([*args, "--fail-on", "info"], tmp_path)
+    assert code == 1 and _statuses(first) == {"minimal-input": "failed"}  # the note fails it
+    assert " --fail-on info " in first["command"] and " -k minimal-input " in first["command"]
+
+
+def test_deadlines_and_no_preflight_travel(guarded_agent: str, tmp_path: Path) -> None:
+    args = [
+        "run", "--agent-url", guarded_agent, "--agent-header", f"Authorization: {SECRET}",
+        "-k", "minimal-input", "--examples", "0", "--first-byte-timeout", "0.3",
+        "--no-preflight",
+    ]  # fmt: skip
+    env = {"AGUI_AUTHORIZATION": SECRET}  # the reproducer reads the secret from here
+    code, first = _same_verdict(args, tmp_path, env)
+    assert code == 1 and _statuses(first) == {"minimal-input": "failed"}  # 0.8 s > 0.3 s
+    assert "--first-byte-timeout 0.3" in first["command"] and "--no-preflight" in first["command"]
+    assert SECRET.split()[1] not in first["command"]
+    assert "'Authorization: env:AGUI_AUTHORIZATION'" in first["command"]
+
+
+def test_auth_required_and_headers_travel(guarded_agent: str, tmp_path: Path) -> None:
+    args = [
+        "run", "--agent-url", guarded_agent, "--agent-header", "Authorization: env:TOKEN",
+        "--auth-required", "-k", "auth", "--examples", "0",
+    ]  # fmt: skip
+    code, first = _same_verdict(args, tmp_path, {"TOKEN": SECRET})
+    assert code == 0 and set(_statuses(first).values()) == {"passed"}  # not "not-applicable"
+    assert "--auth-required" in first["command"]
+    assert "'Authorization: env:TOKEN'" in first["command"]  # the variable the user named
+
+
+def test_baseline_travels(noted_agent: str, tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.json"
+    args = [
+        "run", "--agent-url", noted_agent, "-k", "minimal-input", "--examples", "0",
+        "--fail-on", "info", "--baseline", str(baseline),
+    ]  # fmt: skip
+    written, _ = _run([*args, "--update-baseline"], tmp_path / "update.json")
+    assert written == 0 and baseline.exists()
+    code, first = _same_verdict(args, tmp_path)
+    assert code == 0 and _statuses(first) == {"minimal-input": "known-failure"}
+    assert f"--baseline {baseline}" in first["command"]
+
+
+def test_the_built_in_agent_is_started_again_not_named_by_its_port(tmp_path: Path) -> None:
+    code, first = _same_verdict(["run", "-k", "minimal-input", "--examples", "0"], tmp_path)
+    assert code == 0 and first["builtInAgent"] is True
+    assert first["command"] == "agui-conformance run -k minimal-input --examples 0"
+    assert "127.0.0.1" not in first["command"] and first["runArgs"] == []
+
+
+def test_case_reproducers_in_the_html_report_carry_the_run_arguments(
+    noted_agent: str, tmp_path: Path
+) -> None:
+    from bs4 import BeautifulSoup
+
+    html = tmp_path / "r.html"
+    args = [
+        "run", "--agent-url", noted_agent, "-k", "minimal", "--examples", "0",
+        "--fail-on", "info", "--total-timeout", "40", "--html", str(html),
+    ]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    soup = BeautifulSoup(html.read_text(), "html.parser")
+    command = soup.select_one("#case-minimal-input pre.reproducer.suite")
+    assert command is not None
+    assert command.get_text() == (
+        f"agui-conformance run --agent-url {noted_agent} --fail-on info "
+        "--total-timeout 40.0 -k minimal-input --examples 0"
+    )
+
+
+def test_a_curl_reproducer_for_the_built_in_agent_starts_it_first() -> None:
+    from agui_conformance.model import CaseResult, Report, RunRecord, ToolInfo
+    from agui_conformance.report.html import case_view
+
+    run = RunRecord(
+        request={"threadId": "t"}, requestHeaders={}, status=200, responseHeaders={}, timing={}
+    )
+    case = CaseResult(
+        id="minimal-input", title="t", requirements=[], expect="run", status="failed", runs=[run]
+    )
+    report = Report(
+        tool=ToolInfo(version="0"), target="http://127.0.0.1:45678/", profile="spec",
+        cases=[case], builtInAgent=True,
+    )  # fmt: skip
+    view = case_view(case, report)
+    assert view.curl.startswith("agui-conformance serve &")
+    assert "http://127.0.0.1:8000/" in view.curl and "45678" not in view.curl
+    assert view.command == "agui-conformance run -k minimal-input --examples 0"
+
+
+def test_the_generated_inputs_case_id_is_the_same_everywhere() -> None:
+    from agui_conformance import generated, reproduce
+
+    assert reproduce.GENERATED == generated.GENERATED
