@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import orjson
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agui_conformance.model import BaselineComparison, BaselineEntry, CaseResult, Level
 
@@ -26,9 +26,14 @@ Entry = BaselineEntry
 
 
 class Baseline(BaseModel):
+    """A baseline file: `entries` required and nothing else, so that another JSON file
+    given by mistake (a request, a report) is refused rather than read as empty."""
+
+    model_config = ConfigDict(extra="forbid")
+
     version: int = BASELINE_VERSION
     profile: str = "spec"
-    entries: list[Entry] = Field(default_factory=list)
+    entries: list[Entry]
 
     def keys(self) -> set[tuple[str, str]]:
         return {(e.case, e.rule) for e in self.entries}
@@ -61,7 +66,10 @@ def load(path: str | Path) -> Baseline:
     try:
         baseline = Baseline.model_validate(data)
     except ValidationError as err:
-        raise ValueError(f"baseline {path} is malformed: {err.errors()[0]['msg']}") from err
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        said = f"{where}: {first['msg']}" if where else first["msg"]
+        raise ValueError(f"baseline {path} is not a baseline: {said}") from err
     if baseline.version != BASELINE_VERSION:
         raise ValueError(f"baseline {path} has version {baseline.version}; expected 1")
     return baseline

@@ -831,7 +831,14 @@ def record(
     if recorded.harness_error:
         said = secrets_of(url, headers).message(recorded.harness_error)
         raise ToolError(f"could not reach {redact_url(url)}: {said}")
-    save(recorded, url, output, headers)  # JSONL + timing sidecar, secrets scrubbed
+    if recorded.status is None:  # no answer at all: nothing to record, nothing written
+        why = recorded.failure or recorded.ending.replace("-", " ")
+        said = secrets_of(url, headers).message(why)
+        raise ToolError(f"no answer from {redact_url(url)}: {said}")
+    try:
+        save(recorded, url, output, headers)  # JSONL + timing sidecar, secrets scrubbed
+    except OSError as err:
+        raise ToolError(f"cannot write {output}: {err.strerror or err}") from err
     click.echo(
         f"recorded {len(recorded.frames)} event(s), status {recorded.status}, "
         f"{recorded.ending}, to {output} (+ {output}.timing.json)"

@@ -70,7 +70,9 @@ def test_dump_then_load_round_trips_sorted(tmp_path: Path) -> None:
     [
         (None, "cannot read"),
         ("{not json", "is not JSON"),
-        ('{"entries": [{"case": 1}]}', "is malformed"),
+        ('{"entries": [{"case": 1}]}', "is not a baseline: entries.0.case: "),
+        ('{"threadId": "t", "runId": "r", "messages": []}', "is not a baseline: entries: "),
+        ('{"entries": [], "cases": []}', "is not a baseline: cases: Extra inputs"),
         ('{"version": 2, "entries": []}', "has version 2"),
     ],
 )

@@ -833,3 +833,72 @@ def test_serve_prints_its_url_once_bound_and_answers_there() -> None:
 
         assert httpx.get(agent.url + "health", timeout=5).status_code == 200
     assert agent.log.read_text().startswith(f"reference agent on {agent.url} (auth: off)\n")
+
+
+# ---------------------------------------------------------------- no traceback, ever
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "--cases", "/no/such/cases", "--no-html"],
+        ["run", "--cases", REQUEST, "--no-html"],
+        ["run", "-k", "no-case-has-this-id", "--examples", "0", "--no-html"],
+        ["run", "--baseline", "/no/such/baseline.json", "--no-html"],
+        ["run", "--baseline", str(EXAMPLES), "--no-html"],
+        ["run", "--baseline", REQUEST, "--no-html"],
+        ["run", "--update-baseline", "--no-html"],
+        ["run", "--agent-header", "no colon here", "--no-html"],
+        ["run", "--agent-header", "X-Key: env:AGUI_H16_NEVER_SET", "--no-html"],
+        ["run", "--agent-url", "http://127.0.0.1:0/", "--no-html"],
+        ["run", "--capabilities", "/no/such/caps.json", "--no-html"],
+        ["run", "--examples", "-1"],
+        ["run", "--seed", "soon"],
+        ["run", "--json", str(EXAMPLES), "-k", "nothing-matches", "--no-html"],
+        ["record", "http://127.0.0.1:65536/", "--input", REQUEST, "-o", "x.jsonl"],
+        ["record", "http://127.0.0.1:1/", "--input", str(EXAMPLES), "-o", "x.jsonl"],
+        ["record", "http://127.0.0.1:1/", "--input", REQUEST, "-o", str(EXAMPLES)],
+        ["record", "http://127.0.0.1:1/", "--input", REQUEST, "-o", "x", "--agent-header", "x"],
+        ["validate", GOOD, "--input", str(EXAMPLES)],
+        ["validate", GOOD, "-o", str(EXAMPLES)],
+        ["validate", GOOD, "--stream-format", "yaml"],
+        ["validate", GOOD, "--fail-on", "sometimes"],
+        ["serve", "--port", "-1"],
+        ["serve", "--port", "http"],
+        ["serve", "--fault", "no-such-fault"],
+        ["rules", "no-such-rule"],
+        ["rules", "--profile", "nope"],
+        ["rules", "item-not-open", "another"],
+        ["no-such-command"],
+    ],
+)
+def test_no_usage_error_shows_a_traceback(args: list[str], tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert result.output.strip().splitlines()[-1].startswith("Error: "), result.output
+
+
+def test_record_with_no_answer_writes_nothing_and_exits_2(tmp_path: Path) -> None:
+    out = tmp_path / "run.jsonl"
+    result = CliRunner().invoke(
+        main, ["record", _refused_url(), "--input", REQUEST, "-o", str(out)]
+    )
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Error: no answer from http://127.0.0.1:") and "connection" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_record_to_a_path_it_cannot_write_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    from reference_agent.server import running_agent
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with running_agent() as agent:
+        result = CliRunner().invoke(
+            main, ["record", agent.url, "--input", REQUEST, "-o", str(blocker / "run.jsonl")]
+        )
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"Error: cannot write {blocker / 'run.jsonl'}: ")
