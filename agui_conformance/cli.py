@@ -551,7 +551,11 @@ def run(
     except ValueError as err:
         raise ToolError(f"cases: {err}") from err
     generated = examples if keyword is None or keyword in suite.GENERATED else 0
-    if not cases and not generated:
+    # -k selects the capabilities case too (a reproducer's `-k capabilities`), when there is
+    # a declaration to check: the one given, or the built-in agent's
+    declared = keyword is None or keyword in CAPABILITIES_CASE
+    checked = declared and (capabilities_source is not None or agent_url is None)
+    if not cases and not generated and not checked:
         raise ToolError(f"no case matches -k {keyword!r}")
     if generated:
         seed = seed if seed is not None else random.randrange(2**31)
@@ -569,7 +573,7 @@ def run(
         if agent_url is None:
             agent_url = stack.enter_context(running_agent()).url
             click.echo(f"target: the reference agent at {agent_url}")
-            if capabilities_source is None and keyword is None:
+            if capabilities_source is None and declared:
                 plan.capabilities = agent_url.rstrip("/") + "/capabilities"
         else:
             click.echo(f"target: {_redact_url(agent_url)}")
@@ -610,6 +614,8 @@ def run(
         _echo_baseline(report)
     _finish(report, json_path, junit_path, html_path if not no_html else None, sarif_path)
 
+
+CAPABILITIES_CASE = "capabilities"  # the id of suite.capabilities_case's result
 
 # `run` options that decide the verdict: reproducers carry them (-k, --examples and
 # --seed are added per reproducer). --compare-reference, the report paths and

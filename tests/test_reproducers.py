@@ -191,3 +191,20 @@ def test_the_generated_inputs_case_id_is_the_same_everywhere() -> None:
     from agui_conformance import generated, reproduce
 
     assert reproduce.GENERATED == generated.GENERATED
+
+
+def test_the_capabilities_case_reproducer_runs_that_case(noted_agent: str, tmp_path: Path) -> None:
+    from agui_conformance.reproduce import case_command
+
+    declaration = tmp_path / "caps.json"
+    declaration.write_text(json.dumps({"reasoning": {"supported": "yes"}}))
+    args = [
+        "run", "--agent-url", noted_agent, "--capabilities", str(declaration),
+        "-k", "minimal-input", "--examples", "0",
+    ]  # fmt: skip
+    code, first = _run(args, tmp_path / "first.json")
+    assert code == 1 and _statuses(first)["capabilities"] == "failed", first["cases"]
+    command = case_command(first["runArgs"], "capabilities")
+    assert command.endswith(f"--capabilities {declaration} -k capabilities --examples 0")
+    again_code, again = _rerun(command, tmp_path / "again.json")
+    assert (again_code, _statuses(again)) == (1, {"capabilities": "failed"})
