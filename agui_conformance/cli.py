@@ -592,10 +592,15 @@ def run(
             ref_url = stack.enter_context(running_agent()).url
             reference = RunnerConfig(url=ref_url, profile=profile, deadlines=deadlines)
         done: list[CaseResult] = []
+        run_args = _run_args(cfg, builtin=builtin)
 
         def show(result: CaseResult) -> None:
             done.append(result)
+            if builtin:
+                _serve_curls(result, agent_url)
             _echo_result(result, len(done), plan.total)
+            if result.id == suite.GENERATED and result.status == "failed":
+                _echo_generated(result, run_args, generated, seed)
 
         if generated:
             click.echo(f"generated inputs: {generated} examples, seed {seed}")
@@ -606,7 +611,7 @@ def run(
             on_result=show,
             reference=reference,
         )
-    _reproducible(report, cfg, builtin=builtin, keyword=keyword, examples=examples)
+    _reproducible(report, run_args, builtin=builtin, keyword=keyword, examples=examples)
     if baseline_path and update_baseline:
         _update_baseline(report, baseline_path, threshold)
     elif baseline_path and accepted is not None:
@@ -659,21 +664,48 @@ def _verdict_args(ctx: click.Context) -> list[str]:
     return args
 
 
-def _reproducible(
-    report: Report, cfg: RunnerConfig, *, builtin: bool, keyword: str | None, examples: int
-) -> None:
-    """The report's reproducers: this run's verdict arguments (`Report.runArgs`) and the
-    command that runs it again (the built-in agent started again, not its port)."""
-    from agui_conformance.reproduce import run_command, target_args
+def _run_args(cfg: RunnerConfig, *, builtin: bool) -> list[str]:
+    """This run's verdict arguments: the target (none for the built-in agent, which a
+    reproducer starts again), its headers (secrets as env: references), the options."""
+    from agui_conformance.reproduce import target_args
 
     target = target_args(
         None if builtin else cfg.url, cfg.headers, cfg.secret_headers, cfg.header_env
     )
-    report.runArgs = target + _verdict_args(click.get_current_context())
+    return target + _verdict_args(click.get_current_context())
+
+
+def _reproducible(
+    report: Report, run_args: list[str], *, builtin: bool, keyword: str | None, examples: int
+) -> None:
+    """The report's reproducers: `Report.runArgs` and the command that runs it again; the
+    generated inputs' curl names serve's port for the built-in agent, not the temporary one."""
+    from agui_conformance.reproduce import run_command
+
+    report.runArgs = run_args
     report.builtInAgent = builtin
-    report.command = run_command(
-        report.runArgs, keyword=keyword, examples=examples, seed=report.seed
-    )
+    report.command = run_command(run_args, keyword=keyword, examples=examples, seed=report.seed)
+
+
+def _serve_curls(result: CaseResult, temporary: str) -> None:
+    """The built-in agent's curl reproducers (the generated inputs'): the agent started
+    first, at serve's default port, never the temporary port this run used."""
+    from agui_conformance.reproduce import SERVE_URL
+
+    for record in result.runs:
+        request = record.request
+        if isinstance(request, dict) and isinstance(request.get("curl"), str):
+            curl = request["curl"].replace(temporary, SERVE_URL)
+            request["curl"] = "agui-conformance serve &  # the built-in reference agent\n" + curl
+
+
+def _echo_generated(
+    result: CaseResult, run_args: list[str], examples: int, seed: int | None
+) -> None:
+    """The whole reproducer of a failed generated-inputs case, under its curl."""
+    from agui_conformance.reproduce import case_command
+
+    _say("    reproduce: " + case_command(run_args, result.id, examples=examples, seed=seed))
 
 
 def _preflight(

@@ -20,7 +20,7 @@ import httpx
 import orjson
 
 from agui_conformance.model import CaseResult, Level, RunRecord
-from agui_conformance.redact import redact_url, scrub_result
+from agui_conformance.redact import scrub_result
 from agui_conformance.runner import RunnerConfig, curl_reproducer, examine, verdict
 from agui_conformance.transport import exchange, new_client
 
@@ -172,10 +172,9 @@ def run_generated(
         else:
             result.runs = [minimal]
             if minimal.outcome != "unresponsive":
-                reproduce = (
-                    f"failing input shrunk to a minimal example (seed {seed}); "
-                    f"reproduce: agui-conformance run --agent-url {redact_url(cfg.url)} "
-                    f"--examples {examples} --seed {seed}"
+                reproduce = (  # the whole command: the report's, with the run's options
+                    f"failing input shrunk to a minimal example (seed {seed}); reproduce: "
+                    f"the run's command with -k {GENERATED} --examples {examples} --seed {seed}"
                 )
                 minimal.request = {
                     "input": minimal.request,

@@ -208,3 +208,43 @@ def test_the_capabilities_case_reproducer_runs_that_case(noted_agent: str, tmp_p
     assert command.endswith(f"--capabilities {declaration} -k capabilities --examples 0")
     again_code, again = _rerun(command, tmp_path / "again.json")
     assert (again_code, _statuses(again)) == (1, {"capabilities": "failed"})
+
+
+def test_a_failed_generated_input_prints_its_whole_reproducer(tmp_path: Path) -> None:
+    from tests.hostile_agents import crashes_without_tools
+
+    with serve_app(agent(crashes_without_tools)) as url:
+        args = [
+            "run", "--agent-url", url, "-k", "generated-inputs", "--examples", "4",
+            "--seed", "7", "--total-timeout", "50", "--no-html",
+        ]  # fmt: skip
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1, result.output
+        (line,) = [x for x in result.output.splitlines() if x.startswith("    reproduce: ")]
+        command = line.removeprefix("    reproduce: ")
+        assert command == (
+            f"agui-conformance run --agent-url {url} --total-timeout 50.0 "
+            "-k generated-inputs --examples 4 --seed 7"
+        )
+        code, again = _rerun(command, tmp_path / "again.json")
+    assert (code, _statuses(again)) == (1, {"generated-inputs": "failed"})
+
+
+def test_the_built_in_agents_curl_names_serves_port_not_the_temporary_one() -> None:
+    from agui_conformance.cli import _serve_curls
+    from agui_conformance.model import CaseResult, RunRecord
+
+    temporary = "http://127.0.0.1:45678/"
+    run = RunRecord(
+        request={"input": {}, "curl": f"curl -N -X POST {temporary} --data-binary @-"},
+        requestHeaders={}, status=200, responseHeaders={}, timing={},
+    )  # fmt: skip
+    case = CaseResult(
+        id="generated-inputs", title="t", requirements=[], expect="run", status="failed",
+        runs=[run],
+    )  # fmt: skip
+    _serve_curls(case, temporary)
+    assert run.request["curl"] == (
+        "agui-conformance serve &  # the built-in reference agent\n"
+        "curl -N -X POST http://127.0.0.1:8000/ --data-binary @-"
+    )
