@@ -969,5 +969,91 @@ def _listen(host: str, port: int) -> socket.socket:
         raise ToolError(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
 
 
+def _listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ToolError(f"--listen {value!r} is not HOST:PORT")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+@main.command()
+@click.option("--upstream", required=True, type=URL, help="The agent endpoint to forward to.")
+@click.option(
+    "--listen", default="127.0.0.1:8787", show_default=True, metavar="HOST:PORT", help="Address."
+)
+@click.option(
+    "--agent-header",
+    "header_specs",
+    multiple=True,
+    metavar="'Name: value'",
+    help="Header set on every forwarded request (repeatable); `Name: env:VAR` reads the "
+    "environment. The front end's own headers pass through as they are.",
+)
+@click.option("--profile", type=click.Choice(PROFILES), default="spec", show_default=True)
+@click.option("--fail-on", type=click.Choice(FAIL_ON), default="error", show_default=True)
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), help="HTML report on exit.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="JSON report on exit.")
+@click.option(
+    "--keep", default=200, show_default=True, type=click.IntRange(1), help="Exchanges kept."
+)
+@click.option("--connect-timeout", default=5.0, show_default=True, type=SECONDS)
+@click.option(
+    "--idle-timeout",
+    default=300.0,
+    show_default=True,
+    type=SECONDS,
+    help="Longest silence of the agent mid-answer before the proxy gives up on it.",
+)
+def proxy(
+    upstream: str,
+    listen: str,
+    header_specs: tuple[str, ...],
+    profile: str,
+    fail_on: str,
+    html_path: str | None,
+    json_path: str | None,
+    keep: int,
+    connect_timeout: float,
+    idle_timeout: float,
+) -> None:
+    """Forward a front end's traffic to an agent and judge every run on the side.
+
+    Every byte is forwarded unchanged as it arrives; one line per exchange as it ends; the
+    judged exchanges live at http://HOST:PORT/_agui/; the reports are written on Ctrl-C."""
+    from agui_conformance.proxy.serve import ProxyConfig
+    from agui_conformance.proxy.serve import run as run_proxy
+    from agui_conformance.redact import redact_url
+
+    host, port = _listen(listen)
+    cfg = ProxyConfig(
+        upstream=upstream,
+        host=host,
+        port=port,
+        agent_headers=_headers(header_specs),
+        profile=profile,
+        fail_on=Level.INFO if fail_on == "never" else Level(fail_on),
+        keep=keep,
+        connect_timeout=connect_timeout,
+        idle_timeout=idle_timeout,
+    )
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"proxy on http://{shown}:{port}/ -> {redact_url(upstream)}")
+    click.echo(f"live page: http://{shown}:{port}/_agui/  (Ctrl-C writes the reports and stops)")
+    report = run_proxy(cfg, on_line=_say)
+    report.failOn = fail_on
+    summary = report.summary
+    assert summary is not None
+    counts = ", ".join(f"{n} {status}" for status, n in summary.cases.items()) or "none"
+    click.echo(f"{len(report.cases)} exchange(s) judged: {counts}")
+    if json_path:
+        from agui_conformance.report.json_report import report_to_json
+
+        _write_report(json_path, report_to_json(report), "JSON report")
+    if html_path:
+        from agui_conformance.report.html import to_html
+
+        _write_report(html_path, to_html(report), "HTML report")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

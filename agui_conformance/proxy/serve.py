@@ -1,0 +1,98 @@
+"""Running the proxy: uvicorn on the listen address, the judging thread beside it, and the
+reports written when it stops (Ctrl-C or SIGTERM: uvicorn's own graceful shutdown, open
+streams given `GRACE` seconds to end)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import uvicorn
+
+from agui_conformance.model import Level, Report
+from agui_conformance.proxy.app import ProxyApp
+from agui_conformance.proxy.book import KEEP, Book
+from agui_conformance.redact import redact_url
+
+GRACE = 3  # seconds open streams get to end once the proxy is asked to stop
+# uvicorn's line when the app leaves an answer incomplete on purpose (the upstream broke it)
+_OWN_ABORT = "ASGI callable returned without completing response."
+
+
+class _QuietAborts(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != _OWN_ABORT
+
+
+@dataclass
+class ProxyConfig:
+    upstream: str
+    host: str = "127.0.0.1"
+    port: int = 8787
+    agent_headers: dict[str, str] = field(default_factory=dict)
+    profile: str = "spec"
+    fail_on: Level = Level.ERROR
+    keep: int = KEEP
+    connect_timeout: float = 5.0
+    idle_timeout: float = 300.0
+
+    def command(self) -> str:
+        words = ["agui-conformance", "proxy", "--upstream", redact_url(self.upstream)]
+        words += ["--listen", f"{self.host}:{self.port}", "--profile", self.profile]
+        return " ".join(words)
+
+
+def build(cfg: ProxyConfig, on_line: Callable[[str], None] | None) -> tuple[ProxyApp, Book]:
+    book = Book(
+        cfg.upstream,
+        profile=cfg.profile,
+        fail_on=cfg.fail_on,
+        agent_headers=cfg.agent_headers,
+        keep=cfg.keep,
+        on_line=on_line,
+        command=cfg.command(),
+    )
+    app = ProxyApp(
+        cfg.upstream,
+        book,
+        agent_headers=cfg.agent_headers,
+        connect_timeout=cfg.connect_timeout,
+        idle_timeout=cfg.idle_timeout,
+    )
+    return app, book
+
+
+def server(app: ProxyApp, host: str, port: int, log_level: str = "warning") -> uvicorn.Server:
+    logging.getLogger("uvicorn.error").addFilter(_QuietAborts())
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        lifespan="off",
+        log_level=log_level,
+        access_log=False,
+        server_header=False,  # the upstream's own headers only
+        date_header=False,
+        timeout_graceful_shutdown=GRACE,
+    )
+    return uvicorn.Server(config)
+
+
+def run(cfg: ProxyConfig, on_line: Callable[[str], None] | None = print) -> Report:
+    """Serve until stopped; return the report of what was judged."""
+    app, book = build(cfg, on_line)
+    book.start()
+    try:
+        asyncio.run(_serve(app, server(app, cfg.host, cfg.port)))
+    finally:
+        book.stop()
+    return book.report()
+
+
+async def _serve(app: ProxyApp, srv: uvicorn.Server) -> None:
+    try:
+        await srv.serve()
+    finally:
+        await app.aclose()
