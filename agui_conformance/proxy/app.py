@@ -51,7 +51,10 @@ class ClientLeft(Exception):
     """The front end hung up while its request was still being sent."""
 
 
-def forwarded(headers: list[tuple[bytes, bytes]], drop: frozenset[bytes] = frozenset()) -> list:
+Headers = list[tuple[bytes, bytes]]
+
+
+def forwarded(headers: Headers, drop: frozenset[bytes] = frozenset()) -> Headers:
     """`headers` without hop-by-hop ones (and `drop`), duplicates and order kept."""
     listed = {
         name.strip().lower()

@@ -5,8 +5,11 @@ streams given `GRACE` seconds to end)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import uvicorn
@@ -96,3 +99,31 @@ async def _serve(app: ProxyApp, srv: uvicorn.Server) -> None:
         await srv.serve()
     finally:
         await app.aclose()
+
+
+@contextlib.contextmanager
+def running(
+    cfg: ProxyConfig, on_line: Callable[[str], None] | None = None, book: Book | None = None
+) -> Iterator[tuple[str, Book]]:
+    """The proxy on `cfg.host` (port 0: a free one) in a background thread, for tests and
+    benchmarks; yields its URL and its book; stops it (and judges what ended) on exit."""
+    app, _ = build(cfg, on_line)
+    if book is not None:
+        app.book = book
+    app.book.start()
+    srv = server(app, cfg.host, cfg.port, log_level="critical")
+    thread = threading.Thread(target=asyncio.run, args=(_serve(app, srv),), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            srv.should_exit = True
+            raise RuntimeError("the proxy did not start")
+        time.sleep(0.01)
+    port = srv.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://{cfg.host}:{port}/", app.book
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=GRACE + 5)
+        app.book.stop()
