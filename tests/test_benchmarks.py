@@ -25,6 +25,11 @@ SMALL = [
         "errors 0",
     ),
     (
+        "proxy_overhead.py",
+        ["--streams", "1,3", "--events", "5", "--rounds", "1", "--gap-ms", "5"],
+        "added per event: measured",
+    ),
+    (
         "suite_latency.py",
         ["--latencies", "0", "--examples", "1", "--concurrency", "1,2"],
         "verdict: PASS in every run",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +21,9 @@ from agui_conformance.proxy.book import KEEP, Book
 from agui_conformance.redact import redact_url
 
 GRACE = 3  # seconds open streams get to end once the proxy is asked to stop
+# how long the judging thread may hold the GIL while the forwarder waits for it (CPython's
+# default is 5 ms: a forwarded chunk could wait that long behind a judged stream)
+SWITCH_INTERVAL = 0.0005
 # uvicorn's line when the app leaves an answer incomplete on purpose (the upstream broke it)
 _OWN_ABORT = "ASGI callable returned without completing response."
 
@@ -86,6 +90,7 @@ def server(app: ProxyApp, host: str, port: int, log_level: str = "warning") -> u
 def run(cfg: ProxyConfig, on_line: Callable[[str], None] | None = print) -> Report:
     """Serve until stopped; return the report of what was judged."""
     app, book = build(cfg, on_line)
+    sys.setswitchinterval(SWITCH_INTERVAL)  # the proxy's own process
     book.start()
     try:
         asyncio.run(_serve(app, server(app, cfg.host, cfg.port)))

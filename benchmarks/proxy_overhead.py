@@ -1,0 +1,232 @@
+"""What the live proxy adds to a stream: not a test, a report.
+
+Three processes: an upstream agent (this script with `--serve-upstream`) that streams valid
+AG-UI runs and stamps each event with the moment it was written (`time.monotonic_ns()`,
+one clock for every process on the machine), `agui-conformance proxy` in front of it
+(judging every run, as it does for users), and this process as the client. In the same run,
+in turns, the client reads the same streams directly and through the proxy, at each level
+of concurrency; per event, the latency is arrival minus stamp. Added time to first byte and
+added per-event delay (p50, p99) are the proxy's numbers minus the direct ones.
+Target: under 1 ms p99 per event at 50 concurrent streams.
+
+    python benchmarks/proxy_overhead.py [--streams 1,50] [--events 100] [--gap-ms 20] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.responses import StreamingResponse
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+# ---------------------------------------------------------------- the upstream
+
+
+def upstream_app(events: int, gap: float) -> FastAPI:
+    app = FastAPI()
+
+    def frame(event: dict[str, Any]) -> bytes:
+        return b"data: " + orjson.dumps(event) + b"\n\n"
+
+    @app.post("/")
+    async def run(request: Request) -> StreamingResponse:
+        body = orjson.loads(await request.body())
+        thread, run_id = body["threadId"], body["runId"]
+        message = f"m-{run_id}"
+
+        async def stream() -> AsyncIterator[bytes]:
+            yield frame({"type": "RUN_STARTED", "threadId": thread, "runId": run_id})
+            yield frame({"type": "TEXT_MESSAGE_START", "messageId": message, "role": "assistant"})
+            for _ in range(events):
+                await asyncio.sleep(gap)
+                stamp = str(time.monotonic_ns())
+                yield frame({"type": "TEXT_MESSAGE_CONTENT", "messageId": message, "delta": stamp})
+            yield frame({"type": "TEXT_MESSAGE_END", "messageId": message})
+            yield frame({"type": "RUN_FINISHED", "threadId": thread, "runId": run_id})
+
+        return StreamingResponse(stream(), media_type="text/event-stream")
+
+    return app
+
+
+def serve_upstream(port: int, events: int, gap: float) -> None:
+    import uvicorn
+
+    app = upstream_app(events, gap)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+# ---------------------------------------------------------------- processes
+
+
+@contextlib.contextmanager
+def spawned(command: list[str], ready: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`command` in its own process, its output to a file; up once `ready` answers."""
+    handle, name = tempfile.mkstemp(prefix="proxy-bench-", suffix=".log")
+    with os.fdopen(handle, "wb") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(ready, timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    log = Path(name).read_text(errors="replace")[-2000:]
+                    raise RuntimeError(f"{command[:4]} did not start:\n{log}") from None
+                time.sleep(0.1)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        Path(name).unlink(missing_ok=True)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# ---------------------------------------------------------------- the client
+
+
+async def one_stream(
+    client: httpx.AsyncClient, url: str, run: str
+) -> tuple[float, list[float], int]:
+    """Time to first byte (ms), each stamped event's latency (ms), bytes read."""
+    body = orjson.dumps(
+        {
+            "threadId": f"t-{run}",
+            "runId": run,
+            "messages": [{"id": "u", "role": "user", "content": "hi"}],
+        }
+    )
+    headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+    arrivals: list[tuple[int, bytes]] = []
+    sent = time.monotonic_ns()
+    async with client.stream("POST", url, content=body, headers=headers) as response:
+        async for chunk in response.aiter_raw():
+            arrivals.append((time.monotonic_ns(), chunk))
+    ttfb = (arrivals[0][0] - sent) / 1e6
+    latencies: list[float] = []
+    pending = b""
+    for at, chunk in arrivals:  # parsed after the stream: the read loop stays light
+        pending += chunk
+        *frames, pending = pending.split(b"\n\n")
+        for frame in frames:
+            event = orjson.loads(frame[6:])
+            if event.get("type") == "TEXT_MESSAGE_CONTENT":
+                latencies.append((at - int(event["delta"])) / 1e6)
+    return ttfb, latencies, sum(len(c) for _, c in arrivals)
+
+
+async def measure(url: str, streams: int, tag: str) -> tuple[list[float], list[float]]:
+    limits = httpx.Limits(max_connections=streams + 5)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        done = await asyncio.gather(
+            *(one_stream(client, url, f"{tag}-{n}") for n in range(streams))
+        )
+    ttfbs = [d[0] for d in done]
+    latencies = [lat for d in done for lat in d[1]]
+    return ttfbs, latencies
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--streams", default="1,50", help="concurrency levels, comma-separated")
+    parser.add_argument("--events", type=int, default=100, help="stamped events per stream")
+    parser.add_argument("--gap-ms", type=float, default=20.0, help="upstream gap between events")
+    parser.add_argument("--rounds", type=int, default=3, help="turns per path and level")
+    parser.add_argument("--serve-upstream", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_upstream:
+        serve_upstream(args.serve_upstream, args.events, args.gap_ms / 1000)
+        return
+    levels = [int(n) for n in args.streams.split(",")]
+    up, px = free_port(), free_port()
+    upstream = f"http://127.0.0.1:{up}/"
+    proxy = f"http://127.0.0.1:{px}/"
+    me = [sys.executable, __file__, "--events", str(args.events), "--gap-ms", str(args.gap_ms)]
+    proxy_cmd = [sys.executable, "-m", "agui_conformance.cli", "proxy", "--upstream", upstream]
+    with (
+        spawned([*me, "--serve-upstream", str(up)], upstream + "docs"),
+        spawned([*proxy_cmd, "--listen", f"127.0.0.1:{px}"], proxy + "_agui/report.json") as p,
+    ):
+        asyncio.run(measure(upstream, 2, "warm"))
+        asyncio.run(measure(proxy, 2, "warm"))
+        load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
+        print(
+            f"{args.events} stamped events per stream, {args.gap_ms:g} ms apart; "
+            f"{args.rounds} round(s) per path and level, in turns; proxy judging every run; "
+            f"{os.cpu_count()} CPUs, load average {load}"
+        )
+        print(
+            f"{'streams':>7} | {'TTFB p50 direct':>15} | {'added TTFB p50':>14} | "
+            f"{'event p50 direct':>16} | {'added p50':>9} | {'event p99 direct':>16} | "
+            f"{'added p99':>9} | proxy CPU/event"
+        )
+        worst = 0.0
+        for streams in levels:
+            direct: tuple[list[float], list[float]] = ([], [])
+            through: tuple[list[float], list[float]] = ([], [])
+            cpu = 0.0
+            for n in range(args.rounds):
+                for side, url in ((direct, upstream), (through, proxy)):
+                    before = cpu_seconds(p.pid) if side is through else 0.0
+                    ttfb, lat = asyncio.run(measure(url, streams, f"r{n}-{streams}"))
+                    if side is through:
+                        cpu += cpu_seconds(p.pid) - before
+                    side[0].extend(ttfb)
+                    side[1].extend(lat)
+            added_ttfb = pct(through[0], 50) - pct(direct[0], 50)
+            added50 = pct(through[1], 50) - pct(direct[1], 50)
+            added99 = pct(through[1], 99) - pct(direct[1], 99)
+            if streams >= 50:
+                worst = max(worst, added99)
+            per_event = cpu / max(1, len(through[1])) * 1e6
+            print(
+                f"{streams:>7} | {pct(direct[0], 50):>12.2f} ms | {added_ttfb:>11.2f} ms | "
+                f"{pct(direct[1], 50):>13.3f} ms | {added50:>6.3f} ms | "
+                f"{pct(direct[1], 99):>13.3f} ms | {added99:>6.3f} ms | {per_event:.0f} µs"
+            )
+        if any(level >= 50 for level in levels):
+            met = "met" if worst < 1.0 else "NOT met"
+            print(f"target (< 1 ms added p99 per event at 50 streams): {met} ({worst:.3f} ms)")
+        print("added per event: measured")
+
+
+if __name__ == "__main__":
+    main()
