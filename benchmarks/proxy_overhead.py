@@ -2,7 +2,8 @@
 
 Three processes: an upstream agent (this script with `--serve-upstream`) that streams valid
 AG-UI runs and stamps each event with the moment it was written (`time.monotonic_ns()`,
-one clock for every process on the machine), `agui-conformance proxy` in front of it
+one clock for every process on the machine; each stream at its own phase of the gap, as
+independent users' streams are), `agui-conformance proxy` in front of it
 (judging every run, as it does for users), and this process as the client. In the same run,
 in turns, the client reads the same streams directly and through the proxy, at each level
 of concurrency; per event, the latency is arrival minus stamp. Added time to first byte and
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,8 @@ def upstream_app(events: int, gap: float) -> FastAPI:
         async def stream() -> AsyncIterator[bytes]:
             yield frame({"type": "RUN_STARTED", "threadId": thread, "runId": run_id})
             yield frame({"type": "TEXT_MESSAGE_START", "messageId": message, "role": "assistant"})
+            # streams of real users do not tick together: each starts at its own phase
+            await asyncio.sleep(gap * (zlib.crc32(run_id.encode()) % 1000) / 1000)
             for _ in range(events):
                 await asyncio.sleep(gap)
                 stamp = str(time.monotonic_ns())

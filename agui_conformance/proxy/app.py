@@ -4,7 +4,7 @@ every answer byte back as it arrives, handing a copy to the judging side (`proxy
 Owns the sockets of the proxy: the request forwarded as received (hop-by-hop headers
 dropped, the `--agent-header` ones set), the answer's status and headers (hop-by-hop ones
 dropped) and its body as raw bytes, never decoded or altered (INPUT-012:
-https://docs.ag-ui.com/spec/1.1/transport-http-sse), each chunk sent on as soon as it is
+https://docs.ag-ui.com/spec/1.1/basic/run-input#forwardedprops), each chunk sent on as soon as it is
 read. A front end that leaves is noticed while the agent is still silent, and the upstream
 stream is closed then (the agent sees the disconnect). An upstream that fails mid-answer
 fails the client's connection the same way (no clean end the agent did not send). The live
