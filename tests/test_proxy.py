@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,7 +33,7 @@ from agui_conformance.transport import exchange
 from reference_agent.app import AgentConfig
 from reference_agent.faults import FAULT_HEADER, FAULTS
 from reference_agent.server import running_agent, spawned_agent
-from tests.hostile_agents import conformant_run, serve_app, sse
+from tests.hostile_agents import conformant_run, free_port, serve_app, sse
 
 OWN = {True: "minimal-input", False: "probe-malformed-json"}  # a fault's case, by input
 SLOW_FRAMINGS = {"stall", "hang"}  # 45 s of silence: compared over a read window
@@ -518,3 +523,60 @@ def test_keep_bounds_the_cases_kept() -> None:
         tap.end("complete")
         small.take(tap)
     assert [c.runs[0].request["runId"] for c in small.cases] == ["run-2", "run-3", "run-4"]
+
+
+# ---------------------------------------------------------------- the command
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_the_command_prints_lines_and_writes_the_reports_when_stopped(
+    agents: tuple[str, str], tmp_path: Path, stop: signal.Signals
+) -> None:
+    _, behind = agents
+    port = free_port()
+    html, data = tmp_path / "proxy.html", tmp_path / "proxy.json"
+    command = [
+        sys.executable, "-m", "agui_conformance.cli", "proxy", "--upstream", behind,
+        "--listen", f"127.0.0.1:{port}", "--html", str(html), "--json", str(data),
+        "--agent-header", "X-Api-Key: env:PROXY_TEST_KEY",
+    ]  # fmt: skip
+    env = {**os.environ, "PROXY_TEST_KEY": "key-value-never-shown-42"}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(url + "_agui/report.json", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and process.poll() is None, "no proxy"
+                time.sleep(0.1)
+        body = orjson.dumps(_request("hello", False, "run-cli"))
+        headers = {**JSON, FAULT_HEADER: "no-run-started"}
+        assert httpx.post(url, content=body, headers=headers, timeout=10).status_code == 200
+        time.sleep(0.5)  # judged on the side
+        process.send_signal(stop)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)
+    text = out.decode()
+    assert process.returncode == 0, err.decode()[-2000:]
+    assert "FAILED" in text and "run run-cli" in text and "lifecycle-first-event" in text
+    assert "1 exchange(s) judged: 1 failed" in text
+    report = orjson.loads(data.read_bytes())
+    assert report["cases"][0]["runs"][0]["requestHeaders"]["x-api-key"] == "***"
+    assert "run-cli" in html.read_text(encoding="utf-8")
+    shown = text + err.decode() + data.read_text() + html.read_text(encoding="utf-8")
+    assert "key-value-never-shown-42" not in shown
+
+
+def test_a_bad_listen_address_is_a_usage_error() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "agui_conformance.cli", "proxy", "--upstream",
+         "http://127.0.0.1:9/", "--listen", "nowhere"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2 and "HOST:PORT" in done.stderr

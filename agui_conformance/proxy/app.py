@@ -122,13 +122,8 @@ class ProxyApp:
         return base + ("?" + query.decode("latin-1") if query else "")
 
     async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raw: list[tuple[bytes, bytes]] = list(scope["headers"])
-        tap = Tap(
-            method=scope["method"],
-            path=scope["path"],
-            request_headers=_texts(raw),
-        )
-        headers = forwarded(raw, self._set | {b"host"}) + self.agent_headers
+        headers = forwarded(list(scope["headers"]), self._set | {b"host"}) + self.agent_headers
+        tap = Tap(method=scope["method"], path=scope["path"], request_headers=_texts(headers))
         first = await receive()
         if first["type"] == "http.disconnect":
             return

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from types import FrameType
 
 import uvicorn
 
@@ -71,6 +72,17 @@ def build(cfg: ProxyConfig, on_line: Callable[[str], None] | None) -> tuple[Prox
     return app, book
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, stopping on SIGINT or SIGTERM (a second one: at once) without re-raising the
+    signal afterwards (uvicorn does, which would end the process before the reports are
+    written)."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit:
+            self.force_exit = True
+        self.should_exit = True
+
+
 def server(app: ProxyApp, host: str, port: int, log_level: str = "warning") -> uvicorn.Server:
     logging.getLogger("uvicorn.error").addFilter(_QuietAborts())
     config = uvicorn.Config(
@@ -84,7 +96,7 @@ def server(app: ProxyApp, host: str, port: int, log_level: str = "warning") -> u
         date_header=False,
         timeout_graceful_shutdown=GRACE,
     )
-    return uvicorn.Server(config)
+    return _Server(config)
 
 
 def run(cfg: ProxyConfig, on_line: Callable[[str], None] | None = print) -> Report:

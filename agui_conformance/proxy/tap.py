@@ -46,7 +46,7 @@ class Tap:
 
     method: str
     path: str
-    request_headers: dict[str, str]  # as received, secrets included: never shown as is
+    request_headers: dict[str, str]  # as forwarded, secrets included: never shown as is
     started: float = field(default_factory=time.monotonic)
     request_body: bytearray = field(default_factory=bytearray)
     request_size: int = 0
