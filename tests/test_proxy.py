@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import hashlib
 import os
 import signal
 import subprocess
@@ -580,3 +581,35 @@ def test_a_bad_listen_address_is_a_usage_error() -> None:
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 2 and "HOST:PORT" in done.stderr
+
+
+def test_a_large_request_body_is_forwarded_whole_and_judged_without_it() -> None:
+    """A body of several receive() messages, over the kept cap: every byte reaches the
+    agent (it answers their hash), the run is judged without the request."""
+    app = FastAPI()
+
+    @app.post("/")
+    async def run(request: Request) -> StreamingResponse:
+        received = await request.body()
+        digest = hashlib.sha256(received).hexdigest()
+        events = conformant_run({"threadId": "t-big", "runId": digest})
+
+        async def stream() -> AsyncIterator[bytes]:
+            for event in events:
+                yield sse(event)
+
+        return StreamingResponse(stream(), media_type="text/event-stream")
+
+    request = _request("x" * (REQUEST_CAP + 1000), False, "run-big")
+    body = orjson.dumps(request)
+    with serve_app(app) as url, running(ProxyConfig(upstream=url, port=0)) as (proxied, book):
+        with httpx.Client(timeout=20) as client:
+            answer = client.post(proxied, content=body, headers=JSON).content
+        assert hashlib.sha256(body).hexdigest().encode() in answer
+        deadline = time.monotonic() + 10
+        while not book.cases and time.monotonic() < deadline:
+            time.sleep(0.02)
+        (case,) = book.cases
+        assert case.runs[0].outcome == "finished"
+        shown = case.runs[0].request  # not parsed: its first bytes only
+        assert isinstance(shown, str) and shown.startswith('{"threadId"') and len(shown) <= 500

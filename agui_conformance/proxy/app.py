@@ -130,35 +130,36 @@ class ProxyApp:
         chunk: bytes = first.get("body", b"")
         tap.add_request(chunk)
         more = bool(first.get("more_body"))
+        sent = asyncio.Event()  # the whole request was read: only a hang-up can come next
         content: bytes | AsyncIterator[bytes] = chunk
         if more:
-            content = self._rest(chunk, receive, tap)
+            content = self._rest(chunk, receive, tap, sent)
+        else:
+            sent.set()
         request = httpx.Request(scope["method"], self._url(scope), headers=headers, content=content)
         work = asyncio.ensure_future(self._exchange(request, send, tap))
-        watch = None if more else asyncio.ensure_future(_left(receive))
+        watch = asyncio.ensure_future(_left(receive, sent))
         try:
-            if watch is None:
-                await work
+            done, _ = await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)
+            if work not in done and not tap.ended_at:
+                # the front end left mid-answer: close the upstream stream
+                work.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await work
+                tap.end("client-closed")
             else:
-                done, _ = await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)
-                if work not in done and not tap.ended_at:
-                    # the front end left mid-answer: close the upstream stream
-                    work.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await work
-                    tap.end("client-closed")
-                else:
-                    await work  # the answer was complete: the hang-up is its end
+                await work  # the answer was complete: the hang-up is its end
         except ClientLeft:
             tap.end("client-closed")
         finally:
-            if watch is not None:
-                watch.cancel()
+            watch.cancel()
             if not tap.ended_at:
                 tap.end("client-closed")
             self.book.ended.put(tap)
 
-    async def _rest(self, head: bytes, receive: Receive, tap: Tap) -> AsyncIterator[bytes]:
+    async def _rest(
+        self, head: bytes, receive: Receive, tap: Tap, sent: asyncio.Event
+    ) -> AsyncIterator[bytes]:
         if head:
             yield head
         while True:
@@ -170,6 +171,7 @@ class ProxyApp:
             if chunk:
                 yield chunk
             if not message.get("more_body"):
+                sent.set()
                 return
 
     async def _exchange(self, request: httpx.Request, send: Send, tap: Tap) -> None:
@@ -248,8 +250,10 @@ def _texts(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
 
 
-async def _left(receive: Receive) -> None:
-    """Returns when the front end has hung up (after its request was read)."""
+async def _left(receive: Receive, sent: asyncio.Event) -> None:
+    """Returns when the front end has hung up, once its request was read (until then the
+    request's own reader sees a hang-up)."""
+    await sent.wait()
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
