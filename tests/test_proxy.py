@@ -107,6 +107,7 @@ def agents() -> Iterator[tuple[str, str]]:
         yield direct.url, behind.url
 
 
+@pytest.mark.slow
 def test_bytes_through_the_proxy_equal_bytes_direct_for_every_fault(
     agents: tuple[str, str],
 ) -> None:
@@ -299,6 +300,7 @@ class SlowBook(Book):
         return super().judge(tap)
 
 
+@pytest.mark.slow
 def test_a_slow_validator_does_not_delay_forwarding() -> None:
     app = FastAPI()
 
