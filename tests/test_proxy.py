@@ -615,3 +615,19 @@ def test_a_large_request_body_is_forwarded_whole_and_judged_without_it() -> None
         assert case.runs[0].outcome == "finished"
         shown = case.runs[0].request  # not parsed: its first bytes only
         assert isinstance(shown, str) and shown.startswith('{"threadId"') and len(shown) <= 500
+
+
+def test_the_live_page_asked_right_after_a_run_shows_it(agents: tuple[str, str]) -> None:
+    class Deliberate(Book):
+        def judge(self, tap: Tap) -> Any:
+            time.sleep(0.3)
+            return super().judge(tap)
+
+    _, behind = agents
+    with running(ProxyConfig(upstream=behind, port=0), book=Deliberate(behind)) as (proxied, _):
+        body = orjson.dumps(_request("hello", False, "run-page"))
+        with httpx.Client(timeout=10) as client:
+            client.post(proxied, content=body, headers=JSON)
+            report = orjson.loads(client.get(proxied + "_agui/report.json").content)
+    assert report["summary"]["cases"] == {"passed": 1}
+    assert "run-page" in report["cases"][0]["title"]

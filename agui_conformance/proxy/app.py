@@ -155,7 +155,7 @@ class ProxyApp:
             watch.cancel()
             if not tap.ended_at:
                 tap.end("client-closed")
-            self.book.ended.put(tap)
+            self.book.hand_over(tap)
 
     async def _rest(
         self, head: bytes, receive: Receive, tap: Tap, sent: asyncio.Event
@@ -230,6 +230,7 @@ class ProxyApp:
     # ------------------------------------------------------------ the live page
 
     async def _page(self, path: str, send: Send) -> None:
+        await self.book.settled()
         report = self.book.report()
         if path.endswith("/report.json"):
             from agui_conformance.report.json_report import report_to_json

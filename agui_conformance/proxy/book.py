@@ -11,6 +11,7 @@ of sockets: the forwarder (`proxy.app`) owns them.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import zlib
@@ -167,6 +168,8 @@ class Book:
         self._lock = threading.Lock()
         self._serial = 0
         self._thread: threading.Thread | None = None
+        self.handed = 0  # exchanges handed over by the forwarder (its thread only)
+        self.done = 0  # exchanges the judging thread has finished with (its thread only)
 
     # ------------------------------------------------------------ the thread
 
@@ -180,6 +183,19 @@ class Book:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def hand_over(self, tap: Tap) -> None:
+        """An ended exchange, from the forwarder: never blocks."""
+        self.handed += 1
+        self.ended.put(tap)
+
+    async def settled(self, limit: float = 2.0) -> None:
+        """Wait (up to `limit` seconds) until every exchange handed over so far is judged: a
+        page asked for right after a run shows it."""
+        target, waited = self.handed, 0.0
+        while self.done < target and waited < limit:
+            await asyncio.sleep(0.01)
+            waited += 0.01
+
     def _loop(self) -> None:
         while (tap := self.ended.items.get()) is not None:
             try:
@@ -190,6 +206,7 @@ class Book:
             finally:
                 self.budget.give_back(tap.kept)
                 tap.chunks = []
+                self.done += 1
 
     # ------------------------------------------------------------ one exchange
 
