@@ -631,3 +631,21 @@ def test_the_live_page_asked_right_after_a_run_shows_it(agents: tuple[str, str])
             report = orjson.loads(client.get(proxied + "_agui/report.json").content)
     assert report["summary"]["cases"] == {"passed": 1}
     assert "run-page" in report["cases"][0]["title"]
+
+
+def test_a_failed_exchange_in_the_report_has_a_curl_reproducer_and_no_suite_command(
+    agents: tuple[str, str],
+) -> None:
+    from agui_conformance.report.html import case_view
+
+    _, behind = agents
+    with running(ProxyConfig(upstream=behind, port=0)) as (proxied, book):
+        body = orjson.dumps(_request("hello", False, "run-repro"))
+        with httpx.Client(timeout=10) as client:
+            client.post(proxied, content=body, headers={**JSON, FAULT_HEADER: "no-run-started"})
+        _judged(book, "run-repro")
+        report = book.report()
+    view = case_view(report.cases[0], report)
+    assert report.cases[0].status == "failed"
+    assert "run-repro" in view.curl and behind in view.curl
+    assert view.command == ""  # no `run -k proxy-1`: that case does not exist in the suite

@@ -210,6 +210,11 @@ def failed_without_finding(report: Report, rules: list[FailedRule]) -> list[Case
     return [c for c in report.cases if c.status in FAILING and c.id not in listed]
 
 
+# a report of exchanges seen by `agui-conformance proxy`: no suite case to re-run (the curl
+# reproducer replays the front end's request)
+PROXY_COMMAND = "agui-conformance proxy"
+
+
 def case_view(case: CaseResult, report: Report | None = None) -> CaseView:
     view = CaseView(case=case, runs=[_run_view(case, r, i) for i, r in enumerate(case.runs)])
     for finding in case.findings:
@@ -231,7 +236,9 @@ def case_view(case: CaseResult, report: Report | None = None) -> CaseView:
         )
         if builtin:
             view.curl = "agui-conformance serve &  # the built-in reference agent\n" + view.curl
-        if report is not None and (report.runArgs or report.builtInAgent):
+        if report is not None and report.command.startswith(PROXY_COMMAND):
+            pass  # exchanges of a front end: the curl replays them, no suite case to re-run
+        elif report is not None and (report.runArgs or report.builtInAgent):
             view.command = case_command(
                 report.runArgs, case.id, examples=report.examples, seed=report.seed
             )
