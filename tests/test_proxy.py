@@ -649,3 +649,38 @@ def test_a_failed_exchange_in_the_report_has_a_curl_reproducer_and_no_suite_comm
     assert report.cases[0].status == "failed"
     assert "run-repro" in view.curl and behind in view.curl
     assert view.command == ""  # no `run -k proxy-1`: that case does not exist in the suite
+
+
+def test_the_request_reaches_the_agent_byte_for_byte() -> None:
+    """INPUT-012: forwardedProps (a null inside, odd spacing, key order) and every other byte
+    of the body, and the front end's own headers, arrive as sent."""
+    seen: list[tuple[bytes, dict[str, str], str]] = []
+    app = FastAPI()
+
+    @app.post("/{path:path}")
+    async def run(request: Request, path: str) -> StreamingResponse:
+        where = f"{request.url.path}?{request.url.query}"
+        seen.append((await request.body(), dict(request.headers), where))
+
+        async def stream() -> AsyncIterator[bytes]:
+            for event in conformant_run({"threadId": "t", "runId": "r"}):
+                yield sse(event)
+
+        return StreamingResponse(stream(), media_type="text/event-stream")
+
+    body = (
+        b'{ "threadId":"t",  "runId":"r","messages":[],\n'
+        b' "forwardedProps": {"z": null, "a": [1.0, 1e2, "\\u00e9"], "b": {}} }'
+    )
+    headers = {**JSON, "X-Trace": "abc", "Authorization": "Bearer tok-123456"}
+    with (
+        serve_app(app) as url,
+        running(ProxyConfig(upstream=url, port=0)) as (proxied, _),
+        httpx.Client(timeout=10) as client,
+    ):
+        client.post(proxied + "sub/path?x=1", content=body, headers=headers)
+    (received, got, where) = seen[0]
+    assert where == "/sub/path?x=1"  # the path appended to --upstream, the query kept
+    assert received == body
+    assert got["x-trace"] == "abc" and got["authorization"] == "Bearer tok-123456"
+    assert got["content-length"] == str(len(body))
