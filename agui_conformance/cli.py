@@ -1020,7 +1020,7 @@ def proxy(
 
     Every byte is forwarded unchanged as it arrives; one line per exchange as it ends; the
     judged exchanges live at http://HOST:PORT/_agui/; the reports are written on Ctrl-C."""
-    from agui_conformance.proxy.serve import ProxyConfig
+    from agui_conformance.proxy.serve import ListenError, ProxyConfig
     from agui_conformance.proxy.serve import run as run_proxy
     from agui_conformance.redact import redact_url
 
@@ -1039,7 +1039,10 @@ def proxy(
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"proxy on http://{shown}:{port}/ -> {redact_url(upstream)}")
     click.echo(f"live page: http://{shown}:{port}/_agui/  (Ctrl-C writes the reports and stops)")
-    report = run_proxy(cfg, on_line=_say)
+    try:
+        report = run_proxy(cfg, on_line=_say)
+    except ListenError as err:
+        raise ToolError(str(err)) from err
     report.failOn = fail_on
     summary = report.summary
     assert summary is not None

@@ -10,6 +10,7 @@ import gzip
 import hashlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -684,3 +685,17 @@ def test_the_request_reaches_the_agent_byte_for_byte() -> None:
     assert received == body
     assert got["x-trace"] == "abc" and got["authorization"] == "Bearer tok-123456"
     assert got["content-length"] == str(len(body))
+
+
+def test_an_address_in_use_is_a_tool_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "agui_conformance.cli", "proxy", "--upstream",
+             "http://127.0.0.1:9/", "--listen", f"127.0.0.1:{port}"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert f"could not listen on 127.0.0.1:{port}" in done.stderr

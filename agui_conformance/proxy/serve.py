@@ -99,6 +99,10 @@ def server(app: ProxyApp, host: str, port: int, log_level: str = "warning") -> u
     return _Server(config)
 
 
+class ListenError(Exception):
+    """The proxy could not listen on its address (uvicorn said why on its log)."""
+
+
 def run(cfg: ProxyConfig, on_line: Callable[[str], None] | None = print) -> Report:
     """Serve until stopped; return the report of what was judged."""
     app, book = build(cfg, on_line)
@@ -106,6 +110,8 @@ def run(cfg: ProxyConfig, on_line: Callable[[str], None] | None = print) -> Repo
     book.start()
     try:
         asyncio.run(_serve(app, server(app, cfg.host, cfg.port)))
+    except SystemExit as err:  # uvicorn exits when it cannot bind
+        raise ListenError(f"could not listen on {cfg.host}:{cfg.port}") from err
     finally:
         book.stop()
     return book.report()
