@@ -969,7 +969,7 @@ def _listen(host: str, port: int) -> socket.socket:
         raise ToolError(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
 
 
-def _listen(value: str) -> tuple[str, int]:
+def _host_port(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
         raise ToolError(f"--listen {value!r} is not HOST:PORT")
@@ -1024,7 +1024,7 @@ def proxy(
     from agui_conformance.proxy.serve import run as run_proxy
     from agui_conformance.redact import redact_url
 
-    host, port = _listen(listen)
+    host, port = _host_port(listen)
     cfg = ProxyConfig(
         upstream=upstream,
         host=host,
