@@ -17,6 +17,7 @@ from agui_conformance.exercise import (
     stream_tokens,
     triggers,
 )
+from agui_conformance.expectations import TOKEN as EXPECTATION
 from agui_conformance.rules import catalog
 from agui_conformance.schema import get_checker
 
@@ -25,7 +26,7 @@ from .test_rule_fixtures import ALL
 FIXED = {
     "stream", "sse", "request", "valid-input", "probe", "survival", "auth-probe", "http",
     "multi-run", "parts", "reopen:text", "reopen:tool", "request:history", "capabilities",
-    "differential", "isolation", "overlap", "state-types", "history",
+    "differential", "isolation", "overlap", "state-types", "history", "expectation",
 }  # fmt: skip
 PREFIXES = ("field:", "key:", "outcome:", "refusal:", "run-error:")
 
@@ -56,6 +57,8 @@ def test_a_stream_that_breaks_a_rule_exercises_it(rule: str, case: dict[str, Any
     """Where a rule fires, its trigger holds: "not exercised" is never claimed of a stream
     that could have broken the rule."""
     tokens = exchange_tokens("run", 200, case["stream"], case.get("input"))
+    if case.get("expectations"):
+        tokens.add(EXPECTATION)  # the runner adds it to a finished run it judged against them
     assert rule in exercised(tokens), (rule, sorted(tokens))
 
 
