@@ -560,9 +560,11 @@ def run(
     if generated:
         seed = seed if seed is not None else random.randrange(2**31)
     threshold = fail_level(fail_on)
-    plan = suite.Plan(cases, generated, seed, threshold, fail_on, capabilities_source)
-    plan.min_coverage = min_coverage
     accepted = _baseline(baseline_path, update_baseline)
+    plan = suite.Plan(cases, generated, seed, threshold, fail_on, capabilities_source)
+    if baseline_path and accepted is not None:
+        plan.baseline, plan.baseline_file = accepted, baseline_path
+    plan.min_coverage = min_coverage
     builtin = agent_url is None
     deadlines = Deadlines(first_byte=first_byte_timeout, idle=idle_timeout, total=total_timeout)
     if agent_url is not None and not no_preflight:
@@ -614,8 +616,7 @@ def run(
     _reproducible(report, run_args, builtin=builtin, keyword=keyword, examples=examples)
     if baseline_path and update_baseline:
         _update_baseline(report, baseline_path, threshold)
-    elif baseline_path and accepted is not None:
-        suite.apply_baseline(report, accepted, threshold, baseline_path)
+    elif report.baseline is not None:
         _echo_baseline(report)
     _finish(report, json_path, junit_path, html_path if not no_html else None, sarif_path)
 

@@ -1,20 +1,25 @@
 """pytest plugin (entry point `pytest11: agui`).
 
-Owns the pytest face of the runner: `pytest --agent-url URL` (or
-`--agui-reference` for the built-in reference agent) adds one test item per
-scenario case, named `agui[<case-id>]` (every rule), plus one per requirement
-it exercises, `agui[<case-id>][LIFE-002]` (only the rules deciding it), marked
-with the categories and levels of those rules (so `-m must` or `-m tool_calls`
-select); the case runs once and its items share the result;
-a case that does not apply is skipped with its reason, never passed. For
-users' own tests it offers `assert_conformant`, the `agui_validate` fixture
-and the `reference_agent` fixture. The runner does the work; this module only
-adapts it to pytest.
+Owns the pytest face of the engine: `pytest --agent-url URL` (or
+`--agui-reference` for the built-in reference agent) collects the agent suite
+from a collector (`AguiSuite`, anchored at `agent_suite.agui`, shown as
+`agui-conformance`): one item per scenario case, `agui-conformance::<case-id>`
+(every rule), one per requirement it exercises,
+`agui-conformance::<case-id>[LIFE-002]` (only the rules deciding it), then
+`generated-inputs` and `capabilities`; items are marked with the categories and
+levels of their rules (`-m must`, `-m tool_calls`), and a printed id re-runs.
+The selected cases run once per test run through `suite.run`, as in
+`agui-conformance run` (`pytest_run` says how, also under pytest-xdist); each
+item reads its verdict from that one Report. A case that does not apply is
+skipped with its reason, never passed. For users' own tests it offers
+`assert_conformant`, the `agui_validate` fixture and the `reference_agent`
+fixture. It only adapts the engine to pytest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -77,10 +82,17 @@ def reference_agent() -> Any:
 # ------------------------------------------------------------------ live agent options
 
 LEVEL_MARKERS = {"MUST": "must", "SHOULD": "should", "MAY": "may"}
+SUITE_ID = "agui-conformance"  # node ids: agui-conformance::<case>[<requirement>]
+# the real file the suite's node stands for (pytest re-runs only ids rooted at a file)
+ANCHOR = Path(__file__).with_name("agent_suite.agui")
+GENERATED = "generated-inputs"
+CAPABILITIES = "capabilities"
+CAPABILITY_REQUIREMENTS = ["CAP-001", "CAP-002", "CAP-003", "CAP-005", "CAP-007"]
+RUN_KEY = pytest.StashKey["Any"]()  # the session's SharedRun
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("agui", "AG-UI conformance")
+    group = parser.getgroup("agui", "AG-UI conformance (the options of `agui-conformance run`)")
     group.addoption("--agent-url", help="Run the AG-UI conformance cases against this agent.")
     group.addoption(
         "--agui-reference",
@@ -100,14 +112,52 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="The agent requires the auth headers given (enables auth probes).",
     )
-    group.addoption("--agui-fail-on", default="error", choices=["error", "warning", "info"])
+    group.addoption(
+        "--agui-fail-on", default="error", choices=["error", "warning", "info", "never"]
+    )
+    for name, default in (("first-byte", 15.0), ("idle", 30.0), ("total", 120.0)):
+        group.addoption(
+            f"--agui-{name}-timeout",
+            type=float,
+            default=default,
+            metavar="SECONDS",
+            help=f"Deadline per exchange (default {default:g}), as `run --{name}-timeout`.",
+        )
+    group.addoption(
+        "--agui-concurrency",
+        type=int,
+        default=4,
+        help="Cases run at once against the agent (default 4); pytest-xdist's -n does not "
+        "add to it.",
+    )
+    group.addoption(
+        "--agui-no-preflight",
+        action="store_true",
+        help="Skip the one request sent before the suite to check the URL, path and auth.",
+    )
     group.addoption(
         "--agui-examples",
         type=int,
-        default=0,
-        help="Also send N generated RunAgentInputs (hypothesis).",
+        default=25,
+        help="Generated RunAgentInputs to send (hypothesis, default 25); 0 turns them off.",
     )
-    group.addoption("--agui-seed", type=int, default=0, help="Seed for generated inputs.")
+    group.addoption(
+        "--agui-seed",
+        type=int,
+        default=None,
+        help="Seed for generated inputs (default: random, printed in the header).",
+    )
+    group.addoption(
+        "--agui-capabilities",
+        metavar="URL|FILE",
+        help="The agent's capabilities declaration to check (default for the reference "
+        "agent: its /capabilities).",
+    )
+    group.addoption(
+        "--agui-behaviour",
+        action="store_true",
+        help="Also run the opt-in behaviour checks that judge model output.",
+    )
     group.addoption(
         "--agui-html",
         metavar="PATH",
@@ -129,6 +179,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def _live(config: pytest.Config) -> bool:
+    return bool(config.getoption("agent_url") or config.getoption("agui_reference"))
+
+
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
+    """Map `agui-conformance[::...]` arguments to the suite's anchor file, so printed ids
+    re-run; with no file arguments, collect what pytest would (testpaths or the current
+    folder) and the suite."""
+    known = early_config.known_args_namespace
+    if not (getattr(known, "agent_url", None) or getattr(known, "agui_reference", False)):
+        return
+    for index, arg in enumerate(args):
+        if arg == SUITE_ID or arg.startswith(SUITE_ID + "::"):
+            args[index] = str(ANCHOR) + arg[len(SUITE_ID) :]
+    if getattr(known, "file_or_dir", None):
+        return
+    import glob
+
+    here = early_config.invocation_params.dir
+    defaults: list[str] = []
+    if here == early_config.rootpath and not getattr(known, "pyargs", False):
+        for pattern in early_config.getini("testpaths"):
+            defaults.extend(sorted(glob.iglob(pattern, recursive=True)))
+    args.extend([*(defaults or [str(here)]), str(ANCHOR)])
+
+
 def _markers_for(requirements: list[str]) -> set[str]:
     from agui_conformance.rules import catalog
 
@@ -142,53 +220,84 @@ def _markers_for(requirements: list[str]) -> set[str]:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "agui: an AG-UI conformance case")
-    wanted = ("agui_html", "agui_json", "agui_baseline")
-    if any(config.getoption(name, None) for name in wanted):
-        config.pluginmanager.register(_ReportWriter(config), "agui-report-writer")
     for name in (*LEVEL_MARKERS.values(), *CATEGORIES):
         config.addinivalue_line("markers", f"{name.replace('-', '_')}: AG-UI rules of this kind")
+    if not _live(config):
+        return
+    if config.getoption("agent_url") and config.getoption("agui_reference"):
+        config.issue_config_time_warning(
+            pytest.PytestConfigWarning(
+                "--agent-url and --agui-reference both given: testing --agent-url, "
+                "ignoring --agui-reference"
+            ),
+            stacklevel=2,
+        )
+    config.stash[RUN_KEY] = _shared_run(config)
+    if not hasattr(config, "workerinput"):
+        config.add_cleanup(config.stash[RUN_KEY].remove)
+        if config.pluginmanager.hasplugin("xdist"):
+            config.pluginmanager.register(_XdistController(config), "agui-xdist")
+    config.pluginmanager.register(_Face(config), "agui-face")
 
 
-class _Target:
-    """The agent under test, started once per session when it is the reference agent."""
+def _shared_run(config: pytest.Config) -> Any:
+    """The session's engine run: its options, seed and shared folder (the controller's
+    under xdist, passed to workers in `workerinput`)."""
+    import random
+    import shutil
+    import tempfile
+
+    from agui_conformance.pytest_run import Options, SharedRun
+    from agui_conformance.transport import Deadlines, env_refs
+
+    worker = getattr(config, "workerinput", None)
+    if worker is not None:
+        folder, seed = Path(worker["agui_folder"]), int(worker["agui_seed"])
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="agui-pytest-"))
+        seed = config.getoption("agui_seed")
+        seed = seed if seed is not None else random.randrange(2**31)
+    specs = config.getoption("agent_header")
+    opts = Options(
+        url=config.getoption("agent_url"),
+        headers=_headers(specs),
+        header_env=env_refs(tuple(specs)),
+        profile=config.getoption("agui_profile"),
+        fail_on=config.getoption("agui_fail_on"),
+        auth_required=config.getoption("agui_auth_required"),
+        deadlines=Deadlines(
+            first_byte=config.getoption("agui_first_byte_timeout"),
+            idle=config.getoption("agui_idle_timeout"),
+            total=config.getoption("agui_total_timeout"),
+        ),
+        concurrency=config.getoption("agui_concurrency"),
+        examples=config.getoption("agui_examples"),
+        seed=seed,
+        capabilities=config.getoption("agui_capabilities"),
+        behaviour=config.getoption("agui_behaviour"),
+    )
+    baseline_path = config.getoption("agui_baseline")
+    if baseline_path is not None:
+        from agui_conformance import baseline
+
+        try:
+            opts.baseline, opts.baseline_file = baseline.load(baseline_path), baseline_path
+        except ValueError as err:
+            raise pytest.UsageError(str(err)) from err
+    run = SharedRun(folder, opts)
+    run.remove = lambda: shutil.rmtree(folder, ignore_errors=True)  # type: ignore[attr-defined]
+    return run
+
+
+class _XdistController:
+    """Gives each xdist worker the controller's seed and shared folder."""
 
     def __init__(self, config: pytest.Config) -> None:
-        self.config = config
-        self._stack: Any = None
-        self.url: str | None = config.getoption("agent_url")
-        self.results: dict[str, Any] = {}  # case id -> CaseResult, run once per process
-        self.watch: Any = None  # runner.Watch: fail fast on a silent agent, across items
-        self.carried: set[str] = set()  # case ids already attached to a test report
-        self._baseline: set[tuple[str, str]] | None = None
+        self.run = config.stash[RUN_KEY]
 
-    def baseline(self) -> set[tuple[str, str]]:
-        """The (case, rule) pairs of --agui-baseline (empty without one)."""
-        if self._baseline is None:
-            path = self.config.getoption("agui_baseline")
-            if path is None:
-                self._baseline = set()
-            else:
-                from agui_conformance import baseline
-
-                try:
-                    self._baseline = baseline.load(path).keys()
-                except ValueError as err:
-                    raise pytest.UsageError(str(err)) from err
-        return self._baseline
-
-    def ensure(self) -> str:
-        if self.url is None:
-            import contextlib
-
-            from reference_agent.server import running_agent
-
-            self._stack = contextlib.ExitStack()
-            self.url = self._stack.enter_context(running_agent()).url
-        return self.url
-
-    def close(self) -> None:
-        if self._stack is not None:
-            self._stack.close()
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["agui_folder"] = str(self.run.folder)
+        node.workerinput["agui_seed"] = self.run.opts.seed
 
 
 def _headers(specs: list[str]) -> dict[str, str]:
@@ -206,120 +315,16 @@ def _rules_checking(requirement: str) -> set[str]:
     return {rule.id for rule in catalog().values() if requirement in rule.checks}
 
 
-class AguiCaseItem(pytest.Item):
-    """One scenario case run against the agent: either the whole case (every rule) or one
-    requirement it exercises (only the rules that decide that requirement). The case runs
-    once per process; its items share the result."""
-
-    def __init__(
-        self, *, case: Any, target: _Target, requirement: str | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(**kwargs)
-        self.case = case
-        self.target = target
-        self.requirement = requirement
-        self.result: Any = None
-        self.add_marker("agui")
-        if requirement is not None:
-            requirements = [requirement]
-        else:
-            requirements = case.requirements if case is not None else ["INPUT-001", "PROC-002"]
-        for mark in sorted(_markers_for(requirements)):
-            self.add_marker(mark)
-
-    def _run(self, threshold: Level) -> Any:
-        from agui_conformance.generated import run_generated
-        from agui_conformance.runner import RunnerConfig, run_suite
-
-        key = self.case.id if self.case is not None else "generated-inputs"
-        if key in self.target.results:
-            return self.target.results[key]
-        config = self.config
-        cfg = RunnerConfig(
-            url=self.target.ensure(),
-            headers=_headers(config.getoption("agent_header")),
-            profile=config.getoption("agui_profile"),
-            auth_required=config.getoption("agui_auth_required"),
-        )
-        if self.case is None:
-            examples = config.getoption("agui_examples")
-            result = run_generated(cfg, examples, config.getoption("agui_seed"), threshold)
-        else:
-            from agui_conformance import aio
-            from agui_conformance.runner import Watch
-
-            if self.target.watch is None:
-                self.target.watch = Watch()
-            result = aio.run(run_suite([self.case], cfg, threshold, watch=self.target.watch))[0]
-        self.target.results[key] = result
-        return result
-
-    def runtest(self) -> None:
-        from agui_conformance.model import Level
-
-        threshold = Level(self.config.getoption("agui_fail_on"))
-        self.result = self._run(threshold)
-        if self.result.status == "not-applicable":
-            pytest.skip(f"not applicable: {self.result.reason}")
-        if self.result.status == "harness-error":
-            raise RuntimeError(f"harness error (not the agent's): {self.result.reason}")
-        if self.result.status == "not-run":
-            raise ConformanceError(f"AG-UI case {self.name}: {self.result.reason}")
-        findings = self.result.findings
-        # no answer fails every item of the case: absence of findings is not evidence
-        unanswered = [f for f in findings if f.rule == "agent-unresponsive"]
-        if self.requirement is not None:
-            deciding = _rules_checking(self.requirement)
-            if not deciding:
-                pytest.skip(
-                    f"not checkable: no rule decides {self.requirement} (see docs/coverage.md)"
-                )
-            findings = [f for f in findings if f.rule in deciding] + unanswered
-            seen = set(self.result.exercised).union(*(r.exercised for r in self.result.runs))
-            if not findings and not deciding & seen:
-                pytest.skip(f"not exercised: no completed exchange reached {self.requirement}")
-        bad = [f for f in findings if f.level.rank >= threshold.rank]
-        if not bad and self.result.status == "inconclusive":
-            pytest.skip(f"inconclusive: {self.result.reason}")
-        accepted = self.target.baseline()
-        if bad and accepted and all((self.result.id, f.rule) in accepted for f in bad):
-            rules = ", ".join(sorted({f.rule for f in bad}))
-            pytest.xfail(f"known failure (baseline): {rules}")
-        if bad:
-            message = _describe(self.name, bad)
-            if self.result.status == "agent-error":
-                why = f"agent error (not a protocol violation): {self.result.reason}"
-                message = why + "\n" + message
-            if self.case is None and self.result.runs and "curl" in self.result.runs[0].request:
-                message += "\n" + self.result.reason + "\n" + self.result.runs[0].request["curl"]
-            raise ConformanceError(message)
-
-    def repr_failure(self, excinfo: Any, style: Any = None) -> str:
-        if isinstance(excinfo.value, ConformanceError):
-            from agui_conformance.redact import printable
-
-            return printable(str(excinfo.value))  # no agent-chosen escape reaches a terminal
-        return str(super().repr_failure(excinfo, style))
-
-    def reportinfo(self) -> tuple[Any, int, str]:
-        title = self.case.title if self.case is not None else "generated inputs"
-        return self.path, 0, f"agui case {self.name}: {title}"
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path == ANCHOR and _live(parent.config):
+        return AguiSuite.from_parent(parent, path=file_path, nodeid=SUITE_ID)
+    return None
 
 
-def _describe(case_id: str, findings: list[Any]) -> str:
-    lines = [f"AG-UI case {case_id}: {len(findings)} finding(s)"]
-    for f in findings:
-        where = "stream" if f.index is None else f"event {f.index}"
-        lines.append(f"  {f.level.value} {f.rule} @{where}: {f.message}")
-        lines.append(f"    fix: {f.hint}")
-        lines.append(f"    spec: {f.spec}")
-    return "\n".join(lines)
-
-
-class AguiSuite(pytest.Collector):
-    def __init__(self, *, target: _Target, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.target = target
+class AguiSuite(pytest.File):
+    """The agent suite: one item per case (every rule) and per requirement it exercises
+    (only the rules deciding it), then the generated inputs and the capabilities
+    declaration. Collected from `ANCHOR`, shown as `agui-conformance`."""
 
     def collect(self) -> Iterator[pytest.Item]:
         from agui_conformance.cases import all_cases
@@ -329,150 +334,262 @@ class AguiSuite(pytest.Collector):
         except ValueError as err:
             raise pytest.UsageError(f"--agui-cases: {err}") from err
         for case in cases:
-            yield AguiCaseItem.from_parent(
-                self, name=f"agui[{case.id}]", case=case, target=self.target
-            )
+            yield AguiCaseItem.from_parent(self, name=case.id, case=case)
             for requirement in case.requirements:
                 yield AguiCaseItem.from_parent(
-                    self,
-                    name=f"agui[{case.id}][{requirement}]",
-                    case=case,
-                    target=self.target,
-                    requirement=requirement,
+                    self, name=f"{case.id}[{requirement}]", case=case, requirement=requirement
                 )
         if self.config.getoption("agui_examples") > 0:
-            yield AguiCaseItem.from_parent(
-                self, name="agui[generated-inputs]", case=None, target=self.target
-            )
+            yield AguiCaseItem.from_parent(self, name=GENERATED, case_id=GENERATED)
+        if self.config.getoption("agui_capabilities") or not self.config.getoption("agent_url"):
+            yield AguiCaseItem.from_parent(self, name=CAPABILITIES, case_id=CAPABILITIES)
 
 
-def pytest_collection_modifyitems(
-    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
-) -> None:
-    if not (config.getoption("agent_url") or config.getoption("agui_reference")):
-        return
-    target = _Target(config)
-    config.add_cleanup(target.close)
-    suite = AguiSuite.from_parent(session, name="agui-conformance", target=target)
-    selected = list(suite.collect())
-    keyword = config.getoption("keyword")
-    markexpr = config.getoption("markexpr")
-    if keyword or markexpr:
-        from _pytest.mark import deselect_by_keyword, deselect_by_mark
+def _selection(session: pytest.Session) -> Any:
+    """What this session selected, in the suite's order (identical on every xdist worker)."""
+    from agui_conformance.pytest_run import Selection
 
-        deselect_by_keyword(selected, config)
-        deselect_by_mark(selected, config)
-    items.extend(selected)
+    selection = Selection(cases=[])
+    seen: set[str] = set()
+    for item in session.items:
+        if not isinstance(item, AguiCaseItem):
+            continue
+        if item.case is not None and item.case_id not in seen:
+            seen.add(item.case_id)
+            selection.cases.append(item.case)
+        selection.generated |= item.case_id == GENERATED
+        selection.capabilities |= item.case_id == CAPABILITIES
+    return selection
 
 
-CASE_PROPERTY = "agui_case_result"
+class AguiCaseItem(pytest.Item):
+    """One case's verdict from the session's engine run: the whole case (every rule) or
+    one requirement it exercises (only the rules that decide that requirement)."""
+
+    def __init__(
+        self,
+        *,
+        case: Any = None,
+        case_id: str | None = None,
+        requirement: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+        self.case_id: str = case.id if case is not None else str(case_id)
+        self.requirement = requirement
+        self.result: Any = None
+        self.add_marker("agui")
+        if requirement is not None:
+            requirements = [requirement]
+        elif case is not None:
+            requirements = case.requirements
+        elif self.case_id == GENERATED:
+            requirements = ["INPUT-001", "PROC-002"]
+        else:
+            requirements = CAPABILITY_REQUIREMENTS
+        for mark in sorted(_markers_for(requirements)):
+            self.add_marker(mark)
+
+    def runtest(self) -> None:
+        from agui_conformance.pytest_run import EngineProblem
+
+        run = self.config.stash[RUN_KEY]
+        try:
+            self.result = run.result(self.case_id, _selection(self.session))
+        except EngineProblem as err:
+            pytest.exit(f"agui-conformance: {err}", returncode=pytest.ExitCode.INTERRUPTED)
+        outcome = _outcome(self.result, self.requirement, run.opts)
+        if outcome is not None:
+            kind, message = outcome
+            from agui_conformance.redact import printable
+
+            {"skip": pytest.skip, "xfail": pytest.xfail}.get(kind, _fail)(printable(message))
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.path, None, f"{SUITE_ID}::{self.name}"
+
+
+def _fail(message: str) -> None:
+    pytest.fail(message, pytrace=False)
+
+
+def _outcome(result: Any, requirement: str | None, opts: Any) -> tuple[str, str] | None:
+    """How one item ends: None (passed), or ("skip" | "xfail" | "fail", message)."""
+    if result.status == "not-applicable":
+        return "skip", f"not applicable: {result.reason}"
+    if result.status == "harness-error":
+        return "fail", f"harness-error (not the agent's): {result.reason}"
+    if result.status == "not-run":
+        return "fail", f"not-run: {result.reason}"
+    findings = result.findings
+    # no answer fails every item of the case: absence of findings is not evidence
+    unanswered = [f for f in findings if f.rule == "agent-unresponsive"]
+    if requirement is not None:
+        deciding = _rules_checking(requirement)
+        if not deciding:
+            return "skip", f"not checkable: no rule decides {requirement} (see docs/coverage.md)"
+        findings = [f for f in findings if f.rule in deciding] + unanswered
+        seen = set(result.exercised).union(*(r.exercised for r in result.runs))
+        if not findings and not deciding & seen:
+            return "skip", f"not exercised: no completed exchange reached {requirement}"
+    threshold = opts.threshold
+    bad = [f for f in findings if f.level.rank >= threshold.rank]
+    if opts.fail_on == "never":
+        bad = []
+    if not bad and result.status == "inconclusive":
+        return "skip", f"inconclusive: {result.reason}"
+    accepted = opts.baseline.keys() if opts.baseline is not None else set()
+    if bad and accepted and all((result.id, f.rule) in accepted for f in bad):
+        return "xfail", "known failure (baseline): " + ", ".join(sorted({f.rule for f in bad}))
+    if not bad:
+        return None
+    message = describe(bad)
+    if result.status == "agent-error":
+        message += f"\nagent error (not a protocol violation): {result.reason}"
+    if result.id == GENERATED and result.runs:
+        first = result.runs[0]
+        curl = getattr(first, "reproducer", None) or (
+            first.request.get("curl") if isinstance(first.request, dict) else None
+        )
+        if curl:
+            message += f"\n{result.reason}\n{curl}"
+    return "fail", message
+
+
+MAX_GROUPS = 10
+
+
+def describe(findings: list[Any]) -> str:
+    """Findings grouped by rule and message, rule id first: `rule: message (level, ×N at
+    events 1, 4, 9)`, then its fix and spec page once."""
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for f in findings:
+        groups.setdefault((f.rule, f.message), []).append(f)
+    lines: list[str] = []
+    for (rule, message), same in list(groups.items())[:MAX_GROUPS]:
+        first = same[0]
+        where = sorted({f.index for f in same if f.index is not None})
+        at = ", ".join(str(i) for i in where[:8]) + (", …" if len(where) > 8 else "")
+        count = f"×{len(same)}, " if len(same) > 1 else ""
+        place = f"events {at}" if len(where) > 1 else (f"event {at}" if where else "stream")
+        lines.append(f"{rule}: {message} ({first.level.value}, {count}{place})")
+        lines.append(f"  fix: {first.hint}")
+        lines.append(f"  spec: {first.spec}")
+    if len(groups) > MAX_GROUPS:
+        lines.append(f"… and {len(groups) - MAX_GROUPS} more kinds of finding (see the report)")
+    return "\n".join(lines)
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Attach each case's result to the first test report that ran it (the controller
-    gathers them under xdist too), and its transcript as a pytest-html extra."""
+    """The short summary line starts with the rule id (not "Failed:"); each case's
+    transcript is a pytest-html extra."""
     outcome = yield
     report = outcome.get_result()
-    if call.when != "call" or not isinstance(item, AguiCaseItem) or item.result is None:
+    if call.when != "call" or not isinstance(item, AguiCaseItem):
         return
-    result = item.result
-    first = result.id not in item.target.carried
-    if first:
-        item.target.carried.add(result.id)
-        report.user_properties.append((CASE_PROPERTY, result.model_dump_json()))
-    if (first or report.failed) and item.config.pluginmanager.hasplugin("html"):
-        try:
-            import pytest_html  # type: ignore[import-untyped]
-        except ImportError:  # pragma: no cover - the plugin is registered, the module is not
-            return
-        from agui_conformance.report.html import case_fragment
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = getattr(crash, "message", None)
+    if isinstance(text, str) and text.startswith("Failed: "):
+        crash.message = text.removeprefix("Failed: ")  # type: ignore[union-attr]
+    if item.result is None or not item.config.pluginmanager.hasplugin("html"):
+        return
+    try:
+        import pytest_html  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - the plugin is registered, the module is not
+        return
+    from agui_conformance.report.html import case_fragment
 
+    if item.requirement is None or report.failed:
         extras = list(getattr(report, "extras", []))
-        extras.append(pytest_html.extras.html(case_fragment(result)))
+        extras.append(pytest_html.extras.html(case_fragment(item.result)))
         report.extras = extras
 
 
-class _ReportWriter:
-    """Gathers case results from test reports (this process's or xdist workers') and
-    writes `--agui-html` / `--agui-json` at the end of the session (never on a worker)."""
+class _Face:
+    """The session-level side of the pytest face: preflight, header, reports, summary.
+    The preflight, reports and summary happen in the controller (or the only process)."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.cases: dict[str, Any] = {}
+        self.run = config.stash[RUN_KEY]
+        self.controller = not hasattr(config, "workerinput")
+        self.written: list[str] = []
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        from agui_conformance.model import CaseResult
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """The CLI's preflight, before any worker starts: an unreachable agent ends the
+        session in one line."""
+        config = self.config
+        if not self.controller or config.getoption("agui_no_preflight"):
+            return
+        if config.option.collectonly:
+            return
+        from agui_conformance.pytest_run import preflight_problem
 
-        for name, value in report.user_properties:
-            if name == CASE_PROPERTY and isinstance(value, str):
-                result = CaseResult.model_validate_json(value)
-                self.cases.setdefault(result.id, result)
+        problem = preflight_problem(self.run.opts)
+        if problem is not None:
+            pytest.exit(f"agui-conformance: {problem}", returncode=pytest.ExitCode.INTERRUPTED)
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        from agui_conformance.redact import redact_url
+
+        opts = self.run.opts
+        target = redact_url(opts.url) if opts.url else "the built-in reference agent"
+        return [
+            f"agui-conformance: {target}, profile {opts.profile}, fail-on {opts.fail_on}, "
+            f"seed {opts.seed} (re-run with --agui-seed {opts.seed})"
+        ]
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        html_path = self.config.getoption("agui_html")
-        json_path = self.config.getoption("agui_json")
-        if self.cases and not hasattr(self.config, "workerinput"):
-            _write_reports(self.config, list(self.cases.values()), html_path, json_path)
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        path = self.config.getoption("agui_baseline")
-        if path is None or hasattr(self.config, "workerinput"):
+        report = self.run.load() if self.controller else None
+        if report is None:
             return
-        from agui_conformance import baseline
-        from agui_conformance.model import Level
-
-        try:
-            accepted = baseline.load(path)
-        except ValueError:
-            return  # reported as a usage error by the items
-        threshold = Level(self.config.getoption("agui_fail_on"))
-        comparison = baseline.compare(list(self.cases.values()), accepted, threshold, path)
-        terminalreporter.section("AG-UI baseline")
-        terminalreporter.line(
-            f"{path}: {len(comparison.known)} known, {len(comparison.new)} new, "
-            f"{len(comparison.stale)} stale"
-        )
-        for entry in comparison.stale:
-            terminalreporter.line(f"STALE {entry.case}: {entry.rule} no longer fails (drop it)")
-
-
-def _write_reports(
-    config: pytest.Config, cases: list[Any], html_path: str | None, json_path: str | None
-) -> None:
-    from pathlib import Path
-
-    from agui_conformance import __version__
-    from agui_conformance.matrix import requirements, summarize
-    from agui_conformance.model import Level, Report, ToolInfo
-    from agui_conformance.redact import redact_url
-
-    profile = config.getoption("agui_profile")
-    fail_on = config.getoption("agui_fail_on")
-    reqs = requirements(cases, profile, Level(fail_on))
-    url = config.getoption("agent_url") or "(the reference agent)"
-    report = Report(
-        tool=ToolInfo(version=__version__),
-        target=redact_url(url),
-        profile=profile,
-        failOn=fail_on,
-        seed=config.getoption("agui_seed") if config.getoption("agui_examples") else None,
-        examples=config.getoption("agui_examples"),
-        command="pytest " + " ".join(_shown_args(config)),
-        summary=summarize(cases, reqs),
-        requirements=reqs,
-        cases=cases,
-    )
-    if html_path:
-        from agui_conformance.report.html import to_html
-
-        Path(html_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(html_path).write_text(to_html(report), encoding="utf-8")
-    if json_path:
         from agui_conformance.report.json_report import report_to_json
 
-        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_path).write_text(report_to_json(report), encoding="utf-8")
+        report.command = "pytest " + " ".join(_shown_args(self.config))
+        for option, render in (("agui_json", report_to_json), ("agui_html", _html)):
+            path = self.config.getoption(option)
+            if path:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                Path(path).write_text(render(report), encoding="utf-8")
+                self.written.append(path)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        report = self.run.load() if self.controller else None
+        if report is None or report.summary is None:
+            return
+        from agui_conformance.cli import verdict_text
+        from agui_conformance.matrix import declared_as
+
+        summary = report.summary
+        write = terminalreporter.write_line
+        terminalreporter.section("AG-UI conformance")
+        counts = ", ".join(f"{n} {status}" for status, n in summary.cases.items())
+        write(f"{len(report.cases)} cases: {counts} (profile {report.profile})")
+        version = declared_as(summary)
+        as_version = f" (as {version}, the version the agent declared)" if version else ""
+        write(f"conformance level reached: {summary.conformance}{as_version}")
+        write(f"verdict: {verdict_text(summary)}")
+        if report.examples:
+            write(f"generated inputs: {report.examples} examples, seed {report.seed}")
+        comparison = report.baseline
+        if comparison is not None:
+            write(
+                f"baseline {comparison.file}: {len(comparison.known)} known, "
+                f"{len(comparison.new)} new, {len(comparison.stale)} stale"
+            )
+            for entry in comparison.stale:
+                write(f"STALE {entry.case}: {entry.rule} no longer fails (drop it)")
+        html = self.config.getoption("agui_html")
+        if html and html in self.written:
+            write(f"HTML report: {html}")
+
+
+def _html(report: Any) -> str:
+    from agui_conformance.report.html import to_html
+
+    return str(to_html(report))
 
 
 def _shown_args(config: pytest.Config) -> list[str]:

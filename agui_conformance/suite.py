@@ -1,9 +1,13 @@
 """A whole suite run: cases, generated inputs, matrix and verdict, as one `Report`.
 
-Owns the order of a run (the scenario cases, then the generated inputs), its
-timing, and the optional second pass against the reference agent that fills
-the report's comparison column. The CLI and other callers only choose what to
-run and where the report goes.
+Owns the order of a run (the scenario cases, then the generated inputs, then the
+capabilities declaration), its timing, the expected-failures baseline, and the
+optional second pass against the reference agent that fills the report's
+comparison column. Both faces call `run` with a `RunnerConfig` (target, headers,
+profile, deadlines, concurrency) and a `Plan` (cases, seed, threshold,
+capabilities, baseline): `agui-conformance run` and the pytest plugin
+(`pytest_run`), so their statuses, findings and level agree. They only choose what
+to run and where the report goes.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ class Plan:
     fail_on_name: str = "error"
     capabilities: str | None = None  # a declaration to check: http(s) URL or file path
     min_coverage: float | None = None  # percent of applicable rules exercised the verdict needs
+    baseline: Baseline | None = None  # expected failures, compared after the run
+    baseline_file: str = ""  # where `baseline` came from (shown in the report)
 
     @property
     def total(self) -> int:
@@ -136,7 +142,7 @@ def run(
         attach_reference(
             reqs, results, requirements(ref_results, cfg.profile, plan.fail_on), ref_results
         )
-    return Report(
+    report = Report(
         tool=ToolInfo(version=__version__),
         target=shown_target,
         profile=cfg.profile,
@@ -159,6 +165,9 @@ def run(
         requirements=reqs,
         cases=results,
     )
+    if plan.baseline is not None:
+        apply_baseline(report, plan.baseline, plan.fail_on, plan.baseline_file)
+    return report
 
 
 def mark_and_summarize(report: Report) -> None:

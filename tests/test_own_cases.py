@@ -77,4 +77,4 @@ def test_pytest_runs_my_cases_too(pytester: pytest.Pytester) -> None:
             "-k", "my-weather-tool", "-v",
         )  # fmt: skip
     result.assert_outcomes(passed=2, skipped=1)  # TOOL-015: no rule decides it alone
-    result.stdout.fnmatch_lines(["*agui[[]my-weather-tool[]][[]TOOL-013[]] PASSED*"])
+    result.stdout.fnmatch_lines(["*::my-weather-tool[[]TOOL-013[]] PASSED*"])

@@ -107,7 +107,7 @@ def test_agent_url_collects_one_item_per_case_and_names_the_broken_rule(
     result.stdout.fnmatch_lines(["*identity-thread-id-echo*", "*fix: *"])
     result.stdout.fnmatch_lines(["*not applicable*"])
     # the per-requirement item names the requirement and fails on its own rule
-    assert "agui[minimal-input][LIFE-002]" in result.stdout.str()
+    assert "agui-conformance::minimal-input[LIFE-002]" in result.stdout.str()
 
 
 def test_reference_agent_passes_through_the_plugin_with_markers(pytester: pytest.Pytester) -> None:
