@@ -493,8 +493,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     text = getattr(crash, "message", None)
     if isinstance(text, str) and text.startswith("Failed: "):
         crash.message = text.removeprefix("Failed: ")  # type: ignore[union-attr]
-    if item.result is None or not item.config.pluginmanager.hasplugin("html"):
-        return
+    if item.result is None or not item.config.getoption("htmlpath", None):
+        return  # pytest-html writes no page: no fragment to render and ship from workers
     try:
         import pytest_html  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover - the plugin is registered, the module is not
