@@ -395,10 +395,19 @@ class AguiCaseItem(pytest.Item):
         from agui_conformance.pytest_run import EngineProblem
 
         run = self.config.stash[RUN_KEY]
+        problem = None
         try:
             self.result = run.result(self.case_id, _selection(self.session))
         except EngineProblem as err:
-            pytest.exit(f"agui-conformance: {err}", returncode=pytest.ExitCode.INTERRUPTED)
+            problem = err  # handled outside: no chained exceptions in the message
+        if problem is not None:
+            message = f"agui-conformance: {problem}"
+            if not hasattr(self.config, "workerinput"):
+                pytest.exit(message, returncode=pytest.ExitCode.INTERRUPTED)
+            # an xdist worker stops through shouldstop (pytest.exit there reads as a crash);
+            # the controller then ends the session with this message
+            self.session.shouldstop = message
+            _fail(message)
         outcome = _outcome(self.result, self.requirement, run.opts)
         if outcome is not None:
             kind, message = outcome

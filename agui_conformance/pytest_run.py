@@ -179,6 +179,8 @@ class SharedRun:
         try:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
+            fd = -1
+        if fd < 0:
             return self._wait(lock, selection)
         with os.fdopen(fd, "w") as out:
             out.write(str(os.getpid()))
@@ -188,7 +190,7 @@ class SharedRun:
             message = str(err) if isinstance(err, EngineProblem | ValueError) else ""
             message = message or f"internal error in the suite run: {type(err).__name__}: {err}"
             _write_atomic(self.folder / ERROR_FILE, message)
-            raise EngineProblem(message) from err
+            raise EngineProblem(message) from None
         _write_atomic(self.folder / REPORT_FILE, report.model_dump_json())
         self._report = report
         return report

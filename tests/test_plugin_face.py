@@ -216,3 +216,29 @@ def test_conflicting_options_are_warned_about(pytester: pytest.Pytester) -> None
     result.stdout.fnmatch_lines(
         ["*PytestConfigWarning: --agent-url and --agui-reference both given*"]
     )
+
+
+def test_a_harness_problem_in_the_engine_ends_the_session(pytester: pytest.Pytester) -> None:
+    """A problem of the run itself (here the engine raising one, as an unreadable
+    declaration would) ends the session with its line, exit 2, serially and from an xdist
+    worker (there through `shouldstop`: the worker must not read as crashed)."""
+    pytester.makeconftest(
+        """
+        import agui_conformance.pytest_run as pytest_run
+
+        def _broken(opts, selection):
+            raise pytest_run.EngineProblem("the declaration file nope.json cannot be read")
+
+        pytest_run.run_engine = _broken
+        """
+    )
+    for extra in ((), ("-n", "2")):
+        result = pytester.runpytest_subprocess(
+            *QUIET, "--agui-reference", "-k", "minimal-input", *extra
+        )
+        text = result.stdout.str() + result.stderr.str()
+        assert result.ret == 2, text
+        assert len(text.splitlines()) < 50
+        assert "agui-conformance: the declaration file nope.json cannot be read !" in text
+        assert "crashed" not in text and "Traceback" not in text
+        assert "During handling" not in text
