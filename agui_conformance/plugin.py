@@ -187,24 +187,28 @@ def pytest_load_initial_conftests(
     early_config: pytest.Config, parser: pytest.Parser, args: list[str]
 ) -> None:
     """Map `agui-conformance[::...]` arguments to the suite's anchor file, so printed ids
-    re-run; with no file arguments, collect what pytest would (testpaths or the current
-    folder) and the suite."""
+    re-run. Without one, the suite is collected beside what pytest would collect anyway
+    (the file arguments, else testpaths or the current folder)."""
     known = early_config.known_args_namespace
     if not (getattr(known, "agent_url", None) or getattr(known, "agui_reference", False)):
         return
+    named = False
     for index, arg in enumerate(args):
         if arg == SUITE_ID or arg.startswith(SUITE_ID + "::"):
             args[index] = str(ANCHOR) + arg[len(SUITE_ID) :]
-    if getattr(known, "file_or_dir", None):
+            named = True
+    if named:
         return
-    import glob
+    if not getattr(known, "file_or_dir", None):
+        import glob
 
-    here = early_config.invocation_params.dir
-    defaults: list[str] = []
-    if here == early_config.rootpath and not getattr(known, "pyargs", False):
-        for pattern in early_config.getini("testpaths"):
-            defaults.extend(sorted(glob.iglob(pattern, recursive=True)))
-    args.extend([*(defaults or [str(here)]), str(ANCHOR)])
+        here = early_config.invocation_params.dir
+        defaults: list[str] = []
+        if here == early_config.rootpath and not getattr(known, "pyargs", False):
+            for pattern in early_config.getini("testpaths"):
+                defaults.extend(sorted(glob.iglob(pattern, recursive=True)))
+        args.extend(defaults or [str(here)])
+    args.append(str(ANCHOR))
 
 
 def _markers_for(requirements: list[str]) -> set[str]:

@@ -74,6 +74,11 @@ def test_users_own_tests_still_run_beside_the_suite(pytester: pytest.Pytester) -
         *QUIET, "--agent-url", closed, "--collect-only", "-q", "agui-conformance"
     )
     assert "test_mine.py::test_mine" not in only.outlines
+    only.stdout.fnmatch_lines([f"{expected - 1} tests collected*"])
+    named = pytester.runpytest_subprocess(
+        *QUIET, "--agent-url", closed, "--collect-only", "-q", "test_mine.py"
+    )
+    named.stdout.fnmatch_lines([f"{expected} tests collected*"])
     assert not pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q").ret
 
 
