@@ -248,17 +248,16 @@ def _shared_run(config: pytest.Config) -> Any:
     """The session's engine run: its options, seed and shared folder (the controller's
     under xdist, passed to workers in `workerinput`)."""
     import random
-    import shutil
     import tempfile
 
     from agui_conformance.pytest_run import Options, SharedRun
     from agui_conformance.transport import Deadlines, env_refs
 
+    _check_ranges(config)
     worker = getattr(config, "workerinput", None)
     if worker is not None:
-        folder, seed = Path(worker["agui_folder"]), int(worker["agui_seed"])
+        seed = int(worker["agui_seed"])
     else:
-        folder = Path(tempfile.mkdtemp(prefix="agui-pytest-"))
         seed = config.getoption("agui_seed")
         seed = seed if seed is not None else random.randrange(2**31)
     specs = config.getoption("agent_header")
@@ -288,9 +287,29 @@ def _shared_run(config: pytest.Config) -> Any:
             opts.baseline, opts.baseline_file = baseline.load(baseline_path), baseline_path
         except ValueError as err:
             raise pytest.UsageError(str(err)) from err
-    run = SharedRun(folder, opts)
-    run.remove = lambda: shutil.rmtree(folder, ignore_errors=True)  # type: ignore[attr-defined]
-    return run
+    if worker is not None:
+        return SharedRun(Path(worker["agui_folder"]), opts)
+    return SharedRun(Path(tempfile.mkdtemp(prefix="agui-pytest-")), opts)
+
+
+RANGES = {  # as `run` checks them
+    "agui_concurrency": (1, 64),
+    "agui_examples": (0, 10_000),
+    "agui_first_byte_timeout": (0.001, None),
+    "agui_idle_timeout": (0.001, None),
+    "agui_total_timeout": (0.001, None),
+}
+
+
+def _check_ranges(config: pytest.Config) -> None:
+    import math
+
+    for name, (low, high) in RANGES.items():
+        value = config.getoption(name)
+        if not math.isfinite(value) or value < low or (high is not None and value > high):
+            flag = "--" + name.replace("_", "-")
+            bound = f"between {low} and {high}" if high is not None else "above 0"
+            raise pytest.UsageError(f"{flag}: {value} is not {bound}")
 
 
 class _XdistController:

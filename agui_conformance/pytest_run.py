@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,6 +157,10 @@ class SharedRun:
         self.opts = opts
         self._report: Report | None = None
         self._by_id: dict[str, CaseResult] = {}
+
+    def remove(self) -> None:
+        """Delete the shared folder (the controller, at the end of the test run)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def load(self) -> Report | None:
         """The Report some process wrote, if any (the controller's view)."""

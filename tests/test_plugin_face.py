@@ -149,7 +149,7 @@ def test_identical_findings_are_grouped_once_with_their_fix(
     result = pytester.runpytest_subprocess(
         *QUIET, "--agent-url", after_finish_url, "agui-conformance::minimal-input"
     )
-    result.assert_outcomes(failed=1)
+    assert result.parseoutcomes()["failed"] == 1
     out = result.stdout.str()
     grouped = [
         line for line in out.splitlines() if line.startswith("lifecycle-event-after-finish: ")
@@ -247,3 +247,22 @@ def test_a_harness_problem_in_the_engine_ends_the_session(pytester: pytest.Pytes
         assert "agui-conformance: the declaration file nope.json cannot be read !" in text
         assert "crashed" not in text and "Traceback" not in text
         assert "During handling" not in text
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ("--agui-concurrency", "0"),
+        ("--agui-examples", "-1"),
+        ("--agui-total-timeout", "0"),
+        ("--agui-idle-timeout", "inf"),
+        ("--agent-header", "no colon"),
+    ],
+)
+def test_bad_option_values_are_usage_errors(pytester: pytest.Pytester, option: Any) -> None:
+    closed = f"http://127.0.0.1:{free_port()}/"
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--agent-url", closed, *option)
+    text = result.stdout.str() + result.stderr.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, text
+    assert option[0] in text and "Traceback" not in text
+    assert len(text.splitlines()) < 10
