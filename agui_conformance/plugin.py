@@ -154,6 +154,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "agent: its /capabilities).",
     )
     group.addoption(
+        "--agui-min-coverage",
+        type=float,
+        default=None,
+        metavar="PERCENT",
+        help="Fail the session when fewer than PERCENT of the rules that apply were exercised.",
+    )
+    group.addoption(
         "--agui-behaviour",
         action="store_true",
         help="Also run the opt-in behaviour checks that judge model output.",
@@ -278,6 +285,7 @@ def _shared_run(config: pytest.Config) -> Any:
         seed=seed,
         capabilities=config.getoption("agui_capabilities"),
         behaviour=config.getoption("agui_behaviour"),
+        min_coverage=config.getoption("agui_min_coverage"),
     )
     baseline_path = config.getoption("agui_baseline")
     if baseline_path is not None:
@@ -298,6 +306,7 @@ RANGES = {  # as `run` checks them
     "agui_first_byte_timeout": (0.001, None),
     "agui_idle_timeout": (0.001, None),
     "agui_total_timeout": (0.001, None),
+    "agui_min_coverage": (0, 100),
 }
 
 
@@ -306,6 +315,8 @@ def _check_ranges(config: pytest.Config) -> None:
 
     for name, (low, high) in RANGES.items():
         value = config.getoption(name)
+        if value is None:
+            continue
         if not math.isfinite(value) or value < low or (high is not None and value > high):
             flag = "--" + name.replace("_", "-")
             bound = f"between {low} and {high}" if high is not None else "above 0"
@@ -580,6 +591,9 @@ class _Face:
         from agui_conformance.report.json_report import report_to_json
 
         report.command = "pytest " + " ".join(_shown_args(self.config))
+        coverage = report.summary.coverage if report.summary is not None else None
+        if coverage is not None and not coverage.met and session.exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # as `run --min-coverage`
         for option, render in (("agui_json", report_to_json), ("agui_html", _html)):
             path = self.config.getoption(option)
             if path:
@@ -602,7 +616,7 @@ class _Face:
         version = declared_as(summary)
         as_version = f" (as {version}, the version the agent declared)" if version else ""
         write(f"conformance level reached: {summary.conformance}{as_version}")
-        write(f"verdict: {verdict_text(summary)}")
+        write(f"verdict: {verdict_text(summary, report.baseline)}")
         if report.examples:
             write(f"generated inputs: {report.examples} examples, seed {report.seed}")
         comparison = report.baseline

@@ -61,6 +61,7 @@ class Options:
     baseline: Baseline | None = None
     baseline_file: str = ""
     behaviour: bool = False
+    min_coverage: float | None = None  # percent of applicable rules the verdict needs
 
     @property
     def threshold(self) -> Level:
@@ -129,6 +130,7 @@ def run_engine(opts: Options, selection: Selection) -> Report:
             capabilities=capabilities,
             baseline=opts.baseline,
             baseline_file=opts.baseline_file,
+            min_coverage=opts.min_coverage,
         )
         return suite.run(runner_config(opts, url), plan, shown_target=redact_url(url))
 

@@ -266,3 +266,18 @@ def test_bad_option_values_are_usage_errors(pytester: pytest.Pytester, option: A
     assert result.ret == pytest.ExitCode.USAGE_ERROR, text
     assert option[0] in text and "Traceback" not in text
     assert len(text.splitlines()) < 10
+
+
+def test_min_coverage_gates_the_session_as_run_does(pytester: pytest.Pytester) -> None:
+    with running_agent() as ref:
+        low = pytester.runpytest_subprocess(
+            *QUIET, "--agent-url", ref.url, "-k", "minimal-input", "--agui-min-coverage", "90"
+        )
+        met = pytester.runpytest_subprocess(
+            *QUIET, "--agent-url", ref.url, "-k", "minimal-input", "--agui-min-coverage", "1"
+        )
+    assert low.parseoutcomes().get("failed", 0) == 0
+    assert low.ret == pytest.ExitCode.TESTS_FAILED
+    low.stdout.fnmatch_lines(["verdict: FAIL (coverage below --min-coverage 90%), * exercised*"])
+    assert met.ret == 0
+    met.stdout.fnmatch_lines(["verdict: PASS*of * rules exercised*"])
