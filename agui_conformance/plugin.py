@@ -559,6 +559,22 @@ class _Face:
         self.run = config.stash[RUN_KEY]
         self.controller = not hasattr(config, "workerinput")
         self.written: list[str] = []
+        self.unignored: Path | None = None  # topmost folder on the anchor's path pytest skips
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> Any:
+        """When the anchor lies inside a folder argument (a `.venv` in the project, and
+        pytest run with no testpaths), pytest drops the anchor's own argument and skips the
+        virtualenv: walk the anchor's path through it, and still skip the rest of it."""
+        ignored = yield
+        on_path = collection_path == ANCHOR or collection_path in ANCHOR.parents
+        if on_path and ignored:
+            if self.unignored is None or not collection_path.is_relative_to(self.unignored):
+                self.unignored = collection_path
+            return False
+        if not on_path and self.unignored and collection_path.is_relative_to(self.unignored):
+            return True
+        return ignored
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         """The CLI's preflight, before any worker starts: an unreachable agent ends the

@@ -281,3 +281,30 @@ def test_min_coverage_gates_the_session_as_run_does(pytester: pytest.Pytester) -
     low.stdout.fnmatch_lines(["verdict: FAIL (coverage below --min-coverage 90%), * exercised*"])
     assert met.ret == 0
     met.stdout.fnmatch_lines(["verdict: PASS*of * rules exercised*"])
+
+
+def _ignore(face: Any, path: Any, pytest_says: bool | None) -> Any:
+    """One call of the `pytest_ignore_collect` wrapper, as pluggy drives it."""
+    step = face.pytest_ignore_collect(collection_path=path, config=None)
+    next(step)
+    with pytest.raises(StopIteration) as done:
+        step.send(pytest_says)
+    return done.value.value
+
+
+def test_a_virtualenv_in_the_project_is_walked_only_to_the_anchor() -> None:
+    """pytest with no testpaths collects `.`, drops the anchor's argument inside it, and
+    skips a `.venv`: the wrapper walks the anchor's own path and skips the rest."""
+    from agui_conformance.plugin import ANCHOR, _Face
+
+    face = object.__new__(_Face)
+    face.unignored = None
+    package = ANCHOR.parent
+    venv = package.parent  # stands for the skipped virtualenv on the anchor's path
+    assert _ignore(face, venv.parent, None) is None  # above it: pytest decides
+    assert _ignore(face, venv, True) is False
+    assert _ignore(face, package, None) is None
+    assert _ignore(face, ANCHOR, None) is None
+    assert _ignore(face, venv / "some_other_package", None) is True  # third-party tests
+    assert _ignore(face, package / "test_inside.py", None) is True
+    assert _ignore(face, venv.parent / "tests", None) is None  # the user's tests
