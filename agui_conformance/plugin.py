@@ -486,6 +486,10 @@ def _outcome(result: Any, requirement: str | None, opts: Any) -> tuple[str, str]
     if bad and accepted and all((result.id, f.rule) in accepted for f in bad):
         return "xfail", "known failure (baseline): " + ", ".join(sorted({f.rule for f in bad}))
     if not bad:
+        # the case's own verdict, as in run, when no single finding decided it
+        whole_case_failed = requirement is None and result.status in ("failed", "agent-error")
+        if whole_case_failed and opts.fail_on != "never":
+            return "fail", f"{result.status}: {result.reason}"
         return None
     message = describe(bad)
     if result.status == "agent-error":

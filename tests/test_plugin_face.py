@@ -308,3 +308,21 @@ def test_a_virtualenv_in_the_project_is_walked_only_to_the_anchor() -> None:
     assert _ignore(face, venv / "some_other_package", None) is True  # third-party tests
     assert _ignore(face, package / "test_inside.py", None) is True
     assert _ignore(face, venv.parent / "tests", None) is None  # the user's tests
+
+
+def test_a_case_failed_without_a_deciding_finding_still_fails_its_item() -> None:
+    """The case item follows the case's verdict (as `run` counts it) even when no finding
+    at the threshold decided it; its requirement items judge only their rules."""
+    from agui_conformance.model import CaseResult
+    from agui_conformance.plugin import _outcome
+    from agui_conformance.pytest_run import Options
+
+    opts = Options(url=None, headers={}, header_env={})
+    case = CaseResult(
+        id="c", title="t", requirements=[], expect="run", status="agent-error", reason="boom"
+    )
+    assert _outcome(case, None, opts) == ("fail", "agent-error: boom")
+    assert _outcome(case, "LIFE-002", opts) is not None  # not passed: skipped as not exercised
+    assert _outcome(case, "LIFE-002", opts)[0] == "skip"  # type: ignore[index]
+    never = Options(url=None, headers={}, header_env={}, fail_on="never")
+    assert _outcome(case, None, never) is None
