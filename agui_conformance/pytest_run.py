@@ -28,7 +28,7 @@ from pathlib import Path
 
 from agui_conformance.baseline import Baseline
 from agui_conformance.cases import Case
-from agui_conformance.model import CaseResult, Level, Report
+from agui_conformance.model import CaseResult, Level, Report, fail_level
 from agui_conformance.runner import RunnerConfig
 from agui_conformance.transport import Deadlines
 
@@ -65,7 +65,7 @@ class Options:
 
     @property
     def threshold(self) -> Level:
-        return Level.INFO if self.fail_on == "never" else Level(self.fail_on)
+        return fail_level(self.fail_on)
 
 
 @dataclass
