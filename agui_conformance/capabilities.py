@@ -43,6 +43,9 @@ CONTRADICTIONS: tuple[tuple[str, str, str, frozenset[str]], ...] = (
 )  # fmt: skip
 # Declaring these for the HTTP bindings is a declaration that cannot hold (CAP-005).
 HTTP_CANNOT = (("transport", "resumable"), ("transport", "pushNotifications"))
+# A declaration is a few hundred bytes; a body past this is read no further (and a file
+# no bigger is read): what it would parse into must not dwarf the run.
+MAX_BYTES = 1 << 20
 
 
 @dataclass
@@ -51,6 +54,8 @@ class Declaration:
     status: int | None = None
     value: Any = None
     error: str | None = None
+    cut: str | None = None  # why the harness stopped reading it (a deadline, the size cap)
+    stage: str = "headers"  # what was awaited last: "headers" or "body"
 
 
 @lru_cache(maxsize=1)
@@ -72,38 +77,91 @@ def _validator() -> Any:
     return cls(root, registry=registry)
 
 
-def read_file(path: str) -> Declaration:
+def read_file(path: str, max_bytes: int = MAX_BYTES) -> Declaration:
     try:
-        return Declaration(path, value=orjson.loads(Path(path).read_bytes()))
+        with Path(path).open("rb") as file:
+            data = file.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            return Declaration(
+                path, cut=f"the file passed {max_bytes:,} bytes and was not read further"
+            )
+        return Declaration(path, value=orjson.loads(data))
     except OSError as err:
         return Declaration(path, error=f"cannot read {path}: {err.strerror or err}")
     except orjson.JSONDecodeError as err:
         return Declaration(path, error=f"{path} is not JSON: {err}")
 
 
-async def fetch(url: str, headers: dict[str, str], deadlines: Deadlines) -> Declaration:
-    """GET the declaration with the run's headers, within the total deadline."""
+async def fetch(
+    url: str, headers: dict[str, str], deadlines: Deadlines, max_bytes: int = MAX_BYTES
+) -> Declaration:
+    """GET the declaration with the run's headers under the deadlines of every exchange
+    (connect, first byte for the headers, idle between chunks, total) and a size cap:
+    past either, nothing more is read and the declaration is `cut`."""
     import httpx
 
     from agui_conformance.transport import new_client
 
+    declaration = Declaration(url)
     try:
-        async with new_client(deadlines) as client:
-            response = await asyncio.wait_for(
-                client.get(url, headers={**headers, "Accept": "application/json"}),
-                timeout=deadlines.total,
-            )
-    except (httpx.HTTPError, OSError, TimeoutError) as err:  # unavailable, not our bug
-        return Declaration(url, error=f"{type(err).__name__}: {err}")
-    declaration = Declaration(url, status=response.status_code)
-    if response.status_code != 200:
-        declaration.error = f"answered {response.status_code}"
+        async with asyncio.timeout(deadlines.total):
+            async with new_client(deadlines) as client:
+                body = await _read(client, url, headers, deadlines, max_bytes, declaration)
+    except TimeoutError:
+        declaration.cut = _late(declaration, deadlines)
+        return declaration
+    except (httpx.HTTPError, OSError) as err:  # unavailable, not our bug
+        declaration.error = f"{type(err).__name__}: {err}"
+        return declaration
+    if declaration.cut is not None or declaration.error is not None:
         return declaration
     try:
-        declaration.value = orjson.loads(response.content)
+        declaration.value = orjson.loads(body)
     except orjson.JSONDecodeError as err:
         declaration.error = f"not JSON: {err}"
     return declaration
+
+
+async def _read(
+    client: Any,
+    url: str,
+    headers: dict[str, str],
+    deadlines: Deadlines,
+    max_bytes: int,
+    declaration: Declaration,
+) -> bytes:
+    """The body of a 200, at most `max_bytes` of it; `declaration` gets the status, and
+    `cut` or `error` when the body is not read whole."""
+    request = client.build_request("GET", url, headers={**headers, "Accept": "application/json"})
+    response = await asyncio.wait_for(client.send(request, stream=True), deadlines.first_byte)
+    declaration.stage = "body"
+    try:
+        declaration.status = response.status_code
+        if response.status_code != 200:
+            declaration.error = f"answered {response.status_code}"
+            return b""
+        chunks = response.aiter_bytes()
+        body = bytearray()
+        while True:
+            try:
+                chunk = await asyncio.wait_for(anext(chunks), deadlines.idle)
+            except StopAsyncIteration:
+                return bytes(body)
+            body += chunk
+            if len(body) > max_bytes:
+                declaration.cut = f"the body passed {max_bytes:,} bytes and was not read further"
+                return b""
+    finally:
+        await response.aclose()
+
+
+def _late(declaration: Declaration, deadlines: Deadlines) -> str:
+    if declaration.stage == "headers":
+        return f"no answer within {deadlines.first_byte:g} s (first-byte deadline)"
+    return (
+        f"the body did not end within the deadlines (idle {deadlines.idle:g} s, "
+        f"total {deadlines.total:g} s)"
+    )
 
 
 def check_shape(value: Any) -> list[Hit]:

@@ -98,6 +98,10 @@ async def capabilities_case(
         declared = await capabilities.fetch(source, cfg.headers, cfg.deadlines)
     else:
         declared = capabilities.read_file(source)
+    if declared.cut is not None:
+        case.status = "inconclusive"  # the harness stopped reading: no evidence either way
+        case.reason = f"the declaration was not read whole: {declared.cut}"
+        return case
     if declared.error is not None:
         case.status = "not-applicable"
         case.reason = f"no declaration to check ({declared.error}); a missing one is legal"
