@@ -116,7 +116,7 @@ class RunRecord(BaseModel):
     eventsOmitted: int = Field(
         default=0,
         description="Events validated but not kept in `events` (a report keeps the first "
-        "2,000 of an exchange).",
+        "2,000 of an exchange, and no more than 256 KiB of their payload).",
     )
     findings: list[Finding] = Field(default_factory=list)
     harnessError: str | None = None

@@ -63,9 +63,16 @@ class RunnerConfig:
 
 
 def _events(record: Exchange) -> list[Any]:
-    """The first `KEEP_EVENTS` frames decoded once (what a report keeps); a frame that is
-    not JSON as its text."""
-    return _decode(record.frames[:KEEP_EVENTS])
+    """The first frames decoded once (what a report keeps: at most `KEEP_EVENTS` of them
+    and `KEEP_BYTES` of their payload); a frame that is not JSON as its text."""
+    frames = record.frames[:KEEP_EVENTS]
+    kept = 0
+    for count, frame in enumerate(frames):
+        kept += len(frame.data)
+        if kept > KEEP_BYTES:
+            frames = frames[:count]
+            break
+    return _decode(frames)
 
 
 def _decode(frames: list[TimedFrame]) -> list[Any]:
@@ -121,6 +128,10 @@ def _refused(hits: list[Hit], record: Exchange, refusal: str, request: Any) -> l
 
 
 KEEP_EVENTS = 2_000  # decoded events a report keeps per exchange; the rest are counted
+# ... and the payload bytes they may hold: 2,000 events of 8 KB, kept for each of a suite's
+# ~60 exchanges, made a report of 1 GB (an endless agent of 8 KB deltas: 2.7 GB RSS, then a
+# MemoryError and no report; with 256 KiB: 322 MB and the report)
+KEEP_BYTES = 256 << 10
 BATCH = 8_192  # frames decoded and validated at a time beyond those kept
 
 
