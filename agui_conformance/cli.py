@@ -454,6 +454,15 @@ def _headers(specs: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--seed", type=int, help="Seed for generated inputs (printed when chosen at random).")
 @click.option(
+    "--generated-budget",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(min=1.0),
+    metavar="SECONDS",
+    help="Wall-clock time the generated inputs may take, shrinking included: no example "
+    "or shrink step is sent after it (one in flight ends within its deadlines).",
+)
+@click.option(
     "--html",
     "html_path",
     type=click.Path(dir_okay=False),
@@ -525,6 +534,7 @@ def run(
     no_preflight: bool,
     examples: int,
     seed: int | None,
+    generated_budget: float,
     html_path: str,
     no_html: bool,
     sarif_path: str | None,
@@ -588,11 +598,17 @@ def run(
             header_env=env_refs(header_specs),
             concurrency=concurrency,
             behaviour=behaviour,
+            generated_budget=generated_budget,
         )
         reference = None
         if compare_reference:
             ref_url = stack.enter_context(running_agent()).url
-            reference = RunnerConfig(url=ref_url, profile=profile, deadlines=deadlines)
+            reference = RunnerConfig(
+                url=ref_url,
+                profile=profile,
+                deadlines=deadlines,
+                generated_budget=generated_budget,
+            )
         done: list[CaseResult] = []
         run_args = _run_args(cfg, builtin=builtin)
 

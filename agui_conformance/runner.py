@@ -57,6 +57,9 @@ class RunnerConfig:
     header_env: dict[str, str] = field(default_factory=dict)  # header -> env var it came from
     concurrency: int = 4  # cases run at once (each case's own runs stay in order)
     behaviour: bool = False  # opt-in checks that judge model output (history honoured)
+    # wall-clock seconds the generated-inputs phase may spend: no example or shrink step is
+    # sent after it (one in flight ends within its own deadlines)
+    generated_budget: float = 300.0
 
     def auth_header_names(self) -> list[str]:
         return [h for h in self.headers if is_secret(h, self.secret_headers)]
