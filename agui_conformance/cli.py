@@ -208,6 +208,15 @@ def _color(output: str | None) -> bool:
     type=click.Path(dir_okay=False),
     help="Write the report to FILE instead of stdout (the summary line goes to stderr).",
 )
+@click.option(
+    "--max-state-bytes",
+    default=8 << 20,
+    show_default=True,
+    type=click.IntRange(min=0),
+    metavar="BYTES",
+    help="How large (bytes of JSON) the rebuilt state and activity contents may grow; past "
+    "it, state-too-large and the state is no longer tracked.",
+)
 def validate(
     path: str,
     fmt: str,
@@ -216,6 +225,7 @@ def validate(
     request_path: str | None,
     stream_format: str,
     output: str | None,
+    max_state_bytes: int,
 ) -> None:
     """Validate a recorded stream (PATH, or - for stdin).
 
@@ -241,7 +251,12 @@ def validate(
         source, name = path, path
     try:
         result = validate_recording(
-            source, fmt=stream_format, request=request, profile=profile, check_request=False
+            source,
+            fmt=stream_format,
+            request=request,
+            profile=profile,
+            check_request=False,
+            max_state_bytes=max_state_bytes,
         )
     except OSError as err:
         raise ToolError(f"cannot read {name}: {err.strerror or err}") from err

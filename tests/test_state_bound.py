@@ -244,3 +244,25 @@ def test_the_account_is_exact_whatever_the_patches(
         except PatchError:
             pass
         assert budget.used == json_size(doc, 1 << 62) <= budget.limit
+
+
+def test_validate_takes_the_bound_as_an_option(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from agui_conformance.cli import main
+
+    path = tmp_path / "doubling.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(e) for e in _doubling(22)) + b"\n")
+
+    def trip(*options: str) -> dict[str, Any]:
+        done = CliRunner().invoke(main, ["validate", str(path), "--format", "json", *options])
+        assert done.exit_code == 0, done.output
+        report = orjson.loads(done.stdout)
+        [found] = [f for f in report["findings"] if f["rule"] == "state-too-large"]
+        return found  # type: ignore[no-any-return]
+
+    default, small = trip(), trip("--max-state-bytes", "4000")
+    assert "8,388,608 bytes" in default["message"] and "4,000 bytes" in small["message"]
+    assert small["index"] < default["index"]
+    refused = CliRunner().invoke(main, ["validate", str(path), "--max-state-bytes", "-1"])
+    assert refused.exit_code == 2
