@@ -666,6 +666,7 @@ VERDICT_OPTIONS = (
     "idle_timeout",
     "total_timeout",
     "concurrency",
+    "generated_budget",
     "no_preflight",
     "baseline_path",
     "capabilities_source",
