@@ -308,11 +308,12 @@ def _shrink(
         if not last_bad:
             raise
         minimal = last_bad[0]
-        if _key(minimal) not in kept.records and time.monotonic() < ends:
-            # its record was let go (a shorter failing step came): the minimal, once more
+        record = kept.records.get(_key(minimal))
+        if record is None and time.monotonic() < ends:
+            # its record was let go (shorter failing steps came): the minimal, once more
             again = loop.run_until_complete(_judge_one(cfg, client, minimal, fail_on))
             if isinstance(again, _Judged) and again.bad:
-                kept.offer(_key(minimal), again.record)
+                record = again.record
     else:  # the failure did not come back when replayed (a flaky agent)
         shown = kept.shortest()
         assert shown is not None
@@ -320,7 +321,6 @@ def _shrink(
     finally:
         loop.run_until_complete(client.aclose())
         loop.close()
-    record = kept.records.get(_key(minimal))
     if record is None:
         shown = kept.shortest()
         assert shown is not None
@@ -328,8 +328,8 @@ def _shrink(
             shown,
             covered,
             (
-                f"shrunk for {steps} step(s); shown: a failing input on the way (the minimal one "
-                "could not be sent again within the phase's time budget)"
+                f"shrunk for {steps} step(s); shown: a failing input on the way (the minimal "
+                "one's record was let go, and it did not fail again within the phase's budget)"
             ),
         )
     if cut:

@@ -162,3 +162,33 @@ def test_an_endless_failing_agent_is_shrunk_in_bounded_time_and_memory(tmp_path:
     run = case["runs"][0]
     assert run["timing"]["ending"] == "too-large" and "curl" in run["request"]
     assert sum(len(json.dumps(e)) for e in run["events"]) < 300 << 10  # the kept prefix
+
+
+def test_the_phase_holds_the_shortest_failing_records_only() -> None:
+    from agui_conformance.model import RunRecord
+
+    def record(n: int) -> RunRecord:
+        return RunRecord(request={"n": n}, requestHeaders={}, status=200, responseHeaders={},
+                         timing={})  # fmt: skip
+
+    kept = generated._Kept()
+    kept.first_pass(5, b"x" * 50, record(5))
+    kept.first_pass(2, b"x" * 60, record(2))  # the earlier example wins
+    kept.first_pass(7, b"x" * 10, record(7))
+    assert list(kept.records) == [b"x" * 60]
+    for size in (40, 30, 70, 20, 35):
+        kept.offer(b"y" * size, record(size))
+    assert sorted(map(len, kept.records)) == [20, 30, 35, 40]  # KEEP_FAILING, the shortest
+    assert kept.shortest() is not None and kept.shortest().request == {"n": 20}  # type: ignore[union-attr]
+
+
+def test_a_minimal_example_whose_record_was_let_go_is_sent_once_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(generated, "KEEP_FAILING", 0)  # every shrink step's record let go
+    agent = Failing()
+    with serve_app(agent.app) as url:
+        result = run_generated(RunnerConfig(url=url), examples=10, seed=5)
+    assert "shrunk to a minimal example" in result.reason
+    shrunk = result.runs[0].request["input"]
+    assert len(shrunk.get("messages", [])) <= 1 and not shrunk.get("tools")
