@@ -166,6 +166,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Also run the opt-in behaviour checks that judge model output.",
     )
     group.addoption(
+        "--agui-generated-budget",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="Wall-clock time the generated inputs may take, shrinking included (default 300).",
+    )
+    group.addoption(
         "--agui-html",
         metavar="PATH",
         help="Write the standalone HTML compliance report of the cases that ran.",
@@ -286,6 +293,7 @@ def _shared_run(config: pytest.Config) -> Any:
         capabilities=config.getoption("agui_capabilities"),
         behaviour=config.getoption("agui_behaviour"),
         min_coverage=config.getoption("agui_min_coverage"),
+        generated_budget=config.getoption("agui_generated_budget"),
     )
     baseline_path = config.getoption("agui_baseline")
     if baseline_path is not None:

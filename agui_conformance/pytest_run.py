@@ -62,6 +62,7 @@ class Options:
     baseline_file: str = ""
     behaviour: bool = False
     min_coverage: float | None = None  # percent of applicable rules the verdict needs
+    generated_budget: float = 300.0  # seconds the generated inputs may take, shrinking included
 
     @property
     def threshold(self) -> Level:
@@ -87,6 +88,7 @@ def runner_config(opts: Options, url: str) -> RunnerConfig:
         header_env=opts.header_env,
         concurrency=opts.concurrency,
         behaviour=opts.behaviour,
+        generated_budget=opts.generated_budget,
     )
 
 
