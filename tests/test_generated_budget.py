@@ -198,19 +198,19 @@ pytest_plugins = ["pytester"]
 
 
 def test_the_pytest_face_takes_the_budget(pytester: pytest.Pytester) -> None:
-    # drawing counts against the budget: 8 s leave room for a cold, loaded child; 2 s a
-    # run at concurrency 4 make the 25 examples need about 14 s
-    agent = Failing(delay=2.0)
+    # drawing counts against the budget: 15 s leave room for a cold, loaded child; 4 s a
+    # run at concurrency 4 make the 25 examples need about 28 s
+    agent = Failing(delay=4.0)
     with serve_app(agent.app) as url:
         started = time.monotonic()
         result = pytester.runpytest_subprocess(
             "-p", "no:cacheprovider", "--agent-url", url, "-k", "generated",
-            "--agui-examples", "25", "--agui-seed", "5", "--agui-generated-budget", "8",
+            "--agui-examples", "25", "--agui-seed", "5", "--agui-generated-budget", "15",
             "--agui-json", "agui.json",
         )  # fmt: skip
         took = time.monotonic() - started
     assert result.parseoutcomes().get("failed") == 1, result.stdout.str()[-2000:]
     [case] = json.loads((pytester.path / "agui.json").read_text())["cases"]
-    assert "time budget (8 s) ran out" in case["reason"]
-    assert agent.arrived[-1] - started < 8 + 10  # the child's start-up, then the budget
+    assert "time budget (15 s) ran out" in case["reason"]
+    assert agent.arrived[-1] - started < 15 + 10  # the child's start-up, then the budget
     assert len(agent.arrived) < len(draw(25, 5)) and took < 60
