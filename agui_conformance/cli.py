@@ -25,10 +25,18 @@ from agui_conformance.model import (
     exit_fails,
     fail_level,
 )
-from agui_conformance.report import to_json, to_sarif, to_text
+from agui_conformance.report.formats import (
+    REPORT_FORMATS,
+    VALIDATION_FORMATS,
+    Source,
+    format_result,
+)
 from agui_conformance.rules import CATEGORIES, PROFILES, Rule, catalog
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from agui_conformance.cases import Case
     from agui_conformance.model import CaseResult, Report
     from agui_conformance.runner import RunnerConfig
     from agui_conformance.transport import Deadlines
@@ -166,10 +174,11 @@ def _color(output: str | None) -> bool:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "sarif", "html"]),
+    type=click.Choice([*VALIDATION_FORMATS, "html"]),
     default="text",
     show_default=True,
-    help="Report format (html: the annotated transcript as a standalone page; use -o).",
+    help="Report format (html: the annotated transcript as a standalone page; use -o; "
+    "github: GitHub Actions annotations at the recording's lines).",
 )
 @click.option(
     "--profile",
@@ -280,12 +289,8 @@ def validate(
             path=None if path == "-" else path,
         )
         text = to_html(report)
-    elif fmt == "json":
-        text = to_json(result, name)
-    elif fmt == "sarif":
-        text = to_sarif(result, name, lines=result.lines if path != "-" else None)
     else:
-        text = to_text(result, name, color=_color(output))
+        text = format_result(fmt, result, Source(name, path != "-", _color(output)))
     if output:
         _write(output, text)
         click.echo(summary(result, name), err=True)
@@ -375,13 +380,14 @@ def _say(text: str) -> None:
     click.echo(printable(text))
 
 
-def _echo_result(result: CaseResult, position: int, total: int) -> None:
+def _echo_result(result: CaseResult, position: int, total: int, *, verbose: bool = False) -> None:
     """One case as soon as it is done: status, findings at warning or above (identical ones
-    once, with their count)."""
+    once, with their count); `verbose`: every finding, info included, none cut."""
     width = len(str(total))
+    lowest = Level.INFO if verbose else Level.WARNING
     shown: dict[tuple[str, str, str, str], int] = {}
     for finding in result.findings:
-        if finding.level.rank >= Level.WARNING.rank:
+        if finding.level.rank >= lowest.rank:
             where = "" if finding.index is None else f" @event {finding.index}"
             key = (finding.level.value, finding.rule, where, finding.message)
             shown[key] = shown.get(key, 0) + 1
@@ -393,11 +399,12 @@ def _echo_result(result: CaseResult, position: int, total: int) -> None:
     if result.id == "generated-inputs" and isinstance(request, dict) and "curl" in request:
         _say("    minimal failing input, as a curl command:")
         _say("    " + str(request["curl"]).replace("\n", "\n    "))
-    for (level, rule, where, message), count in list(shown.items())[:5]:
+    cut = len(shown) if verbose else 5
+    for (level, rule, where, message), count in list(shown.items())[:cut]:
         times = f" (×{count})" if count > 1 else ""
         _say(f"    {level} {rule}{where}: {message}{times}")
-    if len(shown) > 5:
-        _say(f"    … and {len(shown) - 5} more")
+    if len(shown) > cut:
+        _say(f"    … and {len(shown) - cut} more (-v shows them)")
 
 
 def _headers(specs: tuple[str, ...]) -> dict[str, str]:
@@ -532,6 +539,31 @@ def _headers(specs: tuple[str, ...]) -> dict[str, str]:
     help="Also run the opt-in behaviour checks that judge model output (history-honoured: "
     "does the reply use an earlier turn?); advisory, info level.",
 )
+@click.option(
+    "-x",
+    "--maxfail",
+    type=click.IntRange(1),
+    metavar="N",
+    help="Stop after N failed cases: the cases not yet started are not-run, and the verdict fails.",
+)
+@click.option(
+    "--list-cases",
+    is_flag=True,
+    help="Print the ids and titles of the cases that would run (after -k and --cases), and "
+    "exit 0 without contacting the agent.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only the verdict and the report paths.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Print every finding of every case (info included)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", *REPORT_FORMATS]),
+    default="text",
+    show_default=True,
+    help="github: also print GitHub Actions annotations (one per rule and case) at the end.",
+)
 def run(
     agent_url: str | None,
     header_specs: tuple[str, ...],
@@ -559,6 +591,11 @@ def run(
     min_coverage: float | None,
     compare_reference: bool,
     behaviour: bool,
+    maxfail: int | None,
+    list_cases: bool,
+    quiet: bool,
+    verbose: bool,
+    fmt: str,
 ) -> None:
     """Run the conformance cases against an agent (default: the built-in reference agent)."""
     import contextlib
@@ -582,6 +619,12 @@ def run(
     checked = declared and (capabilities_source is not None or agent_url is None)
     if not cases and not generated and not checked:
         raise ToolError(f"no case matches -k {keyword!r}")
+    if quiet and verbose:
+        raise click.UsageError("-q/--quiet and -v/--verbose exclude each other")
+    if list_cases:
+        _list_cases(cases, generated, checked)
+        return
+    say = _quiet if quiet else click.echo
     if generated:
         seed = seed if seed is not None else random.randrange(2**31)
     threshold = fail_level(fail_on)
@@ -590,6 +633,7 @@ def run(
     if baseline_path and accepted is not None:
         plan.baseline, plan.baseline_file = accepted, baseline_path
     plan.min_coverage = min_coverage
+    plan.maxfail = maxfail
     builtin = agent_url is None
     deadlines = Deadlines(first_byte=first_byte_timeout, idle=idle_timeout, total=total_timeout)
     if agent_url is not None and not no_preflight:
@@ -599,11 +643,11 @@ def run(
 
         if agent_url is None:
             agent_url = stack.enter_context(running_agent()).url
-            click.echo(f"target: the reference agent at {agent_url}")
+            say(f"target: the reference agent at {agent_url}")
             if capabilities_source is None and declared:
                 plan.capabilities = agent_url.rstrip("/") + "/capabilities"
         else:
-            click.echo(f"target: {_redact_url(agent_url)}")
+            say(f"target: {_redact_url(agent_url)}")
         cfg = RunnerConfig(
             url=agent_url,
             headers=headers,
@@ -631,12 +675,14 @@ def run(
             done.append(result)
             if builtin:
                 _serve_curls(result, agent_url)
-            _echo_result(result, len(done), plan.total)
+            if quiet:
+                return
+            _echo_result(result, len(done), plan.total, verbose=verbose)
             if result.id == suite.GENERATED and result.status == "failed":
                 _echo_generated(result, run_args, generated, seed)
 
         if generated:
-            click.echo(f"generated inputs: {generated} examples, seed {seed}")
+            say(f"generated inputs: {generated} examples, seed {seed}")
         report = suite.run(
             cfg,
             plan,
@@ -647,9 +693,39 @@ def run(
     _reproducible(report, run_args, builtin=builtin, keyword=keyword, examples=examples)
     if baseline_path and update_baseline:
         _update_baseline(report, baseline_path, threshold)
-    elif report.baseline is not None:
+    elif report.baseline is not None and not quiet:
         _echo_baseline(report)
-    _finish(report, json_path, junit_path, html_path if not no_html else None, sarif_path)
+    if not quiet:
+        _echo_rule_summary(report)
+    if fmt != "text":
+        click.echo(REPORT_FORMATS[fmt](report), nl=False)
+    paths = (json_path, junit_path, html_path if not no_html else None, sarif_path)
+    _finish(report, *paths, quiet=quiet)
+
+
+def _quiet(_text: str) -> None:
+    """-q: a line that is neither the verdict nor a report path is not printed."""
+
+
+def _list_cases(cases: list[Case], generated: int, checked: bool) -> None:
+    """--list-cases: what `run` would run with these options; no request is sent."""
+    from agui_conformance import suite
+
+    listed = [(case.id, case.title) for case in cases]
+    if generated:
+        listed.append((suite.GENERATED, f"{generated} generated RunAgentInputs"))
+    if checked:
+        listed.append((CAPABILITIES_CASE, "The capabilities declaration"))
+    width = max(len(case_id) for case_id, _ in listed)
+    for case_id, title in listed:
+        _say(f"{case_id:<{width}}  {title}")
+
+
+def _echo_rule_summary(report: Report) -> None:
+    from agui_conformance.report.rule_summary import summary_lines
+
+    for line in summary_lines(report):
+        click.echo(line)
 
 
 CAPABILITIES_CASE = "capabilities"  # the id of suite.capabilities_case's result
@@ -802,20 +878,23 @@ def _finish(
     junit_path: str | None,
     html_path: str | None,
     sarif_path: str | None,
+    *,
+    quiet: bool = False,
 ) -> None:
     """Print the verdict, write the reports asked for, exit with the run's code."""
     summary = report.summary
     assert summary is not None
+    say = _quiet if quiet else click.echo
     counts = ", ".join(f"{n} {status}" for status, n in summary.cases.items())
     reqs = ", ".join(f"{n} {state}" for state, n in summary.requirements.items())
-    click.echo(f"{len(report.cases)} cases: {counts} (profile {report.profile})")
-    click.echo(f"requirements: {reqs}")
+    say(f"{len(report.cases)} cases: {counts} (profile {report.profile})")
+    say(f"requirements: {reqs}")
     from agui_conformance.matrix import declared_as
 
     version = declared_as(summary)
     as_version = f" (as {version}, the version the agent declared)" if version else ""
-    click.echo(f"conformance level reached: {summary.conformance}{as_version}")
-    click.echo(f"verdict: {verdict_text(summary, report.baseline)}")
+    say(f"conformance level reached: {summary.conformance}{as_version}")
+    click.echo(f"verdict: {verdict_text(summary, report.baseline, report.cases)}")
     if json_path:
         from agui_conformance.report.json_report import report_to_json
 
@@ -845,11 +924,15 @@ def _finish(
     sys.exit(EXIT_OK if summary.passed else EXIT_FINDINGS)
 
 
-def verdict_text(summary: Summary, baseline: BaselineComparison | None = None) -> str:
+def verdict_text(
+    summary: Summary,
+    baseline: BaselineComparison | None = None,
+    cases: Sequence[CaseResult] = (),
+) -> str:
     """PASS or FAIL, what decided it, and the coverage (report.verdict words it)."""
     from agui_conformance.report.verdict import verdict
 
-    return verdict(summary, baseline).text()
+    return verdict(summary, baseline, cases).text()
 
 
 def _write_report(path: str, text: str, label: str) -> None:

@@ -644,7 +644,7 @@ class _Face:
         version = declared_as(summary)
         as_version = f" (as {version}, the version the agent declared)" if version else ""
         write(f"conformance level reached: {summary.conformance}{as_version}")
-        write(f"verdict: {verdict_text(summary, report.baseline)}")
+        write(f"verdict: {verdict_text(summary, report.baseline, report.cases)}")
         if report.examples:
             write(f"generated inputs: {report.examples} examples, seed {report.seed}")
         comparison = report.baseline

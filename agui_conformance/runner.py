@@ -356,12 +356,16 @@ class Watch:
     run among the first) got no answer or were cut at a deadline, the cases not yet started
     are not run; any answer resets the count. And the survival baseline: the outcome of the
     minimal valid run sent once before any probe, which the check after each probe is
-    compared with."""
+    compared with. And `maxfail` (`run -x N`): once N cases failed (failed or
+    agent-error, in the order they ended), the cases not yet started are not run."""
 
-    def __init__(self, limit: int = UNANSWERED_LIMIT) -> None:
+    def __init__(self, limit: int = UNANSWERED_LIMIT, maxfail: int | None = None) -> None:
         self.limit = limit
         self.unanswered = 0
         self.tripped = False
+        self.maxfail = maxfail
+        self.failed = 0
+        self.stopped_by_maxfail = False
         self.baseline: str | None = None
         self.baseline_status: int | None = None  # the HTTP status the baseline got
 
@@ -374,12 +378,25 @@ class Watch:
         else:
             self.unanswered = 0
 
+    def judged(self, result: CaseResult) -> None:
+        """A case's verdict: counted against `maxfail`."""
+        if self.maxfail is None or result.status not in ("failed", "agent-error"):
+            return
+        self.failed += 1
+        if self.failed >= self.maxfail and not self.tripped:
+            self.tripped = self.stopped_by_maxfail = True
+
     def check(self) -> None:
         if self.tripped:
             raise Stopped(self.reason)
 
     @property
     def reason(self) -> str:
+        if self.stopped_by_maxfail:
+            return (
+                f"not run: --maxfail {self.maxfail} reached ({self.failed} cases failed; "
+                "the suite stopped early)"
+            )
         return (
             f"not run: agent unresponsive ({self.limit} exchanges in a row got no answer "
             "before the deadlines; the suite stopped early)"
@@ -622,6 +639,7 @@ async def run_suite(
                 return not_run(case, watch.reason)
             started = time.perf_counter()
             result = verdict(await run_case(case, cfg, client, watch), fail_on)
+            watch.judged(result)
             scrub_result(result, cfg.url, cfg.headers, cfg.secret_headers)  # before anyone sees
             result.durationMs = round((time.perf_counter() - started) * 1000, 1)
             return result

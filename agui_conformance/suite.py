@@ -41,6 +41,7 @@ class Plan:
     min_coverage: float | None = None  # percent of applicable rules exercised the verdict needs
     baseline: Baseline | None = None  # expected failures, compared after the run
     baseline_file: str = ""  # where `baseline` came from (shown in the report)
+    maxfail: int | None = None  # stop after this many failed cases (the rest not-run)
 
     @property
     def total(self) -> int:
@@ -50,7 +51,7 @@ class Plan:
 def _results(
     cfg: RunnerConfig, plan: Plan, on_result: Callable[[CaseResult], None] | None
 ) -> list[CaseResult]:
-    watch = Watch()
+    watch = Watch(maxfail=plan.maxfail)
     results = aio.run(run_suite(plan.cases, cfg, plan.fail_on, on_result=on_result, watch=watch))
     if plan.examples and plan.seed is not None:
         if watch.tripped:

@@ -311,7 +311,7 @@ def to_html(report: Report) -> str:
         .render(
             report=report,
             summary=summary,
-            verdict=verdict(summary, report.baseline),
+            verdict=verdict(summary, report.baseline, report.cases),
             # a recording (validate) has no duration nor generated inputs worth a card
             recorded=bool(report.cases) and all(c.expect == "recording" for c in report.cases),
             failed_rules=failed_rules,

@@ -8,9 +8,10 @@ and the baseline comparison only; it decides nothing (matrix.summarize does).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from agui_conformance.model import BaselineComparison, Coverage, Summary
+from agui_conformance.model import BaselineComparison, CaseResult, Coverage, Summary
 
 # Case statuses that fail a run without a baseline, and how the verdict names them.
 _WHY = (
@@ -19,6 +20,9 @@ _WHY = (
     ("not-run", "not run: the agent stopped answering"),
     ("harness-error", "harness error(s)"),
 )
+# The reason runner.Watch gives the cases it did not run once `run -x N` was reached.
+MAXFAIL_REASON = "not run: --maxfail"
+_WHY_MAXFAIL = "not run: --maxfail reached"
 # With a baseline, only these still fail it beside new failures (suite.mark_and_summarize).
 _WHY_WITH_BASELINE = ("not-run", "harness-error")
 
@@ -62,7 +66,14 @@ class Verdict:
         return out
 
 
-def verdict(summary: Summary, baseline: BaselineComparison | None = None) -> Verdict:
+def verdict(
+    summary: Summary,
+    baseline: BaselineComparison | None = None,
+    cases: Sequence[CaseResult] = (),
+) -> Verdict:
+    """`cases` (the report's) tell why cases were not run: the agent stopped answering, or
+    `--maxfail` was reached."""
+    maxfail = any(c.status == "not-run" and c.reason.startswith(MAXFAIL_REASON) for c in cases)
     if summary.conformance == "incomplete":
         word = "INCOMPLETE"
     else:
@@ -75,12 +86,12 @@ def verdict(summary: Summary, baseline: BaselineComparison | None = None) -> Ver
             f"{_plural(new, 'new failure')} {known}" if new else f"no new failures {known}"
         )
     if not summary.passed:
-        cases = summary.cases
+        counts = summary.cases
         statuses = _WHY_WITH_BASELINE if baseline is not None else tuple(s for s, _ in _WHY)
         out.reasons = [
-            f"{cases[status]} {label}"
+            f"{counts[status]} {_WHY_MAXFAIL if status == 'not-run' and maxfail else label}"
             for status, label in _WHY
-            if status in statuses and cases.get(status)
+            if status in statuses and counts.get(status)
         ]
         coverage = summary.coverage
         if coverage is not None and not coverage.met and coverage.minimum is not None:

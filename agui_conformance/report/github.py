@@ -1,0 +1,72 @@
+"""GitHub Actions annotations: one workflow command a line, read from a step's output.
+
+`validate`: `::error file=PATH,line=N,title=RULE::MESSAGE` (the recording's line, when
+known). `run` has no file: `::error title=RULE (CASE)::MESSAGE`, one per rule and case.
+Escaped as the runner reads them: `%`, CR and LF in the message; `,` and `:` too in a
+property. Levels: error -> error, warning -> warning, info -> notice.
+"""
+
+from __future__ import annotations
+
+from agui_conformance.model import Finding, Level, Report, ValidationResult
+from agui_conformance.redact import printable
+
+COMMAND = {Level.ERROR: "error", Level.WARNING: "warning", Level.INFO: "notice"}
+MAX_ANNOTATIONS = 50  # what GitHub shows of a job; the rest are counted in a last notice
+
+
+def escape_data(text: str) -> str:
+    return printable(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(level: Level, message: str, **properties: str | int | None) -> str:
+    props = ",".join(
+        f"{key}={escape_property(str(value))}"
+        for key, value in properties.items()
+        if value is not None
+    )
+    return f"::{COMMAND[level]} {props}::{escape_data(message)}"
+
+
+def _bounded(lines: list[str], total: int) -> str:
+    if total > len(lines):
+        more = total - len(lines)
+        lines.append(f"::notice title=agui-conformance::and {more} more (see the report)")
+    return "".join(line + "\n" for line in lines)
+
+
+def _ordered(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: -f.level.rank)  # stable: stream order within a level
+
+
+def result_to_github(result: ValidationResult, source: str = "", *, lines: bool = True) -> str:
+    """One annotation per finding; `file`/`line` when the source is a file (`lines`)."""
+    shown = []
+    for finding in _ordered(result.findings)[:MAX_ANNOTATIONS]:
+        line = None if finding.index is None or not lines else result.lines.get(finding.index)
+        file = source if source and lines else None
+        shown.append(annotation(finding.level, finding.message, file=file, line=line,
+                                title=finding.rule))  # fmt: skip
+    return _bounded(shown, len(result.findings))
+
+
+def report_to_github(report: Report) -> str:
+    """One annotation per (case, rule): the first finding's message, and how many more."""
+    threshold = Level.WARNING
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for case in report.cases:
+        for run in case.runs:
+            for finding in run.findings:
+                if finding.level.rank >= threshold.rank:
+                    groups.setdefault((case.id, finding.rule), []).append(finding)
+    ordered = sorted(groups.items(), key=lambda item: -item[1][0].level.rank)
+    shown = []
+    for (case, rule), findings in ordered[:MAX_ANNOTATIONS]:
+        first = findings[0]
+        times = f" (×{len(findings)})" if len(findings) > 1 else ""
+        shown.append(annotation(first.level, first.message + times, title=f"{rule} ({case})"))
+    return _bounded(shown, len(ordered))
