@@ -730,9 +730,10 @@ def _echo_rule_summary(report: Report) -> None:
 
 CAPABILITIES_CASE = "capabilities"  # the id of suite.capabilities_case's result
 
-# `run` options that decide the verdict: reproducers carry them (-k, --examples and
-# --seed are added per reproducer). --compare-reference, the report paths and
-# --update-baseline change what is written, not the verdict.
+# `run` options that decide the verdict: reproducers carry them, -x/--maxfail included
+# (it decides which cases run); -k, --examples and --seed are added per reproducer.
+# --compare-reference, the report paths, --update-baseline, -q/-v and --format change what
+# is written, not the verdict.
 VERDICT_OPTIONS = (
     "auth_required",
     "profile",
@@ -747,6 +748,7 @@ VERDICT_OPTIONS = (
     "baseline_path",
     "capabilities_source",
     "behaviour",
+    "maxfail",
 )
 
 

@@ -151,7 +151,9 @@ def test_maxfail_stops_after_n_failed_cases_and_sends_nothing_more(tmp_path: Pat
                         "--json", str(report))  # fmt: skip
         sent = counting.runs
     assert code == 1, out
-    cases = json.loads(report.read_text())["cases"]
+    document = json.loads(report.read_text())
+    cases = document["cases"]
+    assert document["runArgs"][-2:] == ["--maxfail", "2"]  # its reproducers stop alike
     statuses = [c["status"] for c in cases]
     assert statuses[:2] == ["failed", "failed"]
     assert set(statuses[2:]) == {"not-run"}  # the generated inputs included
