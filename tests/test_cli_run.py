@@ -78,6 +78,21 @@ def test_the_summary_groups_by_rule_with_its_fix_and_a_reproducer_that_fails_aga
     assert "error lifecycle-event-after-finish ×" in out2
 
 
+def test_the_summary_and_annotations_never_show_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "s3cret-token-value"
+    monkeypatch.setenv("AGENT_TOKEN", f"Bearer {secret}")
+    with serve_app(agent(Counting())) as url:
+        code, out = run("run", "--agent-url", f"{url}?api_key={secret}", "-k", "minimal-input",
+                        "--examples", "0", "--no-html", "--no-preflight", "--format", "github",
+                        "--agent-header", f"X-Api-Key: {secret}",
+                        "--agent-header", "Authorization: env:AGENT_TOKEN")  # fmt: skip
+    assert code == 1, out
+    reproduce = next(line for line in out.splitlines() if "reproduce: " in line)
+    assert "'Authorization: env:AGENT_TOKEN'" in reproduce and "api_key=***" in reproduce
+    assert "::error title=lifecycle-event-after-finish (minimal-input)::" in out
+    assert secret not in out
+
+
 def test_a_conformant_run_has_no_summary_by_rule() -> None:
     code, out = run("run", "-k", "minimal-input", "--examples", "0", "--no-html")
     assert code == 0, out
@@ -163,6 +178,17 @@ def test_maxfail_stops_after_n_failed_cases_and_sends_nothing_more(tmp_path: Pat
     # run sent before the suite's probes, runner.survival_baseline)
     assert sent == sum(len(c["runs"]) for c in cases) + 1
     assert f"verdict: FAIL (2 failed; {len(cases) - 2} not run: --maxfail reached)" in out
+    assert "the agent stopped answering" not in out
+
+
+def test_the_html_verdict_names_maxfail(tmp_path: Path) -> None:
+    html = tmp_path / "r.html"
+    with serve_app(agent(Counting())) as url:
+        code, _ = run("run", "--agent-url", url, "-k", "absent-equals", "--concurrency", "1",
+                      "-x", "1", "--examples", "0", "--html", str(html), "-q")  # fmt: skip
+    assert code == 1
+    why = '<span id="verdict-why"> (1 failed; 2 not run: --maxfail reached)</span>'
+    assert why in html.read_text(encoding="utf-8")
 
 
 def test_maxfail_not_reached_changes_nothing() -> None:

@@ -65,8 +65,8 @@ def report_to_github(report: Report) -> str:
                     groups.setdefault((case.id, finding.rule), []).append(finding)
     ordered = sorted(groups.items(), key=lambda item: -item[1][0].level.rank)
     shown = []
-    for (case, rule), findings in ordered[:MAX_ANNOTATIONS]:
+    for (case_id, rule), findings in ordered[:MAX_ANNOTATIONS]:
         first = findings[0]
         times = f" (×{len(findings)})" if len(findings) > 1 else ""
-        shown.append(annotation(first.level, first.message + times, title=f"{rule} ({case})"))
+        shown.append(annotation(first.level, first.message + times, title=f"{rule} ({case_id})"))
     return _bounded(shown, len(ordered))
