@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from agui_conformance import aio, once
@@ -143,7 +143,8 @@ def run(
     duration = time.perf_counter() - clock
     reqs = requirements(results, cfg.profile, plan.fail_on)
     if reference is not None:
-        ref_results = _results(reference, plan, None)
+        # the whole plan there: -x stops the target's run, not the comparison column
+        ref_results = _results(reference, replace(plan, maxfail=None), None)
         attach_reference(
             reqs, results, requirements(ref_results, cfg.profile, plan.fail_on), ref_results
         )

@@ -331,3 +331,19 @@ def test_every_validate_format_is_registered_once(fmt: str) -> None:
     code, out = run("validate", "--format", fmt, "examples/conformant-run.sse")
     assert code == 0
     assert bool(out) == (fmt != "github")  # nothing to annotate: no workflow command
+
+
+def test_maxfail_stops_the_target_not_the_comparison_column() -> None:
+    from agui_conformance import suite
+    from agui_conformance.cases import all_cases
+    from agui_conformance.runner import RunnerConfig
+
+    cases = [c for c in all_cases() if c.id.startswith("absent-equals")]
+    with serve_app(agent(Counting())) as url:
+        plan = suite.Plan(cases, maxfail=1)
+        target = RunnerConfig(url=url, concurrency=1)
+        report = suite.run(
+            target, plan, shown_target=url, reference=RunnerConfig(url=url, concurrency=1)
+        )
+    assert [c.status for c in report.cases] == ["failed", "not-run", "not-run"]
+    assert [c.reference for c in report.cases] == ["failed"] * 3  # the whole plan ran there

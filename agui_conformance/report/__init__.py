@@ -1,6 +1,7 @@
 """Formatters: a ValidationResult in, text for people or machines out.
 
-They only read findings; they never validate anything themselves.
+They only read findings; they never validate anything themselves. Every `--format` a
+command offers is registered in `agui_conformance.report.formats`.
 """
 
 from agui_conformance.report.json_report import to_json
