@@ -607,7 +607,6 @@ def run(
     from agui_conformance.runner import RunnerConfig
     from agui_conformance.transport import Deadlines, env_refs
 
-    headers = _headers(header_specs)
     try:
         cases = [c for c in all_cases(cases_path) if keyword is None or keyword in c.id]
     except ValueError as err:
@@ -621,9 +620,10 @@ def run(
         raise ToolError(f"no case matches -k {keyword!r}")
     if quiet and verbose:
         raise click.UsageError("-q/--quiet and -v/--verbose exclude each other")
-    if list_cases:
+    if list_cases:  # before the headers: listing needs no secret from the environment
         _list_cases(cases, generated, checked)
         return
+    headers = _headers(header_specs)
     say = _quiet if quiet else click.echo
     if generated:
         seed = seed if seed is not None else random.randrange(2**31)

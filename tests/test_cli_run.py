@@ -235,6 +235,15 @@ def test_list_cases_names_the_built_in_agents_declaration_and_own_cases(tmp_path
     assert "my-own-case" in listed and "capabilities" in listed
 
 
+def test_list_cases_reads_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("H16_UNSET_TOKEN", raising=False)
+    args = ("run", "-k", "minimal-input", "--agent-header", "Authorization: env:H16_UNSET_TOKEN")
+    code, out = run(*args, "--list-cases")
+    assert (code, out) == (0, "minimal-input  Minimal input with only the required fields\n")
+    code, out = run(*args, "--no-html")
+    assert code == 2 and "H16_UNSET_TOKEN" in out  # a run needs it
+
+
 def test_list_cases_that_match_nothing_is_a_usage_error() -> None:
     code, out = run("run", "--list-cases", "-k", "no-such-case")
     assert code == 2 and "no case matches -k 'no-such-case'" in out
