@@ -374,8 +374,8 @@ def test_pytest_fails_the_case_item_naming_the_rule(pytester: pytest.Pytester) -
             "-p", "no:cacheprovider", "--agent-url", url, "--agui-cases", str(folder),
             "-k", "my-weather-tool", "-v",
         )  # fmt: skip
-    result.stdout.fnmatch_lines(["*agui[[]my-weather-tool[]] FAILED*"])
-    result.stdout.fnmatch_lines([f"*error {RULE} @event 4: The case expects a call to the tool*"])
+    result.stdout.fnmatch_lines(["*agui-conformance::my-weather-tool FAILED*"])
+    result.stdout.fnmatch_lines([f"{RULE}: The case expects a call to the tool*(error, event 4)"])
     assert result.ret == 1
 
 
