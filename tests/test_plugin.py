@@ -121,7 +121,7 @@ def test_reference_agent_passes_through_the_plugin_with_markers(pytester: pytest
     result.stdout.fnmatch_lines(["*not checkable: no rule decides*"])
     result.stdout.fnmatch_lines(["*not applicable*"])
     selected = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--agui-reference", "-m", "tool_calls"
+        "-p", "no:cacheprovider", "--agui-reference", "-m", "tool_calls", "--agui-examples", "0"
     )
     outcomes = selected.parseoutcomes()
     assert outcomes.get("passed", 0) >= 1 and outcomes.get("deselected", 0) >= 10
@@ -129,8 +129,10 @@ def test_reference_agent_passes_through_the_plugin_with_markers(pytester: pytest
 
 def test_works_under_pytest_xdist(pytester: pytest.Pytester) -> None:
     pytest.importorskip("xdist")
-    serial = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--agui-reference")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--agui-reference", "-n", "2")
+    # the generated inputs are compared across faces in test_plugin_parity.py
+    base = ("-p", "no:cacheprovider", "--agui-reference", "--agui-examples", "0")
+    serial = pytester.runpytest_subprocess(*base)
+    result = pytester.runpytest_subprocess(*base, "-n", "2")
     assert result.parseoutcomes()["passed"] == serial.parseoutcomes()["passed"]
     assert result.parseoutcomes().get("failed", 0) == 0
 
