@@ -157,6 +157,7 @@ class SchemaChecker:
             name = branch["$ref"].rsplit("/", 1)[-1]
             self._def_of_type[events_defs[name]["properties"]["type"]["const"]] = name
         self._types = frozenset(self._def_of_type)
+        self._definitions = {t: events_defs[n] for t, n in self._def_of_type.items()}
 
         rs_registry = jsonschema_rs.Registry(list(self._docs.items()))
         self._fast: dict[str, Any] = {}
@@ -176,6 +177,14 @@ class SchemaChecker:
     def event_types(self) -> frozenset[str]:
         """The event type names this version describes (31 for 1.1)."""
         return self._types
+
+    def event_definitions(self) -> Mapping[str, Any]:
+        """Event type -> the definition its validator was compiled from (read only)."""
+        return self._definitions
+
+    def event_defs(self) -> Mapping[str, Any]:
+        """The events document's `$defs`, where its local `$ref`s point (read only)."""
+        return self._docs[self._events_id]["$defs"]  # type: ignore[no-any-return]
 
     def check_event(self, event: object, index: int) -> list[Hit]:
         """Hits for one decoded event; `[]` when it matches its type's schema. Never raises."""

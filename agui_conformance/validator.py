@@ -78,8 +78,10 @@ class StreamValidator:
         self._rules = catalog()
         self._schema = get_checker()
         self._machine = SequenceMachine(request, max_state_bytes=max_state_bytes)
-        if not fast:
-            self._machine.disable_fast_paths()
+        if fast:
+            self._machine.enable_fast_paths(
+                self._schema.event_definitions(), self._schema.event_defs()
+            )
         self.fast_handled = 0  # events the fast paths took (see `machine.fast`)
         self._findings: list[Finding] = []
         self._per_rule: dict[str, int] = {}

@@ -1,13 +1,18 @@
 """Validator throughput, as ratios against baselines run in the same process.
 
-Not a test: prints a table. Measures, on one generated JSONL file:
+Not a test: prints a table. Measures, for each stream shape (`SHAPES`: the plain mixed
+stream, the same with a `timestamp` on every event, and streams shaped like those the
+interop targets send: pydantic-ai, LangGraph, the official SDK), on one generated
+JSONL file each:
   * parse-only baseline: orjson.loads of every line (the floor for any validator);
   * agui-conformance: the full pipeline (parse, per-type schema, sequence machine);
-  * ag-ui-validate 0.4.0, the peer, when it is installed (pip install ag-ui-validate==0.4.0);
+  * ag-ui-validate 0.4.0, the peer, when it is installed (pip install ag-ui-validate==0.4.0),
+    on the first --peer-events events of the same file (it runs ~3,000 events/s);
 and, separately, N STATE_DELTA events growing one state (linear time is the target:
 doubling N should roughly double the time), and peak memory against stream length.
 
     python benchmarks/validate_throughput.py [--events 200000] [--deltas 10000]
+        [--shapes plain,timestamped,...] [--no-peer] [--peer-events 20000] [--shapes-only]
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ import argparse
 import gc
 import json
 import os
+import random
+import string
 import sys
 import tempfile
 import time
 import tracemalloc
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -84,6 +92,240 @@ def mixed_stream(n_events: int, grow: bool = True) -> Iterator[dict[str, Any]]:
     for _ in range(n_events - 1 - produced):
         yield {"type": "STATE_DELTA", "delta": []}
     yield {"type": "RUN_FINISHED", "threadId": "t", "runId": "r"}
+
+
+# ----------------------------------------------------------- stream shapes of real stacks
+#
+# Each repeats, inside one run, the blocks the interop targets (interop/*/server.py, the
+# scripted fake model: text in chunks, a tool call, its result) send, with their field sets
+# and id formats, until the stream has n events. Deterministic (ids from a seeded RNG).
+
+_T0 = 1_765_000_000_000  # a timestamp in milliseconds (December 2025)
+
+
+def _filled(
+    n_events: int,
+    start: dict[str, Any],
+    blocks: Iterator[list[dict[str, Any]]],
+    end: dict[str, Any],
+) -> Iterator[dict[str, Any]]:
+    """start, whole blocks while they fit in n_events - 1, empty deltas to pad, end."""
+    yield start
+    produced = 1
+    for batch in blocks:
+        if produced + len(batch) > n_events - 1:
+            break
+        produced += len(batch)
+        yield from batch
+    if produced < n_events - 1:
+        yield {"type": "STATE_SNAPSHOT", "snapshot": {}}
+        produced += 1
+    for _ in range(n_events - 1 - produced):
+        yield {"type": "STATE_DELTA", "delta": []}
+    yield end
+
+
+def _stamped(events: Iterator[dict[str, Any]], step_ms: int = 3) -> Iterator[dict[str, Any]]:
+    for i, event in enumerate(events):
+        yield {**event, "timestamp": _T0 + i * step_ms}
+
+
+def timestamped_stream(n_events: int) -> Iterator[dict[str, Any]]:
+    """The mixed stream, every event with a `timestamp` (ms), as pydantic-ai and
+    llama-index stamp theirs."""
+    return _stamped(mixed_stream(n_events))
+
+
+def _uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _token(rng: random.Random, size: int) -> str:
+    return "".join(rng.choices(string.ascii_letters + string.digits, k=size))
+
+
+def pydantic_ai_stream(n_events: int) -> Iterator[dict[str, Any]]:
+    """pydantic-ai's AG-UI adapter: uuid4 message ids, provider tool call ids
+    (`call_` + 24 characters), `role` on starts and results, the tool call's
+    `parentMessageId` the text message before it, a `timestamp` on every event."""
+    rng = random.Random(1)
+
+    def blocks() -> Iterator[list[dict[str, Any]]]:
+        while True:
+            mid, cid, rid = _uuid(rng), "call_" + _token(rng, 24), _uuid(rng)
+            yield [
+                {"type": "TEXT_MESSAGE_START", "messageId": mid, "role": "assistant"},
+                *(
+                    {"type": "TEXT_MESSAGE_CONTENT", "messageId": mid, "delta": piece}
+                    for piece in ("Let me ", "look ", "that up ", "for you", ".", " One", " .", ".")
+                ),
+                {"type": "TEXT_MESSAGE_END", "messageId": mid},
+                {
+                    "type": "TOOL_CALL_START",
+                    "toolCallId": cid,
+                    "toolCallName": "get_weather",
+                    "parentMessageId": mid,
+                },
+                {"type": "TOOL_CALL_ARGS", "toolCallId": cid, "delta": '{"city": "Os'},
+                {"type": "TOOL_CALL_ARGS", "toolCallId": cid, "delta": 'lo"}'},
+                {"type": "TOOL_CALL_END", "toolCallId": cid},
+                {
+                    "type": "TOOL_CALL_RESULT",
+                    "messageId": rid,
+                    "toolCallId": cid,
+                    "content": '{"temperature": 21, "sky": "clear"}',
+                    "role": "tool",
+                },
+            ]
+
+    thread, run = _uuid(rng), _uuid(rng)
+    return _stamped(
+        _filled(
+            n_events,
+            {"type": "RUN_STARTED", "threadId": thread, "runId": run, "protocolVersion": "1.0"},
+            blocks(),
+            {"type": "RUN_FINISHED", "threadId": thread, "runId": run},
+        )
+    )
+
+
+def langgraph_stream(n_events: int) -> Iterator[dict[str, Any]]:
+    """ag-ui-langgraph: each node between STEP_STARTED and STEP_FINISHED, the LangChain
+    event every text and tool event came from in `rawEvent`, `lc_run--` message ids,
+    a STATE_SNAPSHOT after each node, a RAW event per node; no timestamps."""
+    rng = random.Random(2)
+    thread, run = _uuid(rng), _uuid(rng)
+
+    def raw(kind: str, run_id: str, chunk: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "event": kind,
+            "name": "ScriptedChat",
+            "run_id": run_id,
+            "tags": ["seq:step:1"],
+            "metadata": {
+                "thread_id": thread,
+                "langgraph_step": 1,
+                "langgraph_node": "chat",
+                "langgraph_triggers": ["branch:to:chat"],
+                "langgraph_path": ["__pregel_pull", "chat"],
+                "checkpoint_ns": "chat:" + run_id[-36:],
+                "ls_provider": "scripted",
+                "ls_model_type": "chat",
+            },
+            "data": {"chunk": chunk},
+            "parent_ids": [run],
+        }
+
+    def blocks() -> Iterator[list[dict[str, Any]]]:
+        step = 0
+        while True:
+            step += 1
+            lc = "lc_run--" + _uuid(rng)
+            cid = "call_" + _token(rng, 24)
+            pieces = ("You ", "said: ", "hello", " there", ",", " friend", ".", "")
+            stream_raw = [
+                raw("on_chat_model_stream", lc, {"content": p, "id": lc, "type": "AIMessageChunk"})
+                for p in pieces
+            ]
+            yield [
+                {"type": "STEP_STARTED", "stepName": "chat"},
+                {
+                    "type": "TEXT_MESSAGE_START",
+                    "messageId": lc,
+                    "role": "assistant",
+                    "rawEvent": stream_raw[0],
+                },
+                *(
+                    {"type": "TEXT_MESSAGE_CONTENT", "messageId": lc, "delta": p, "rawEvent": r}
+                    for p, r in zip(pieces[:-1], stream_raw[:-1], strict=True)
+                ),
+                {"type": "TEXT_MESSAGE_END", "messageId": lc, "rawEvent": stream_raw[-1]},
+                {
+                    "type": "TOOL_CALL_START",
+                    "toolCallId": cid,
+                    "toolCallName": "search",
+                    "parentMessageId": lc,
+                    "rawEvent": stream_raw[-1],
+                },
+                {
+                    "type": "TOOL_CALL_ARGS",
+                    "toolCallId": cid,
+                    "delta": '{"query": "weather"}',
+                    "rawEvent": stream_raw[-1],
+                },
+                {"type": "TOOL_CALL_END", "toolCallId": cid, "rawEvent": stream_raw[-1]},
+                {
+                    "type": "TOOL_CALL_RESULT",
+                    "messageId": _uuid(rng),
+                    "toolCallId": cid,
+                    "content": "sunny",
+                    "role": "tool",
+                },
+                {"type": "STEP_FINISHED", "stepName": "chat"},
+                {"type": "RAW", "event": raw("on_chain_end", lc, {}), "source": "langgraph"},
+                {
+                    "type": "STATE_SNAPSHOT",
+                    "snapshot": {"tools": [], "step": step, "ag-ui": {"context": []}},
+                },
+            ]
+
+    return _filled(
+        n_events,
+        {"type": "RUN_STARTED", "threadId": thread, "runId": run, "protocolVersion": "1.0"},
+        blocks(),
+        {"type": "RUN_FINISHED", "threadId": thread, "runId": run},
+    )
+
+
+def sdk_stream(n_events: int) -> Iterator[dict[str, Any]]:
+    """The official SDK's models and EventEncoder: `msg-`/`call-` + 12 hex ids, short text
+    in three chunks, a tool call in two argument pieces and its result; no timestamps."""
+    rng = random.Random(3)
+
+    def blocks() -> Iterator[list[dict[str, Any]]]:
+        while True:
+            mid, cid = f"msg-{rng.getrandbits(48):012x}", f"call-{rng.getrandbits(48):012x}"
+            yield [
+                {"type": "TEXT_MESSAGE_START", "messageId": mid, "role": "assistant"},
+                {"type": "TEXT_MESSAGE_CONTENT", "messageId": mid, "delta": "You "},
+                {"type": "TEXT_MESSAGE_CONTENT", "messageId": mid, "delta": "said: "},
+                {"type": "TEXT_MESSAGE_CONTENT", "messageId": mid, "delta": "hello"},
+                {"type": "TEXT_MESSAGE_END", "messageId": mid},
+                {
+                    "type": "TOOL_CALL_START",
+                    "toolCallId": cid,
+                    "toolCallName": "show_weather_card",
+                    "parentMessageId": mid,
+                },
+                {"type": "TOOL_CALL_ARGS", "toolCallId": cid, "delta": '{"city": '},
+                {"type": "TOOL_CALL_ARGS", "toolCallId": cid, "delta": '"Oslo"}'},
+                {"type": "TOOL_CALL_END", "toolCallId": cid},
+                {
+                    "type": "TOOL_CALL_RESULT",
+                    "messageId": f"msg-{rng.getrandbits(48):012x}",
+                    "toolCallId": cid,
+                    "content": "shown",
+                },
+            ]
+
+    thread, run = _uuid(rng), _uuid(rng)
+    return _filled(
+        n_events,
+        {"type": "RUN_STARTED", "threadId": thread, "runId": run, "protocolVersion": "1.0"},
+        blocks(),
+        {"type": "RUN_FINISHED", "threadId": thread, "runId": run},
+    )
+
+
+# name -> (generator, the share of its events the fast paths take at least:
+# tests/test_fast_path.py holds each shape to it)
+SHAPES: dict[str, tuple[Callable[[int], Iterator[dict[str, Any]]], float]] = {
+    "plain": (mixed_stream, 0.99),
+    "timestamped": (timestamped_stream, 0.99),
+    "pydantic-ai-like": (pydantic_ai_stream, 0.99),
+    "langgraph-like": (langgraph_stream, 0.9),
+    "sdk-like": (sdk_stream, 0.99),
+}
 
 
 def delta_stream(n_deltas: int) -> Iterator[dict[str, Any]]:
@@ -182,31 +424,62 @@ def peak_memory(path: Path) -> int:
     return peak
 
 
+def head(path: Path, n: int, out: Path) -> Path:
+    with path.open("rb") as src, out.open("wb") as dst:
+        for _, line in zip(range(n), src, strict=False):
+            dst.write(line)
+    return out
+
+
+def shape_table(names: list[str], events: int, peer_events: int | None, tmp: Path) -> None:
+    """Every shape: parse-only and agui-conformance in turns (best of 5), the peer once."""
+    print(f"{'shape':<18} {'MB':>6} {'parse-only ev/s':>16} {'ours ev/s':>12} "
+          f"{'ours/parse':>10} {'peer ev/s':>10} {'ours vs peer':>12}")  # fmt: skip
+    ours_by_shape: dict[str, float] = {}
+    for name in names:
+        make, _ = SHAPES[name]
+        path = tmp / f"{name}.jsonl"
+        n = write_jsonl(make(events), path)
+        base, mine = interleaved(parse_only, ours, path, rounds=5)
+        ours_by_shape[name] = mine
+        peer_cell = compare = "-"
+        if peer_events is not None:
+            sample = head(path, min(peer_events, n), tmp / f"{name}.head.jsonl")
+            theirs = timed(peer, sample)
+            if theirs is not None:
+                rate = min(peer_events, n) / theirs
+                peer_cell, compare = f"{rate:,.0f}", f"{(n / mine) / rate:,.0f}x"
+            else:
+                peer_cell = "n/a"
+        size = os.path.getsize(path) / 1e6
+        print(
+            f"{name:<18} {size:>6.1f} {n / base:>16,.0f} {n / mine:>12,.0f} "
+            f"{mine / base:>9.2f}x {peer_cell:>10} {compare:>12}"
+        )
+    if "plain" in ours_by_shape and "timestamped" in ours_by_shape:
+        extra = ours_by_shape["timestamped"] / ours_by_shape["plain"] - 1
+        print(f"timestamped vs plain (agui-conformance time): {extra:+.1%} (target: within 10%)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--deltas", type=int, default=10_000)
+    parser.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated shapes")
     parser.add_argument("--no-peer", action="store_true", help="skip ag-ui-validate")
+    parser.add_argument("--peer-events", type=int, default=20_000)
+    parser.add_argument("--shapes-only", action="store_true", help="only the shape table")
     args = parser.parse_args()
+    names = [name for name in args.shapes.split(",") if name]
+    unknown = sorted(set(names) - set(SHAPES))
+    if unknown:
+        parser.error(f"unknown shapes {unknown}; known: {', '.join(SHAPES)}")
 
     with tempfile.TemporaryDirectory() as tmp:
-        mixed = Path(tmp) / "mixed.jsonl"
-        n = write_jsonl(mixed_stream(args.events), mixed)
-        size = os.path.getsize(mixed) / 1e6
-        print(f"mixed stream: {n} events, {size:.1f} MB")
-        base, mine = interleaved(parse_only, ours, mixed, rounds=5)
-        theirs = None if args.no_peer else timed(peer, mixed)
-        assert base is not None and mine is not None
-        print(f"  parse only (orjson)   {n / base:>12,.0f} events/s   1.00x time")
-        print(
-            f"  agui-conformance      {n / mine:>12,.0f} events/s   {mine / base:.2f}x parse time"
-        )
-        if theirs is None:
-            print("  ag-ui-validate        not installed (pip install ag-ui-validate==0.4.0)")
-        else:
-            rate, ratio = n / theirs, theirs / base
-            print(f"  ag-ui-validate 0.4.0  {rate:>12,.0f} events/s   {ratio:.2f}x parse time")
-            print(f"  => agui-conformance is {theirs / mine:.1f}x ag-ui-validate's throughput")
+        print(f"{args.events:,} events per shape")
+        shape_table(names, args.events, None if args.no_peer else args.peer_events, Path(tmp))
+        if args.shapes_only:
+            return
 
         print(f"\nSTATE_DELTA on a growing state ({args.deltas} and {2 * args.deltas} deltas):")
         times = []

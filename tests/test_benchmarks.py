@@ -16,7 +16,7 @@ SMALL = [
     (
         "validate_throughput.py",
         ["--events", "2000", "--deltas", "200", "--no-peer"],
-        "parse only (orjson)",
+        "timestamped vs plain",
     ),
     ("report_render.py", ["--events", "200", "--rounds", "1"], "events"),
     (

@@ -11,7 +11,9 @@ retagged, ids swapped, fields emptied), where the fast paths must decline.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agui_conformance.hits import Hit
+from agui_conformance.machine import fast
+from agui_conformance.machine.shapes import DECLINED, ENVELOPE
 from agui_conformance.model import Finding
+from agui_conformance.schema import get_checker
 from agui_conformance.validator import StreamValidator
 from tests.shared_data import shared_path
 from tests.stream_model import valid_streams
@@ -54,10 +59,10 @@ class _Recording(StreamValidator):
 def _both(events: list[Any], request: Any = None, *, payloads: bool = False) -> _Recording:
     """Run the stream down both paths; assert they agree; return the fast validator."""
     runs = []
-    for fast in (True, False):
-        validator = _Recording(request=request, fast=fast)
+    for fast_paths in (True, False):
+        validator = _Recording(request=request, fast=fast_paths)
         if payloads:
-            validator.feed_payloads([orjson.dumps(e) for e in events])
+            validator.feed_payloads([json.dumps(e).encode() for e in events])  # big ints too
         else:
             for event in events:
                 validator.feed_event(event)
@@ -108,8 +113,72 @@ def test_legal_streams_agree_and_take_the_fast_path(events: list[dict[str, Any]]
 
 
 _EXTRA = st.sampled_from(
-    [("timestamp", 1), ("subagentRunId", "sub-x"), ("metadata", {"k": 1}), ("rawEvent", 0)]
+    [
+        ("timestamp", 1),
+        ("timestamp", 1.5),
+        ("timestamp", 2**53),
+        ("timestamp", True),
+        ("timestamp", "1733500000000"),
+        ("subagentRunId", "sub-x"),
+        ("metadata", {"k": 1}),
+        ("metadata", {"app.k": 1}),
+        ("metadata", {"ag-ui": {}}),
+        ("metadata", []),
+        ("metadata", None),
+        ("rawEvent", 0),
+        ("rawEvent", None),
+        ("rawEvent", {"event": "on_chat_model_stream"}),
+        ("usage", [{"inputTokens": 1}]),
+    ]
 )
+
+
+# Envelope members real producers put on every event (pydantic-ai and llama-index stamp
+# each one, LangGraph attaches the provider's event): valid ones, and near misses.
+_VALID_ENVELOPE = st.fixed_dictionaries(
+    {},
+    optional={
+        "timestamp": st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1),
+        "rawEvent": st.sampled_from([0, "", [], {"event": "on_chat_model_stream", "data": {}}]),
+        "metadata": st.dictionaries(
+            st.sampled_from(["app.trace", "acme/x", "vendor:k"]), st.none() | st.integers(-9, 9)
+        ),
+    },
+)
+_ANY_ENVELOPE = st.fixed_dictionaries(
+    {},
+    optional={
+        "timestamp": st.sampled_from(
+            [0, 2**53 - 1, 2**53, 1 - 2**53, -(2**53), 2**64, 1.0, 1.5, True, None, "1"]
+        ),
+        "rawEvent": st.sampled_from([None, 0, {"a": 1}]),
+        "metadata": st.sampled_from([None, [], {}, {"k": 1}, {"ag-ui": 1}, {"app.k": None}]),
+    },
+)
+
+
+@st.composite
+def enveloped_streams(draw: st.DrawFn, envelope: st.SearchStrategy[dict[str, Any]]) -> list[Any]:
+    """A legal stream whose events carry envelope members: every event, or some."""
+    events: list[Any] = draw(valid_streams())
+    every = draw(st.booleans())
+    return [
+        {**event, **draw(envelope)} if every or draw(st.booleans()) else event for event in events
+    ]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(enveloped_streams(_VALID_ENVELOPE))
+def test_timestamped_and_metadata_streams_agree_and_stay_valid(events: list[Any]) -> None:
+    quick = _both(events, payloads=True)
+    assert quick.result().findings == []
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(enveloped_streams(_ANY_ENVELOPE))
+def test_streams_with_bad_envelope_members_agree(events: list[Any]) -> None:
+    _both(events)
+    _both(events, payloads=True)
 
 
 @st.composite
@@ -160,15 +229,111 @@ def test_mutated_streams_agree(events: list[Any]) -> None:
     _both(events)
 
 
-def test_a_typical_stream_is_mostly_fast() -> None:
-    """The point of the fast paths: a realistic stream seldom needs the full path."""
+def _benchmark_shapes() -> dict[str, Any]:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from validate_throughput import mixed_stream
+    from validate_throughput import SHAPES
 
-    events = list(mixed_stream(2_000))
+    return SHAPES  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("shape", sorted(_benchmark_shapes()))
+def test_a_typical_stream_is_mostly_fast(shape: str) -> None:
+    """The point of the fast paths: a realistic stream seldom needs the full path, with or
+    without timestamps, metadata or the provider's raw events on every event."""
+    make, share = _benchmark_shapes()[shape]
+    events = list(make(2_000))
     quick = _both(events, payloads=True)
     assert quick.result().findings == []
-    assert quick.fast_handled / len(events) > 0.99
+    assert quick.fast_handled / len(events) > share
+
+
+# ------------------------------------------------ the fast paths' key sets vs the schema
+
+
+def _schema_properties() -> dict[str, set[str]]:
+    checker = get_checker()
+    return {t: set(d["properties"]) for t, d in checker.event_definitions().items()}
+
+
+def test_fast_path_key_sets_are_the_schema_properties() -> None:
+    """Each fast path accepts exactly its schema's members but those it leaves to the
+    full path on purpose (`DECLINED`); its own members all still have the schema the
+    fast path reads them with. A schema change fails here until the fast path is taught."""
+    checker = get_checker()
+    table = fast.table_for(checker.event_definitions(), checker.event_defs())
+    properties = _schema_properties()
+    assert set(table.shapes) == set(fast.OWN_MEMBERS)
+    for etype, shape in table.shapes.items():
+        assert shape.accepted | DECLINED == properties[etype], etype
+        assert shape.own == set(fast.OWN_MEMBERS[etype]), etype
+        assert set(shape.envelope) == set(ENVELOPE), etype
+        assert not shape.accepted & DECLINED, etype
+    assert set(table.paths_owned) | set(table.deltas_owned) == set(fast.OWN_MEMBERS)
+
+
+def test_events_handed_in_take_only_members_whose_values_are_checked_whole() -> None:
+    """An object handed in may hold Python values that are no JSON at all, which only the
+    schema reports: its fast paths take no member of any JSON value (RAW's `event`,
+    `rawEvent`, `metadata`), but still a `timestamp`."""
+    checker = get_checker()
+    table = fast.table_for(checker.event_definitions(), checker.event_defs())
+    assert "RAW" not in table.paths and "RAW" in table.paths_owned
+    for etype, (*_, shape, low, high) in table.deltas.items():
+        assert set(shape.envelope) == {"timestamp"}, etype
+        assert (low, high) == (-(2**53) + 1, 2**53 - 1)
+    stream = [
+        RS,
+        {**_tm("m1")[0], "rawEvent": {1, 2}},
+        {**_tm("m1")[1], "metadata": {"app.k": (1, 2)}},
+        {"type": "RAW", "event": {3}},
+        _tm("m1")[2],
+        RF,
+    ]
+    quick = _both(stream)
+    assert quick.fast_handled == 1  # the END
+    assert quick.hits  # the schema reports the values that are no JSON
+
+
+def _changed(etype: str, member: str, schema: Any) -> dict[str, Any]:
+    checker = get_checker()
+    definitions = copy.deepcopy(dict(checker.event_definitions()))
+    definitions[etype]["properties"][member] = schema
+    return definitions
+
+
+def test_a_new_schema_member_is_declined() -> None:
+    definitions = _changed("TEXT_MESSAGE_CONTENT", "tokenCount", {"type": "integer"})
+    shape = fast.build_table(definitions, get_checker().event_defs()).shapes["TEXT_MESSAGE_CONTENT"]
+    assert "tokenCount" not in shape.accepted
+    assert not shape.extras_ok({"type": "TEXT_MESSAGE_CONTENT", "tokenCount": 3})
+
+
+def test_a_changed_envelope_member_is_declined() -> None:
+    definitions = _changed("TOOL_CALL_END", "timestamp", {"type": "string"})
+    table = fast.build_table(definitions, get_checker().event_defs())
+    shape = table.shapes["TOOL_CALL_END"]
+    assert "timestamp" not in shape.accepted and shape.timestamp == (1, 0)
+    assert table.shapes["TOOL_CALL_ARGS"].timestamp == (-(2**53) + 1, 2**53 - 1)
+
+
+def test_a_changed_required_member_drops_the_fast_path() -> None:
+    tighter = {"type": "string", "minLength": 1}
+    definitions = _changed("TEXT_MESSAGE_CONTENT", "messageId", tighter)
+    table = fast.build_table(definitions, get_checker().event_defs())
+    assert "TEXT_MESSAGE_CONTENT" not in table.deltas
+    definitions = _changed("TEXT_MESSAGE_START", "role", {"type": "string"})
+    table = fast.build_table(definitions, get_checker().event_defs())
+    assert "role" not in table.shapes["TEXT_MESSAGE_START"].accepted
+    assert "TEXT_MESSAGE_START" in table.paths  # role is optional: only events with one decline
+
+
+def test_the_roles_a_start_takes_come_from_the_schema() -> None:
+    checker = get_checker()
+    shape = fast.table_for(checker.event_definitions(), checker.event_defs()).shapes[
+        "TEXT_MESSAGE_START"
+    ]
+    roles = checker.event_defs()["TextMessageRole"]["enum"]
+    assert shape.kinds["role"] == ("enum", tuple(roles))
 
 
 RS = {"type": "RUN_STARTED", "threadId": "t", "runId": "r"}

@@ -14,7 +14,7 @@ where*; the validator decides how much that matters.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -153,7 +153,7 @@ class SequenceMachine:
         self._ctx = Context(request=request, budget=SizeBudget(limit=max_state_bytes))
         self._events = 0
         self._closed = False
-        self._fast_enabled = True
+        self._fast: fast.FastTable | None = None
         if request is not None:
             standalone.input_state(self._ctx, request.state)
             self._ctx.message_kinds.update(request.message_kinds)
@@ -207,13 +207,20 @@ class SequenceMachine:
         `not_json(payload, error, index)`. `parsed=True` takes events instead of
         payloads. Returns how many events the fast paths took."""
         loads = fast.as_is if parsed else orjson.loads
-        return fast.feed_batch(
-            self._ctx, payloads, first, full, not_json, loads, enabled=self._fast_enabled
-        )
+        table = self._fast
+        if table is None:
+            return fast.feed_batch(self._ctx, payloads, first, full, not_json, loads)
+        return fast.feed_batch(self._ctx, payloads, first, full, not_json, loads, table)
+
+    def enable_fast_paths(self, definitions: Mapping[str, Any], defs: Mapping[str, Any]) -> None:
+        """Let `feed_batch` take the common valid events inline: the fast paths that fit
+        the event `definitions` (type -> its schema; local `$ref`s point into `defs`),
+        from which they take the members they accept (`shapes`)."""
+        self._fast = fast.table_for(definitions, defs)
 
     def disable_fast_paths(self) -> None:
-        """Send every event of `feed_batch` down the full path."""
-        self._fast_enabled = False
+        """Send every event of `feed_batch` down the full path (the default)."""
+        self._fast = None
 
     def _common(self, event: dict[str, Any], index: int, type_: str) -> None:
         ctx = self._ctx

@@ -1,13 +1,21 @@
 """Fast paths: the common, valid case of the highest-volume events, inline.
 
-A typical stream is mostly deltas, item opens and closes, tool results and
-state patches, nearly all of them well formed and in order. Each function here
-handles exactly that case for one event type, checking the event's shape itself
-(so the schema check is skipped too), and declines anything else: an
-unusual field, an id seen before, an open chunk lane, a subagent tag, a request
-that knows the id. The caller then takes the full path (schema + `feed`), which
-is the authority; `tests/test_fast_path.py` feeds generated streams through both
-and asserts the same hits and the same machine memory.
+A typical stream is mostly deltas, item opens and closes, tool results, steps,
+RAW events and state patches, nearly all of them well formed and in order. Each
+function here handles exactly that case for one event type, checking the
+event's shape itself (so the schema check is skipped too), and declines anything
+else: an unusual field, an id seen before, an open chunk lane, a subagent tag,
+a request that knows the id. The caller then takes the full path (schema +
+`feed`), which is the authority; `tests/test_fast_path.py` feeds generated
+streams through both and asserts the same hits and the same machine memory.
+
+Which members an event may carry is not written here but derived from the
+schema the checker compiled (`shapes`): `OWN_MEMBERS` names the members each
+fast path reads itself and the schema it takes each to have; besides them only
+valid envelope members (`timestamp`, `rawEvent`, `metadata`) are accepted. Real
+producers put those on every event (pydantic-ai and llama-index stamp each one,
+LangGraph attaches the provider's event), so they must not cost the full path.
+`build_table` makes the table of fast paths that fit the schema, once.
 
 A fast path returns True when it handled the event (such an event raises no
 hit), or False when it declined and changed nothing. It is only called inside
@@ -25,12 +33,14 @@ share of the time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields
 from typing import Any
 
 import orjson
 
 from agui_conformance.machine.context import TEXT, TOOL_RESULT, Context, Item
+from agui_conformance.machine.shapes import Kind, Shape, build_shapes
 from agui_conformance.machine.tables import ItemState, Phase
 from agui_conformance.patch_fast import DEFER, apply_plain
 
@@ -39,109 +49,165 @@ FastPath = Callable[[Context, dict[str, Any], int], bool]
 _OPEN = ItemState.OPEN
 _CLOSED = ItemState.CLOSED
 _ACTIVE = Phase.ACTIVE
-_ROLES = frozenset({"developer", "system", "assistant", "user"})
-_TEXT_START_KEYS = frozenset({"type", "messageId", "role", "name"})
-_TOOL_START_KEYS = frozenset({"type", "toolCallId", "toolCallName", "parentMessageId"})
-_RESULT_KEYS = frozenset({"type", "messageId", "toolCallId", "content", "role"})
+_STRING: Kind = ("string",)
+_CONTENT: Kind = ("oneOf", (_STRING, ("array", ("ref", "ContentPart"))))
+
+# The members each fast path reads and checks itself, and the schema it takes each to
+# have (`shapes`): a member whose schema changed is no longer accepted. Besides these,
+# an event may carry the envelope members `shapes.ENVELOPE` (timestamp, rawEvent, metadata).
+OWN_MEMBERS: dict[str, dict[str, Kind]] = {
+    etype: {"type": ("const", etype), **members}
+    for etype, members in {
+        "TEXT_MESSAGE_START": {"messageId": _STRING, "role": ("enum", None), "name": _STRING},
+        "TEXT_MESSAGE_CONTENT": {"messageId": _STRING, "delta": _STRING},
+        "TEXT_MESSAGE_END": {"messageId": _STRING},
+        "TOOL_CALL_START": {
+            "toolCallId": _STRING,
+            "toolCallName": _STRING,
+            "parentMessageId": _STRING,
+        },
+        "TOOL_CALL_ARGS": {"toolCallId": _STRING, "delta": _STRING},
+        "TOOL_CALL_END": {"toolCallId": _STRING},
+        "TOOL_CALL_RESULT": {
+            "messageId": _STRING,
+            "toolCallId": _STRING,
+            "content": _CONTENT,  # taken when a string; parts go the full path
+            "role": ("const", "tool"),
+        },
+        "REASONING_MESSAGE_CONTENT": {"messageId": _STRING, "delta": _STRING},
+        "REASONING_MESSAGE_END": {"messageId": _STRING},
+        "STATE_DELTA": {"delta": ("ref", "JsonPatch")},  # `apply_plain` checks it whole
+        "STEP_STARTED": {"stepName": _STRING},
+        "STEP_FINISHED": {"stepName": _STRING},
+        "RAW": {"event": ("any",), "source": _STRING},  # only in events parsed here
+    }.items()
+}
 
 
-def _end(family: str, key: str) -> FastPath:
+# `Item` is built positionally: measured 0.85 us against 1.4 us with keywords, once per
+# START. This fence fails on import when its leading fields are no longer these.
+_ITEM_FIELDS = (
+    "family", "id", "state", "owner", "role", "name", "parent", "lane", "opened_at",
+    "closed_at", "run",
+)  # fmt: skip
+if tuple(f.name for f in fields(Item))[: len(_ITEM_FIELDS)] != _ITEM_FIELDS:
+    raise ImportError("machine.fast builds Item positionally: update it to Item's fields")
+
+
+def _end(family: str, key: str, shape: Shape) -> FastPath:
     """*_END closing an item its explicit START opened."""
 
     def fast(ctx: Context, event: dict[str, Any], index: int) -> bool:
-        if len(event) != 2:
+        if len(event) != 2 and not shape.extras_ok(event):
             return False
         item_id = event.get(key)
         if type(item_id) is not str or not item_id:
             return False
-        opened = ctx.open_items[family]
-        item = opened.get(item_id)
+        item = ctx.open_items[family].get(item_id)
         if item is None or item.state != _OPEN:
             return False
-        item.state = _CLOSED
-        del opened[item_id]
+        ctx.set_state(item, _CLOSED)
         item.closed_at = index
         return True
 
     return fast
 
 
-def text_start(ctx: Context, event: dict[str, Any], index: int) -> bool:
+def _text_start(shape: Shape) -> FastPath:
     """TEXT_MESSAGE_START of a new message, no tool call open (no interleaving)."""
-    if not event.keys() <= _TEXT_START_KEYS:
-        return False
-    mid = event.get("messageId")
-    if type(mid) is not str or not mid or mid in ctx.message_kinds or ctx.open_items["tool"]:
-        return False
-    role = event.get("role")
-    name = event.get("name")
-    if (role is not None or "role" in event) and (type(role) is not str or role not in _ROLES):
-        return False
-    if (name is not None or "name" in event) and type(name) is not str:
-        return False
-    key = ("text", mid)
-    run = ctx.run
-    if key in ctx.items or run is None:
-        return False
-    # positional, as measurably cheaper: family, id, state, owner, role, name, parent,
-    # lane, opened_at, closed_at, run
-    ctx.items[key] = Item("text", mid, _OPEN, None, role, name, None, None, index, -1, run.number)
-    ctx.message_kinds[mid] = TEXT
-    ctx.open_items["text"][mid] = ctx.items[key]
-    ctx.message_owner[mid] = None
-    run.streamed_messages.setdefault(mid, index)
-    return True
+    role_kind = shape.kinds.get("role", ())
+    roles = frozenset(role_kind[1]) if "role" in shape.own else frozenset()
+    own = shape.own
+
+    def fast(ctx: Context, event: dict[str, Any], index: int) -> bool:
+        if not event.keys() <= own and not shape.extras_ok(event):
+            return False
+        mid = event.get("messageId")
+        if type(mid) is not str or not mid or mid in ctx.message_kinds or ctx.open_items["tool"]:
+            return False
+        role = event.get("role")
+        name = event.get("name")
+        if (role is not None or "role" in event) and (type(role) is not str or role not in roles):
+            return False
+        if (name is not None or "name" in event) and type(name) is not str:
+            return False
+        key = ("text", mid)
+        run = ctx.run
+        if key in ctx.items or run is None:
+            return False
+        # family, id, state, owner, role, name, parent, lane, opened_at, closed_at, run
+        item = Item("text", mid, _OPEN, None, role, name, None, None, index, -1, run.number)
+        ctx.items[key] = item
+        ctx.message_kinds[mid] = TEXT
+        ctx.set_state(item, _OPEN)
+        ctx.message_owner[mid] = None
+        run.streamed_messages.setdefault(mid, index)
+        return True
+
+    return fast
 
 
-def tool_start(ctx: Context, event: dict[str, Any], index: int) -> bool:
+def _tool_start(shape: Shape) -> FastPath:
     """TOOL_CALL_START of a new call, no text message open, parent untagged."""
-    if not event.keys() <= _TOOL_START_KEYS or ctx.open_items["text"]:
-        return False
-    cid = event.get("toolCallId")
-    name = event.get("toolCallName")
-    if type(cid) is not str or not cid or type(name) is not str:
-        return False
-    parent = event.get("parentMessageId")
-    if (parent is not None or "parentMessageId" in event) and (
-        type(parent) is not str or ctx.message_owner.get(parent) is not None
-    ):
-        return False
-    key = ("tool", cid)
-    run = ctx.run
-    if key in ctx.items or run is None or ctx.known_calls.get(cid, name) != name:
-        return False
-    item = Item("tool", cid, _OPEN, None, None, name, parent, None, index, -1, run.number)
-    item.listed_in = run.number
-    ctx.items[key] = item
-    ctx.known_calls[cid] = name
-    ctx.open_items["tool"][cid] = item
-    run.calls.append(item)
-    return True
+
+    own = shape.own
+
+    def fast(ctx: Context, event: dict[str, Any], index: int) -> bool:
+        if (not event.keys() <= own and not shape.extras_ok(event)) or ctx.open_items["text"]:
+            return False
+        cid = event.get("toolCallId")
+        name = event.get("toolCallName")
+        if type(cid) is not str or not cid or type(name) is not str:
+            return False
+        parent = event.get("parentMessageId")
+        if (parent is not None or "parentMessageId" in event) and (
+            type(parent) is not str or ctx.message_owner.get(parent) is not None
+        ):
+            return False
+        key = ("tool", cid)
+        run = ctx.run
+        if key in ctx.items or run is None or ctx.known_calls.get(cid, name) != name:
+            return False
+        item = Item("tool", cid, _OPEN, None, None, name, parent, None, index, -1, run.number)
+        item.listed_in = run.number
+        ctx.items[key] = item
+        ctx.known_calls[cid] = name
+        ctx.set_state(item, _OPEN)
+        run.calls.append(item)
+        return True
+
+    return fast
 
 
-def tool_result(ctx: Context, event: dict[str, Any], index: int) -> bool:
+def _tool_result(shape: Shape) -> FastPath:
     """TOOL_CALL_RESULT (text content) answering a closed call of this stream."""
-    if not event.keys() <= _RESULT_KEYS:
-        return False
-    mid = event.get("messageId")
-    if type(mid) is not str or not mid or mid in ctx.message_kinds:  # a fresh id
-        return False
-    cid = event.get("toolCallId")
-    if type(cid) is not str or not cid or type(event.get("content")) is not str:
-        return False
-    if len(event) == 5 and event["role"] != "tool":  # the four required fields, and `role`
-        return False
-    call = ctx.items.get(("tool", cid))
-    if call is None or call.state != _CLOSED or call.parent == mid:
-        return False
-    if ctx.request is not None and call.name in ctx.request.frontend_tools:
-        return False
-    ctx.message_kinds[mid] = TOOL_RESULT
-    call.answered = True
-    return True
+
+    own = shape.own
+
+    def fast(ctx: Context, event: dict[str, Any], index: int) -> bool:
+        if not event.keys() <= own and not shape.extras_ok(event):
+            return False
+        mid = event.get("messageId")
+        if type(mid) is not str or not mid or mid in ctx.message_kinds:  # a fresh id
+            return False
+        cid = event.get("toolCallId")
+        if type(cid) is not str or not cid or type(event.get("content")) is not str:
+            return False
+        if event.get("role", "tool") != "tool":
+            return False
+        call = ctx.items.get(("tool", cid))
+        if call is None or call.state != _CLOSED or call.parent == mid:
+            return False
+        if ctx.request is not None and call.name in ctx.request.frontend_tools:
+            return False
+        ctx.message_kinds[mid] = TOOL_RESULT
+        call.answered = True
+        return True
+
+    return fast
 
 
-def _delta(owned: bool) -> FastPath:
+def _delta(shape: Shape, owned: bool) -> FastPath:
     """STATE_DELTA of plain operations that apply (`patch_fast`), on a known state.
 
     A patch `apply_plain` takes is schema-valid and applies as `apply_patch` would.
@@ -149,7 +215,7 @@ def _delta(owned: bool) -> FastPath:
     move into the state instead of being copied."""
 
     def fast(ctx: Context, event: dict[str, Any], index: int) -> bool:
-        if len(event) != 2 or not ctx.state_known:
+        if (len(event) != 2 and not shape.extras_ok(event)) or not ctx.state_known:
             return False
         used = ctx.budget.used
         state = apply_plain(ctx.state, event.get("delta"), copy=not owned, budget=ctx.budget)
@@ -162,25 +228,112 @@ def _delta(owned: bool) -> FastPath:
     return fast
 
 
+def _step(started: bool, shape: Shape) -> FastPath:
+    """STEP_STARTED of a step of the parent agent not open, STEP_FINISHED of one open."""
+
+    def fast(ctx: Context, event: dict[str, Any], index: int) -> bool:
+        if len(event) != 2 and not shape.extras_ok(event):
+            return False
+        name = event.get("stepName")
+        run = ctx.run
+        if type(name) is not str or run is None:
+            return False
+        key = (None, name)
+        if started:
+            if key in run.open_steps:
+                return False
+            run.open_steps[key] = index
+        elif run.open_steps.pop(key, None) is None:
+            return False
+        return True
+
+    return fast
+
+
+def _raw(shape: Shape) -> FastPath:
+    """RAW: it opens, closes and changes nothing; its `event` any JSON value."""
+
+    own = shape.own
+
+    def fast(ctx: Context, event: dict[str, Any], index: int) -> bool:
+        if (not event.keys() <= own and not shape.extras_ok(event)) or "event" not in event:
+            return False
+        source = event.get("source")
+        return type(source) is str or (source is None and "source" not in event)
+
+    return fast
+
+
 # Continuations of an item its explicit START opened: (family, id field, whether
 # the item keeps the text: tool calls keep their arguments).
-DELTAS: dict[str, tuple[str, str, bool]] = {
+_DELTA_FAMILIES: dict[str, tuple[str, str, bool]] = {
     "TEXT_MESSAGE_CONTENT": ("text", "messageId", False),
     "TOOL_CALL_ARGS": ("tool", "toolCallId", True),
     "REASONING_MESSAGE_CONTENT": ("reasoning", "messageId", False),
 }
+# Delta entries in `FastTable.deltas`: family, id field, keeps text, the shape, and the
+# shape's `timestamp` bounds (for the inline check of a timestamped delta).
+Delta = tuple[str, str, bool, Shape, int, int]
 
-FAST_PATHS: dict[str, FastPath] = {
-    "TEXT_MESSAGE_END": _end("text", "messageId"),
-    "TOOL_CALL_END": _end("tool", "toolCallId"),
-    "REASONING_MESSAGE_END": _end("reasoning", "messageId"),
-    "TEXT_MESSAGE_START": text_start,
-    "TOOL_CALL_START": tool_start,
-    "TOOL_CALL_RESULT": tool_result,
-    "STATE_DELTA": _delta(owned=False),
+
+@dataclass(frozen=True, slots=True)
+class FastTable:
+    """The fast paths of one schema version, by event type: for events parsed here
+    (`owned`, every value in them JSON and held by no one else) and for events handed in."""
+
+    paths: Mapping[str, FastPath]
+    deltas: Mapping[str, Delta]
+    paths_owned: Mapping[str, FastPath]
+    deltas_owned: Mapping[str, Delta]
+    shapes: Mapping[str, Shape]  # of parsed events (the widest)
+
+
+_MAKERS: dict[str, Callable[[Shape, bool], FastPath]] = {
+    "TEXT_MESSAGE_END": lambda s, _: _end("text", "messageId", s),
+    "TOOL_CALL_END": lambda s, _: _end("tool", "toolCallId", s),
+    "REASONING_MESSAGE_END": lambda s, _: _end("reasoning", "messageId", s),
+    "TEXT_MESSAGE_START": lambda s, _: _text_start(s),
+    "TOOL_CALL_START": lambda s, _: _tool_start(s),
+    "TOOL_CALL_RESULT": lambda s, _: _tool_result(s),
+    "STATE_DELTA": _delta,
+    "STEP_STARTED": lambda s, _: _step(True, s),
+    "STEP_FINISHED": lambda s, _: _step(False, s),
+    "RAW": lambda s, _: _raw(s),
 }
-# For events parsed by `feed_batch` itself, which nothing else holds.
-FAST_PATHS_OWNED: dict[str, FastPath] = {**FAST_PATHS, "STATE_DELTA": _delta(owned=True)}
+
+
+def _paths(
+    shapes: Mapping[str, Shape], owned: bool
+) -> tuple[dict[str, FastPath], dict[str, Delta]]:
+    paths = {t: make(shapes[t], owned) for t, make in _MAKERS.items() if t in shapes}
+    deltas: dict[str, Delta] = {
+        t: (*spec, shapes[t], *shapes[t].timestamp)
+        for t, spec in _DELTA_FAMILIES.items()
+        if t in shapes
+    }
+    return paths, deltas
+
+
+def build_table(definitions: Mapping[str, Any], defs: Mapping[str, Any]) -> FastTable:
+    """The fast paths that fit the event `definitions` (type -> definition, local
+    `$ref`s into `defs`); a type whose schema no longer fits has none."""
+    parsed = build_shapes(definitions, defs, OWN_MEMBERS, parsed=True)
+    held = build_shapes(definitions, defs, OWN_MEMBERS, parsed=False)
+    paths, deltas = _paths(held, owned=False)
+    paths_owned, deltas_owned = _paths(parsed, owned=True)
+    return FastTable(paths, deltas, paths_owned, deltas_owned, parsed)
+
+
+_NONE = FastTable({}, {}, {}, {}, {})
+_TABLES: dict[int, tuple[Any, FastTable]] = {}
+
+
+def table_for(definitions: Mapping[str, Any], defs: Mapping[str, Any]) -> FastTable:
+    """`build_table`, once per definitions object (the schema checker's live for good)."""
+    cached = _TABLES.get(id(definitions))
+    if cached is None or cached[0] is not definitions:
+        cached = _TABLES[id(definitions)] = (definitions, build_table(definitions, defs))
+    return cached[1]
 
 
 def feed_batch(
@@ -190,16 +343,17 @@ def feed_batch(
     full: Callable[[Any, int], None],
     not_json: Callable[[Any, Exception, int], None],
     loads: Callable[[Any], Any] = orjson.loads,
-    enabled: bool = True,
+    table: FastTable = _NONE,
 ) -> int:
     """Feed consecutive payloads, the first at event index `first`; returns how
-    many the fast paths took. The rest go to `full(event, index)`, or to
-    `not_json(payload, error, index)` when `loads` rejects them. Pass
-    `loads=as_is` to feed events that are already parsed; `enabled=False` sends
-    every event to `full` (to test that both paths agree)."""
+    many the fast paths of `table` took. The rest go to `full(event, index)`, or
+    to `not_json(payload, error, index)` when `loads` rejects them. Pass
+    `loads=as_is` to feed events that are already parsed; without a `table` every
+    event goes to `full` (to test that both paths agree)."""
     open_items = ctx.open_items
-    paths = (FAST_PATHS_OWNED if loads is orjson.loads else FAST_PATHS) if enabled else {}
-    deltas = DELTAS if enabled else {}
+    owned = loads is orjson.loads
+    paths = table.paths_owned if owned else table.paths
+    deltas = table.deltas_owned if owned else table.deltas
     handled = 0
     quiet = ctx.phase == _ACTIVE and not ctx.lanes  # only the full path changes either
     for index, data in enumerate(payloads, first):
@@ -214,17 +368,26 @@ def feed_batch(
                 delta = deltas.get(type_)
                 if delta is not None:
                     # *_CONTENT / TOOL_CALL_ARGS continuing an item its explicit START
-                    # opened: exactly these three fields, the delta a string (the id
-                    # names an open item, so it is one too), in an active run with
-                    # no chunk lane open.
-                    if quiet and len(event) == 3:
-                        item = open_items[delta[0]].get(event[delta[1]])
-                        text = event["delta"]
-                        if item is not None and item.state == _OPEN and type(text) is str:
-                            if delta[2]:
-                                item.args.append(text)
-                            handled += 1
-                            continue
+                    # opened: exactly these three fields, or these and envelope members
+                    # (inline: one valid `timestamp`), the delta a string (the id names
+                    # an open item, so it is one too), in an active run with no chunk
+                    # lane open.
+                    if quiet:
+                        size = len(event)
+                        if size != 3:
+                            stamp = event.get("timestamp")
+                            if not (
+                                size == 4 and type(stamp) is int and delta[4] <= stamp <= delta[5]
+                            ) and not delta[3].extras_ok(event):
+                                size = 0
+                        if size:
+                            item = open_items[delta[0]].get(event[delta[1]])
+                            text = event["delta"]
+                            if item is not None and item.state == _OPEN and type(text) is str:
+                                if delta[2]:
+                                    item.args.append(text)
+                                handled += 1
+                                continue
                     path = None
                 else:
                     path = paths.get(type_) if quiet else None

@@ -693,6 +693,15 @@ def custom(ctx: Context, event: dict[str, Any], index: int) -> None:
         )
 
 
+def metadata_is_quiet(meta: dict[Any, Any]) -> bool:
+    """True when `metadata` (an object) draws no finding from `metadata`: every key
+    carries a prefix and none is the reserved `ag-ui`."""
+    for key in meta:
+        if type(key) is not str or key == "ag-ui" or not _PREFIXED.search(key):
+            return False
+    return True
+
+
 def metadata(ctx: Context, event: dict[str, Any], index: int) -> None:
     meta = event.get("metadata")
     if not isinstance(meta, dict):
