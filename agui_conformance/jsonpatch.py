@@ -53,18 +53,23 @@ import orjson
 from agui_conformance.jsonsize import SizeBudget, json_size, member_overhead
 
 __all__ = [
+    "MISSING",
     "ORDER_LIMIT",
     "PatchError",
     "SizeExceeded",
+    "UndoLog",
     "apply_patch",
+    "array_index",
     "copy_value",
     "json_equal",
     "preview",
+    "undo",
 ]
 
 ORDER_LIMIT = 1024  # objects up to this size get their member order back on rollback
 _WHOLE = 1 << 62  # a limit no value reaches
-_MISSING: Any = object()
+MISSING: Any = object()  # no such member (shared with `patch_fast`)
+_MISSING = MISSING
 _BAD_ESCAPE = re.compile("~(?![01])")
 
 
@@ -195,18 +200,65 @@ def _tokens(pointer: Any) -> list[str]:
     return tokens
 
 
-def _array_index(token: str, size: int, *, end_ok: bool) -> int:
-    """An RFC 6901 array index: ASCII digits, no leading zero; `-` when adding."""
+def array_index(token: str, size: int, *, end_ok: bool) -> int:
+    """An RFC 6901 array index into an array of `size` items: ASCII digits, no leading
+    zero, below `size` (or `size` itself, or `-`, where a value is added: `end_ok`).
+    -1 when `token` is not an index, -2 when it is out of range (`patch_fast` then gives
+    up, `apply_patch` explains)."""
     if token == "-" and end_ok:
         return size
     if not (token.isascii() and token.isdigit()) or (len(token) > 1 and token[0] == "0"):
-        raise _Fail(f"`{token}` is not an array index")
+        return -1
     index = int(token)
-    if index > size or (index == size and not end_ok):
+    return index if index < size or (end_ok and index == size) else -2
+
+
+def _array_index(token: str, size: int, *, end_ok: bool) -> int:
+    """`array_index`, or `_Fail` saying why the token is none."""
+    index = array_index(token, size, end_ok=end_ok)
+    if index == -1:
+        raise _Fail(f"`{token}` is not an array index")
+    if index == -2:
         raise _Fail(
-            f"array index {index} is out of range (the array has {size} items)", absent=True
+            f"array index {int(token)} is out of range (the array has {size} items)", absent=True
         )
     return index
+
+
+# ---------------------------------------------------------------- the undo log
+#
+# Every mutation appends (action, container, key, previous): what puts the container
+# back. `undo` replays the log newest first. `patch_fast` logs the same way.
+
+SET = 0  # dict: restore `previous` under key (or delete key when previous is MISSING)
+UNINSERT = 1  # list: delete the item inserted at index
+RESET = 2  # list: put `previous` back at index
+REINSERT = 3  # list: insert `previous` back at index
+REORDER = 4  # dict: put member `key` back as `previous[0]` and the member order `previous[1]`
+ROOT = 5  # applier: put `previous` back as its document
+
+UndoLog = list[tuple[int, Any, Any, Any]]
+
+
+def undo(log: UndoLog) -> None:
+    """Replay the log backwards, newest first, emptying it."""
+    while log:
+        action, node, key, previous = log.pop()
+        if action == SET:
+            if previous is MISSING:
+                del node[key]
+            else:
+                node[key] = previous
+        elif action == UNINSERT:
+            del node[key]
+        elif action == RESET:
+            node[key] = previous
+        elif action == REINSERT:
+            node.insert(key, previous)
+        elif action == REORDER:
+            _restore_member(node, key, *previous)
+        else:
+            node.doc = previous
 
 
 def _container(doc: Any, tokens: list[str]) -> Any:
@@ -271,7 +323,7 @@ class _Applier:
 
     def __init__(self, doc: Any, budget: SizeBudget | None = None) -> None:
         self.doc = doc
-        self.undo: list[Callable[[], None]] = []
+        self.undo: UndoLog = []
         self.budget = budget
         self.grown = 0
         self.detached: list[tuple[Any, int]] = []  # (value, what its slot took besides it)
@@ -339,11 +391,7 @@ class _Applier:
         self.doc = value
         self._detach(old, 0)
         self._added(value, 0, size)
-
-        def undo() -> None:
-            self.doc = old
-
-        self.undo.append(undo)
+        self.undo.append((ROOT, self, None, old))
 
     def add(self, tokens: list[str], value: Any, size: int | None = None) -> None:
         """`size`: the value's size when known (0 for a value the document already
@@ -354,23 +402,18 @@ class _Applier:
         parent = _container(self.doc, tokens)
         last = tokens[-1]
         if isinstance(parent, dict):
-            previous = parent.get(last, _MISSING)
+            previous = parent.get(last, MISSING)
             parent[last] = value
-            if previous is _MISSING:
-                self.undo.append(lambda: parent.pop(last))
+            self.undo.append((SET, parent, last, previous))
+            if previous is MISSING:
                 self._added(value, member_overhead(last), size)
             else:
-                self.undo.append(lambda: parent.__setitem__(last, previous))
                 self._detach(previous, 0)
                 self._added(value, 0, size)
         elif isinstance(parent, list):
             index = _array_index(last, len(parent), end_ok=True)
-            if index == len(parent):
-                parent.append(value)
-                self.undo.append(parent.pop)
-            else:
-                parent.insert(index, value)
-                self.undo.append(lambda: parent.pop(index))
+            parent.insert(index, value)
+            self.undo.append((UNINSERT, parent, index, None))
             self._added(value, 1, size)
         else:
             raise _Fail(
@@ -390,16 +433,17 @@ class _Applier:
             value = parent.get(last, _MISSING)
             if value is _MISSING:
                 raise _Fail(f"`{_join(tokens)}` does not exist", absent=True)
-            order = None
             if len(parent) <= ORDER_LIMIT and next(reversed(parent)) != last:
-                order = list(parent)  # re-adding would move the member to the end
+                # re-adding would move the member to the end
+                self.undo.append((REORDER, parent, last, (value, list(parent))))
+            else:
+                self.undo.append((SET, parent, last, value))
             del parent[last]
-            self.undo.append(lambda: _restore_member(parent, last, value, order))
             overhead = member_overhead(last)
         elif isinstance(parent, list):
             index = _array_index(last, len(parent), end_ok=False)
             value = parent.pop(index)
-            self.undo.append(lambda: parent.insert(index, value))
+            self.undo.append((REINSERT, parent, index, value))
             overhead = 1
         else:
             raise _Fail(
@@ -418,16 +462,16 @@ class _Applier:
         parent = _container(self.doc, tokens)
         last = tokens[-1]
         if isinstance(parent, dict):
-            previous = parent.get(last, _MISSING)
-            if previous is _MISSING:
+            previous = parent.get(last, MISSING)
+            if previous is MISSING:
                 raise _Fail(f"`{_join(tokens)}` does not exist", absent=True)
             parent[last] = value
-            self.undo.append(lambda: parent.__setitem__(last, previous))
+            self.undo.append((SET, parent, last, previous))
         elif isinstance(parent, list):
             index = _array_index(last, len(parent), end_ok=False)
             previous = parent[index]
             parent[index] = value
-            self.undo.append(lambda: parent.__setitem__(index, previous))
+            self.undo.append((RESET, parent, index, previous))
         else:
             raise _Fail(
                 f"`{_join(tokens[:-1])}` is a {_kind(parent)}, not a container", absent=True
@@ -436,9 +480,7 @@ class _Applier:
         self._added(value, 0, None)
 
     def rollback(self) -> None:
-        undo = self.undo
-        while undo:
-            undo.pop()()
+        undo(self.undo)
         if self.budget is not None:
             self.budget.copied += self.copied  # the copying was done all the same
             self.copied = 0

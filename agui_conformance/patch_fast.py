@@ -19,73 +19,48 @@ from __future__ import annotations
 
 from typing import Any
 
-from agui_conformance.jsonpatch import copy_value
+from agui_conformance.jsonpatch import (
+    MISSING,
+    REINSERT,
+    RESET,
+    SET,
+    UNINSERT,
+    UndoLog,
+    array_index,
+    copy_value,
+    undo,
+)
 from agui_conformance.jsonsize import SizeBudget, json_size, member_overhead
 
 __all__ = ["DEFER", "apply_plain"]
 
 DEFER: Any = object()
-_MISSING: Any = object()
 _WHOLE = 1 << 62  # a limit no value reaches
 
 
-def _index(token: str, size: int, *, end_ok: bool) -> int:
-    """An array index the full applier would accept, or -1."""
-    if token == "-":
-        return size if end_ok else -1
-    if not (token.isascii() and token.isdigit()) or (len(token) > 1 and token[0] == "0"):
-        return -1
-    index = int(token)
-    return index if index < size or (end_ok and index == size) else -1
-
-
 def _parent(doc: Any, tokens: list[str]) -> Any:
-    """The container of the last token, or _MISSING."""
+    """The container of the last token, or MISSING."""
     node = doc
     for token in tokens[:-1]:
         kind = type(node)
         if kind is dict:
-            node = node.get(token, _MISSING)
-            if node is _MISSING:
-                return _MISSING
+            node = node.get(token, MISSING)
+            if node is MISSING:
+                return MISSING
         elif kind is list:
-            index = _index(token, len(node), end_ok=False)
+            index = array_index(token, len(node), end_ok=False)
             if index < 0:
-                return _MISSING
+                return MISSING
             node = node[index]
         else:
-            return _MISSING
+            return MISSING
     return node
-
-
-# Undo log actions: what to do to put a container back.
-_SET = 0  # dict: restore `previous` under key (or delete it when it was _MISSING)
-_UNINSERT = 1  # list: delete the item inserted at index
-_RESET = 2  # list: put `previous` back at index
-_REINSERT = 3  # list: insert `previous` back at index
-
-
-def _undo(log: list[tuple[int, Any, Any, Any]]) -> None:
-    """Replay the log backwards, newest first."""
-    while log:
-        action, node, key, previous = log.pop()
-        if action == _SET:
-            if previous is _MISSING:
-                del node[key]
-            else:
-                node[key] = previous
-        elif action == _UNINSERT:
-            del node[key]
-        elif action == _RESET:
-            node[key] = previous
-        else:
-            node.insert(key, previous)
 
 
 def _apply(
     doc: Any,
     op: Any,
-    log: list[tuple[int, Any, Any, Any]],
+    log: UndoLog,
     copy: bool,
     detached: list[tuple[Any, int]] | None,
 ) -> int | None:
@@ -108,26 +83,26 @@ def _apply(
         if copy and isinstance(value, (dict, list)):
             value = copy_value(value)
         if type(node) is dict:
-            previous = node.get(last, _MISSING)
-            if kind == "replace" and previous is _MISSING:
+            previous = node.get(last, MISSING)
+            if kind == "replace" and previous is MISSING:
                 return None
             node[last] = value
-            log.append((_SET, node, last, previous))
+            log.append((SET, node, last, previous))
             if detached is None:
                 return 0
-            if previous is _MISSING:
+            if previous is MISSING:
                 return member_overhead(last) + json_size(value, _WHOLE)
             detached.append((previous, 0))
             return json_size(value, _WHOLE)
         if type(node) is list:
-            index = _index(last, len(node), end_ok=kind == "add")
+            index = array_index(last, len(node), end_ok=kind == "add")
             if index < 0:
                 return None
             if kind == "add":
                 node.insert(index, value)
-                log.append((_UNINSERT, node, index, None))
+                log.append((UNINSERT, node, index, None))
                 return 0 if detached is None else 1 + json_size(value, _WHOLE)
-            log.append((_RESET, node, index, node[index]))
+            log.append((RESET, node, index, node[index]))
             node[index] = value
             if detached is None:
                 return 0
@@ -140,15 +115,15 @@ def _apply(
         # Only the last member: elsewhere, restoring it would have to rebuild the order.
         if not node or next(reversed(node)) != last:
             return None
-        log.append((_SET, node, last, node.pop(last)))
+        log.append((SET, node, last, node.pop(last)))
         if detached is not None:
             detached.append((log[-1][3], member_overhead(last)))
         return 0
     if type(node) is list:
-        index = _index(last, len(node), end_ok=False)
+        index = array_index(last, len(node), end_ok=False)
         if index < 0:
             return None
-        log.append((_REINSERT, node, index, node.pop(index)))
+        log.append((REINSERT, node, index, node.pop(index)))
         if detached is not None:
             detached.append((log[-1][3], 1))
         return 0
@@ -165,13 +140,13 @@ def apply_plain(
     a patch that would take it past its limit is DEFERred too."""
     if type(patch) is not list:
         return DEFER
-    log: list[tuple[int, Any, Any, Any]] = []
+    log: UndoLog = []
     detached: list[tuple[Any, int]] | None = None if budget is None else []
     grown = 0
     for op in patch:
         step = _apply(doc, op, log, copy, detached)
         if step is None:
-            _undo(log)
+            undo(log)
             return DEFER
         grown += step
     if budget is not None and detached is not None:
@@ -179,7 +154,7 @@ def apply_plain(
         for value, overhead in detached:
             grown -= overhead + json_size(value, most)
         if budget.used + grown > budget.limit:
-            _undo(log)
+            undo(log)
             return DEFER
         budget.used += grown
     return doc

@@ -20,10 +20,10 @@ from typing import Any
 import orjson
 
 from agui_conformance.hits import Hit
+from agui_conformance.jsonpatch import copy_value
 from agui_conformance.jsonsize import DEFAULT_MAX_STATE_BYTES, SizeBudget
 from agui_conformance.machine import fast, items, runs, standalone
 from agui_conformance.machine.context import ROLE_KIND, Context, Request, text
-from agui_conformance.machine.jsontext import clone
 from agui_conformance.machine.tables import (
     LANE_CLOSERS,
     RUN_SCOPED,
@@ -121,7 +121,7 @@ def build_request(run_input: Any) -> Request | None:
         thread_id=text(run_input.get("threadId")),
         run_id=text(run_input.get("runId")),
         version=text(run_input.get("protocolVersion")),
-        state=clone(run_input["state"]) if has_state else {},
+        state=copy_value(run_input["state"]) if has_state else {},
         has_state=has_state,
         frontend_tools=frontend,
         message_kinds=kinds,

@@ -1,8 +1,8 @@
-"""Small JSON helpers the machine needs: parse without raising, copy cheaply."""
+"""Small JSON helpers the machine needs: parse without raising (copies of JSON values:
+`jsonpatch.copy_value`)."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import orjson
@@ -21,13 +21,3 @@ def loads_or_none(textual: str) -> tuple[bool, Any]:
         return True, orjson.loads(textual)
     except (orjson.JSONDecodeError, TypeError, ValueError):
         return False, None
-
-
-def clone(value: Any) -> Any:
-    """A deep copy of a JSON value (orjson round trip, deepcopy as fallback)."""
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    try:
-        return orjson.loads(orjson.dumps(value))
-    except (TypeError, orjson.JSONEncodeError):
-        return copy.deepcopy(value)

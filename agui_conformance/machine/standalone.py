@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from agui_conformance.clip import listing
-from agui_conformance.jsonpatch import PatchError, SizeExceeded, apply_patch
+from agui_conformance.jsonpatch import PatchError, SizeExceeded, apply_patch, copy_value
 from agui_conformance.jsonsize import COPY_FACTOR, json_size
 from agui_conformance.machine import items
 from agui_conformance.machine.context import (
@@ -23,7 +23,7 @@ from agui_conformance.machine.context import (
     owner_of,
     text,
 )
-from agui_conformance.machine.jsontext import clone, loads_or_none
+from agui_conformance.machine.jsontext import loads_or_none
 
 PATCH_OPS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
 _PREFIXED = re.compile(r"[./:]")
@@ -78,7 +78,7 @@ def state_snapshot(ctx: Context, event: dict[str, Any], index: int) -> None:
         return  # no longer tracked
     budget.used -= ctx.state_size
     ctx.state, ctx.state_size, ctx.state_known = None, 0, False
-    state = clone(event["snapshot"])
+    state = copy_value(event["snapshot"])
     size = json_size(state, budget.room)
     if size > budget.room:
         _stop_tracking(ctx, index, f"STATE_SNAPSHOT is {size:,} bytes of JSON or more", "/snapshot")
@@ -202,7 +202,7 @@ def activity_snapshot(ctx: Context, event: dict[str, Any], index: int) -> None:
     ctx.activities[mid] = Activity(None, tag, kind)
     if budget.exceeded:
         return  # no longer tracked
-    copy = clone(content)
+    copy = copy_value(content)
     size = json_size(copy, budget.room)
     if size > budget.room:
         what = f"ACTIVITY_SNAPSHOT of `{mid}` is {size:,} bytes of JSON or more"
