@@ -16,7 +16,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from agui_conformance.model import CaseResult, Finding, Level, Report, ValidationResult
+    from agui_conformance.model import CaseResult, Report
+    from agui_conformance.records import Finding, Level, ValidationResult
     from agui_conformance.validator import (
         StreamValidator,
         validate_events,
@@ -28,10 +29,10 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "CaseResult": "agui_conformance.model",
-    "Finding": "agui_conformance.model",
-    "Level": "agui_conformance.model",
+    "Finding": "agui_conformance.records",
+    "Level": "agui_conformance.records",
     "Report": "agui_conformance.model",
-    "ValidationResult": "agui_conformance.model",
+    "ValidationResult": "agui_conformance.records",
     "StreamValidator": "agui_conformance.validator",
     "validate_events": "agui_conformance.validator",
     "validate_payloads": "agui_conformance.validator",

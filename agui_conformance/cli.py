@@ -17,14 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import orjson
 
-from agui_conformance.model import (
-    FAIL_ON,
-    BaselineComparison,
-    Level,
-    Summary,
-    exit_fails,
-    fail_level,
-)
+from agui_conformance.records import FAIL_ON, Level, exit_fails, fail_level
 from agui_conformance.report.formats import (
     REPORT_FORMATS,
     VALIDATION_FORMATS,
@@ -37,7 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from agui_conformance.cases import Case
-    from agui_conformance.model import CaseResult, Report
+    from agui_conformance.model import BaselineComparison, CaseResult, Report, Summary
     from agui_conformance.runner import RunnerConfig
     from agui_conformance.transport import Deadlines
 
@@ -336,7 +329,7 @@ def rules(profile: str, fmt: str, category: str | None, rule_id: str | None) -> 
         return rule.level(profile).value if rule.applies_to(profile) else "off"
 
     if fmt == "json":
-        data = [{**r.model_dump(mode="json"), "url": r.url, "level": level(r)} for r in selected]
+        data = [{**r.as_json(), "url": r.url, "level": level(r)} for r in selected]
         click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
         return
     if fmt == "markdown":

@@ -1,106 +1,47 @@
 """Typed records every part of the tool passes along.
 
-Owns: `Level`, `Strength`, `Finding`, `ValidationResult`, and the runner's
-`RunRecord`, `CaseResult` and `Report`. Knows nothing of
-HTTP, files or rules' logic; reports and the CLI only read these.
+Owns the runner's `RunRecord`, `CaseResult` and `Report` (pydantic: the JSON report is
+these dumped, its schema generated from them). `Level`, `Strength`, `Finding` and
+`ValidationResult` live in `records` (no pydantic: validating a recording does not
+import it) and are re-exported here. Knows nothing of HTTP, files or rules' logic;
+reports and the CLI only read these.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from agui_conformance.records import (
+    FAIL_ON,
+    Finding,
+    Level,
+    Strength,
+    ValidationResult,
+    exit_fails,
+    fail_level,
+)
 
-class Strength(StrEnum):
-    """The normative strength of a rule, as the spec words it; `case` for a case's own
-    assertion (a case file's expectations), which no spec sentence makes."""
-
-    MUST = "MUST"
-    SHOULD = "SHOULD"
-    MAY = "MAY"
-    CASE = "case"
-
-
-class Level(StrEnum):
-    """How a finding counts under the chosen profile."""
-
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
-
-    @property
-    def rank(self) -> int:
-        return {"error": 3, "warning": 2, "info": 1}[self.value]
-
-
-FAIL_ON = ("error", "warning", "info", "never")
-
-
-def fail_level(fail_on: str) -> Level:
-    """The lowest finding level that fails a case under `--fail-on NAME`: the one place
-    the name becomes a level. `never` only keeps the exit code at 0: cases, the matrix and
-    every report are still judged at `error` (the spec's own verdict), so a report-only
-    run still shows what failed, and an info note never fails a case."""
-    if fail_on not in FAIL_ON:
-        raise ValueError(f"unknown fail-on level {fail_on!r} (expected one of {FAIL_ON})")
-    return Level.ERROR if fail_on == "never" else Level(fail_on)
-
-
-def exit_fails(fail_on: str) -> bool:
-    """Whether findings at the fail-on level make the exit code 1 (`never`: they do not)."""
-    return fail_on != "never"
-
-
-class Finding(BaseModel):
-    """One rule broken at one place in one stream."""
-
-    model_config = ConfigDict(frozen=True)
-
-    rule: str = Field(description="Rule id from the catalog, e.g. 'lifecycle-first-event'.")
-    level: Level
-    message: str
-    index: int | None = Field(
-        default=None, description="0-based index of the offending event; None for the stream."
-    )
-    pointer: str | None = Field(default=None, description="JSON pointer into the event.")
-    title: str = ""
-    category: str = ""
-    spec: str = Field(default="", description="Spec URL with anchor.")
-    hint: str = Field(default="", description="What the agent author should change.")
-
-
-class ValidationResult(BaseModel):
-    """Everything `validate_events` found in one stream."""
-
-    findings: list[Finding] = Field(default_factory=list)
-    events: int = Field(default=0, description="Number of events (or undecodable frames) read.")
-    profile: str = "spec"
-    exercised: list[str] = Field(
-        default_factory=list, description="Rule ids whose trigger was reached by this stream."
-    )
-    lines: dict[int, int] = Field(
-        default_factory=dict,
-        description="The 1-based line of the recording file each event a finding names "
-        "starts on (JSONL and SSE recordings; none for a JSON document).",
-    )
-
-    @property
-    def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.level is Level.ERROR]
-
-    @property
-    def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.level is Level.WARNING]
-
-    def worst(self) -> Level | None:
-        if not self.findings:
-            return None
-        return max((f.level for f in self.findings), key=lambda lv: lv.rank)
-
-    def rule_ids(self) -> list[str]:
-        return [f.rule for f in self.findings]
+__all__ = [
+    "FAIL_ON",
+    "BaselineComparison",
+    "BaselineEntry",
+    "CaseResult",
+    "Coverage",
+    "Finding",
+    "Level",
+    "Report",
+    "RequirementStatus",
+    "RunRecord",
+    "Strength",
+    "Summary",
+    "ToolInfo",
+    "ValidationResult",
+    "exit_fails",
+    "fail_level",
+    "report_schema",
+]
 
 
 class RunRecord(BaseModel):

@@ -8,6 +8,8 @@ which then names every case it was seen in; the cases are judged again afterward
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from agui_conformance.model import CaseResult, Finding
 
 # rule -> what its folded finding adds
@@ -56,7 +58,5 @@ def fold(cases: list[CaseResult]) -> list[CaseResult]:
                 touched = touched or len(run.findings) != before
             if touched and case is not keep_case:
                 changed.append(case)
-        keep_case.runs[keep_run].findings.insert(
-            keep_index, kept.model_copy(update={"message": message})
-        )
+        keep_case.runs[keep_run].findings.insert(keep_index, replace(kept, message=message))
     return changed

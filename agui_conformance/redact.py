@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import functools
 import json
 import re
@@ -290,7 +291,7 @@ class Secrets:
         pointer = self.text(finding.pointer) if finding.pointer else finding.pointer
         if message == finding.message and pointer == finding.pointer:
             return finding
-        return finding.model_copy(update={"message": message, "pointer": pointer})
+        return dataclasses.replace(finding, message=message, pointer=pointer)
 
     def run(self, run: RunRecord) -> None:
         """One exchange's stored strings, in place."""

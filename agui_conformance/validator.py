@@ -19,7 +19,7 @@ more tracking).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -28,7 +28,7 @@ from agui_conformance.clip import MAX_FINDINGS_PER_RULE, clip_text
 from agui_conformance.hits import Hit
 from agui_conformance.jsonsize import DEFAULT_MAX_STATE_BYTES
 from agui_conformance.machine import SequenceMachine
-from agui_conformance.model import Finding, Level, ValidationResult
+from agui_conformance.records import Finding, Level, ValidationResult
 from agui_conformance.rules import Rule, catalog
 from agui_conformance.schema import get_checker
 
@@ -75,7 +75,7 @@ class StreamValidator:
         (`state-too-large`); a negative value is a ValueError."""
         self.profile = profile
         self._sse = framing == "sse"
-        self._rules = catalog()
+        self._rules: Mapping[str, Rule] | None = None  # the catalog, on the first hit
         self._schema = get_checker()
         self._machine = SequenceMachine(request, max_state_bytes=max_state_bytes)
         if fast:
@@ -186,8 +186,13 @@ class StreamValidator:
 
     def _to_findings(self, hits: list[Hit]) -> list[Finding]:
         found: list[Finding] = []
+        if not hits:
+            return found
+        rules = self._rules
+        if rules is None:
+            rules = self._rules = catalog()
         for hit in hits:
-            rule = self._rules.get(hit.rule)
+            rule = rules.get(hit.rule)
             if rule is None:  # a typo in a check would make a rule that never reports
                 raise UnknownRule(hit.rule)
             if not rule.applies_to(self.profile):

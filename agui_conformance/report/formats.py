@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from agui_conformance.model import Report, ValidationResult
+from agui_conformance.records import ValidationResult
 from agui_conformance.report.github import report_to_github, result_to_github
 from agui_conformance.report.json_report import to_json
 from agui_conformance.report.sarif import to_sarif
 from agui_conformance.report.text import to_text
+
+if TYPE_CHECKING:
+    from agui_conformance.model import Report
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ class Source:
 
 
 ResultFormatter = Callable[[ValidationResult, Source], str]
-ReportFormatter = Callable[[Report], str]
+ReportFormatter = Callable[["Report"], str]
 
 VALIDATION_FORMATS: dict[str, ResultFormatter] = {
     "text": lambda result, src: to_text(result, src.name, color=src.color),

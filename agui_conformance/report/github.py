@@ -8,8 +8,13 @@ property. Levels: error -> error, warning -> warning, info -> notice.
 
 from __future__ import annotations
 
-from agui_conformance.model import Finding, Level, Report, ValidationResult
+from typing import TYPE_CHECKING
+
+from agui_conformance.records import Finding, Level, ValidationResult
 from agui_conformance.redact import printable
+
+if TYPE_CHECKING:
+    from agui_conformance.model import Report
 
 COMMAND = {Level.ERROR: "error", Level.WARNING: "warning", Level.INFO: "notice"}
 MAX_ANNOTATIONS = 50  # what GitHub shows of a job; the rest are counted in a last notice

@@ -12,11 +12,15 @@ info}, then the ValidationResult's own fields (`findings`, `events`,
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import orjson
 
-from agui_conformance.model import Level, Report, ValidationResult
+from agui_conformance.records import Level, ValidationResult
 from agui_conformance.redact import printable_strings, redact_url
+
+if TYPE_CHECKING:
+    from agui_conformance.model import Report
 
 REPORT_VERSION = "1"
 PROTOCOL_VERSION = "1.1"
@@ -35,7 +39,7 @@ def to_json(result: ValidationResult, source: str = "") -> str:
         "source": source,
         "conformant": counts[Level.ERROR.value] == 0,
         "counts": counts,
-        **result.model_dump(mode="json"),
+        **result.as_json(),
     }
     return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"
 

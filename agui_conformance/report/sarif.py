@@ -13,14 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import orjson
 
-from agui_conformance.model import Finding, Level, Report, ValidationResult
+from agui_conformance.records import Finding, Level, ValidationResult
 from agui_conformance.redact import printable_strings, redact_url
 from agui_conformance.rules import SPEC_BASE, Rule, catalog
+
+if TYPE_CHECKING:
+    from agui_conformance.model import Report
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVEL = {Level.ERROR: "error", Level.WARNING: "warning", Level.INFO: "note"}

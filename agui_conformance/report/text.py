@@ -11,7 +11,7 @@ run.jsonl:4: error item-not-open @event 3: ...
 
 from __future__ import annotations
 
-from agui_conformance.model import Finding, Level, ValidationResult
+from agui_conformance.records import Finding, Level, ValidationResult
 from agui_conformance.redact import printable
 
 SHOWN_PER_RULE = 3

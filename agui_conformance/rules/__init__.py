@@ -7,14 +7,12 @@ strength to a finding level under a profile. Knows nothing of streams.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field
-
-from agui_conformance.model import Level, Strength
+from agui_conformance.records import Level, Strength
 from agui_conformance.vocabulary import CATEGORIES, PROFILES
 
 SPEC_BASE = "https://docs.ag-ui.com/spec/1.1"
@@ -22,33 +20,22 @@ SPEC_BASE = "https://docs.ag-ui.com/spec/1.1"
 __all__ = ["CATEGORIES", "PROFILES", "SPEC_BASE", "Rule", "catalog", "get"]
 
 
-class Rule(BaseModel):
-    """One checkable requirement."""
-
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One checkable requirement (a plain record: loading the catalog imports no pydantic)."""
 
     id: str
     title: str
     strength: Strength
     category: str
-    checks: tuple[str, ...] = Field(description="SPEC-NOTES inventory ids this rule checks.")
-    spec: str = Field(description="Spec URL with anchor.")
+    checks: tuple[str, ...]  # SPEC-NOTES inventory ids this rule checks
+    spec: str  # spec URL with anchor (or a path under SPEC_BASE)
     hint: str
-    kind: str = Field(description="stream | request+stream | live")
-    advisory: bool = Field(
-        default=False, description="Beyond the spec's words: catches bugs real agents ship."
-    )
-    heuristic: bool = Field(
-        default=False,
-        description="A pattern match, not a decision: reported as info under `spec`.",
-    )
-    respects: tuple[str, ...] = Field(
-        default=(),
-        description="MAY rows this rule is calibrated against (it must not flag them).",
-    )
-    levels: dict[str, Level] = Field(
-        default_factory=dict, description="Per-profile level overrides."
-    )
+    kind: str  # stream | request+stream | live
+    advisory: bool = False  # beyond the spec's words: catches bugs real agents ship
+    heuristic: bool = False  # a pattern match, not a decision: reported as info under `spec`
+    respects: tuple[str, ...] = ()  # MAY rows this rule is calibrated against (never flags)
+    levels: Mapping[str, Level] = field(default_factory=dict)  # per-profile level overrides
     profiles: tuple[str, ...] = PROFILES
     description: str = ""
 
@@ -73,13 +60,60 @@ class Rule(BaseModel):
     def applies_to(self, profile: str) -> bool:
         return profile in self.profiles
 
+    def as_json(self) -> dict[str, Any]:
+        """The catalog entry as JSON data."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["strength"] = self.strength.value
+        data["levels"] = {name: level.value for name, level in self.levels.items()}
+        for name in ("checks", "respects", "profiles"):
+            data[name] = list(data[name])
+        return data
+
+    @classmethod
+    def from_entry(cls, entry: Any) -> Rule:
+        """A catalog entry, checked: the types each field needs (ValueError otherwise);
+        members the record does not have are ignored."""
+        if not isinstance(entry, dict):
+            raise ValueError(f"a catalog entry is a mapping, not {type(entry).__name__}")
+        rid = entry.get("id")
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in entry or (entry[f.name] is None and f.name == "levels"):
+                if f.default is MISSING and f.default_factory is MISSING:
+                    raise ValueError(f"rule {rid}: `{f.name}` is required")
+                continue
+            values[f.name] = _field_value(rid, f.name, entry[f.name])
+        return cls(**values)
+
+
+_STRINGS = frozenset({"id", "title", "category", "spec", "hint", "kind", "description"})
+_LISTS = frozenset({"checks", "respects", "profiles"})
+
+
+def _field_value(rid: Any, name: str, value: Any) -> Any:
+    try:
+        if name in _STRINGS and isinstance(value, str):
+            return value
+        strings = isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
+        if name in _LISTS and strings:
+            return tuple(value)
+        if name in ("advisory", "heuristic") and isinstance(value, bool):
+            return value
+        if name == "strength":
+            return Strength(value)
+        if name == "levels" and isinstance(value, dict):
+            return {str(k): Level(v) for k, v in value.items()}
+    except ValueError:
+        pass
+    raise ValueError(f"rule {rid}: `{name}` has a bad value {value!r}")
+
 
 def _load(raw: Any) -> dict[str, Rule]:
     if not isinstance(raw, list):
         raise ValueError("catalog.yaml must be a list of rules")
     rules: dict[str, Rule] = {}
     for entry in raw:
-        rule = Rule.model_validate(entry)
+        rule = Rule.from_entry(entry)
         if rule.id in rules:
             raise ValueError(f"duplicate rule id {rule.id}")
         if rule.category not in CATEGORIES:
@@ -93,7 +127,9 @@ def _load(raw: Any) -> dict[str, Rule]:
 @cache
 def catalog() -> Mapping[str, Rule]:
     """All rules, by id, in catalog order."""
-    text = resources.files(__package__).joinpath("catalog.yaml").read_text(encoding="utf-8")
+    import yaml  # here: validating a clean stream never needs the catalog
+
+    text = (Path(__file__).parent / "catalog.yaml").read_text(encoding="utf-8")
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return _load(yaml.load(text, Loader=loader))
 
