@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from importlib import resources
@@ -227,7 +228,7 @@ def test_the_cap_follows_the_inventory_levels() -> None:
     base = get_rule("event-not-json")
 
     def cap(checks: list[str], **extra: object) -> str:
-        rule = base.model_copy(update={"checks": tuple(checks), **extra})
+        rule = dataclasses.replace(base, checks=tuple(checks), **extra)
         return docs_gen.level_cap(rule, inventory).value
 
     assert cap(["A-001"]) == "error"
@@ -236,11 +237,11 @@ def test_the_cap_follows_the_inventory_levels() -> None:
     assert cap(["A-004", "A-002"]) == "warning"  # the strongest row decides
     assert cap(["A-001"], advisory=True) == "info"
     # a MUST rule checking only a † row is above its cap; lowered under spec, it is not
-    must = base.model_copy(update={"checks": ("A-004",)})
+    must = dataclasses.replace(base, checks=("A-004",))
     assert docs_gen.above_cap(must, inventory)
-    lowered = must.model_copy(update={"levels": {"spec": Level.INFO}})
+    lowered = dataclasses.replace(must, levels={"spec": Level.INFO})
     assert not docs_gen.above_cap(lowered, inventory)
-    elsewhere = must.model_copy(update={"profiles": ("strict",)})
+    elsewhere = dataclasses.replace(must, profiles=("strict",))
     assert not docs_gen.above_cap(elsewhere, inventory)
 
 

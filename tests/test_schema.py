@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 import time
 import timeit
 from pathlib import Path
@@ -24,6 +26,7 @@ from referencing.jsonschema import DRAFT202012
 
 from agui_conformance.hits import Hit
 from agui_conformance.schema import SchemaChecker, get_checker, schema_dir
+from agui_conformance.schema_kinds import kind_of
 from tests.shared_data import shared_path, shared_root
 
 CHECKER = get_checker()
@@ -1269,3 +1272,79 @@ print("jsonschema" in sys.modules)
     assert before == "False"
     assert rules == "['schema-wrong-type']", rules  # explained: the member and its type
     assert after == "True"
+
+
+# ------------------------------------------- simple events: checked without compiling
+
+
+def _near_values(kind: tuple[Any, ...]) -> st.SearchStrategy[Any]:
+    """Values a member of this kind may take, and values just outside it."""
+    misses = [None, 1.0, True, "", [], {"a": 1}, 7]
+    tag = kind[0]
+    if tag == "string":
+        return st.sampled_from(["t", "", *misses])
+    if tag in ("const", "enum"):
+        values = [kind[1]] if tag == "const" else list(kind[1])
+        return st.sampled_from([*values, "other", *misses])
+    if tag == "integer":
+        low, high = kind[1], kind[2]
+        return st.sampled_from([0, low, high, low - 1, high + 1, 2**64, 1.0, 1.5, True, None])
+    return st.sampled_from(["x", False, None, 0, {"a": 1}, [1], ""])
+
+
+@st.composite
+def _near_events(draw: st.DrawFn) -> dict[str, Any]:
+    """An event of a known type: its schema's members (mostly), values near the edges of
+    what the schema allows, now and then a member it does not describe."""
+    checker = get_checker()
+    etype = draw(st.sampled_from(sorted(checker.event_types())))
+    properties = checker.event_definitions()[etype]["properties"]
+    defs = checker.event_defs()
+    optional = {
+        name: _near_values(kind_of(sub, defs)) for name, sub in properties.items() if name != "type"
+    }
+    members = draw(st.fixed_dictionaries({}, optional=optional))  # type: ignore[arg-type]
+    if draw(st.integers(0, 9)) == 0:
+        members["thread_id"] = "t"
+    return {**members, "type": etype}
+
+
+@settings(max_examples=800, deadline=None)
+@given(_near_events())
+def test_a_simple_event_passes_only_what_the_compiled_schema_passes(event: dict[str, Any]) -> None:
+    """The member-by-member check of simple events (no compiled validator) never accepts
+    an event the compiled validator of its type rejects."""
+    checker = get_checker()
+    simple = checker._simple[event["type"]]
+    if simple is not None and simple(event):
+        compiled = checker._fast.get(event["type"]) or checker._compile(event["type"])
+        assert compiled.is_valid(event), event
+
+
+def test_common_events_are_checked_without_compiling() -> None:
+    checker = get_checker()
+    for event in (
+        {"type": "RUN_STARTED", "threadId": "t", "runId": "r", "protocolVersion": "1.1"},
+        {"type": "TEXT_MESSAGE_START", "messageId": "m", "role": "assistant", "timestamp": 5},
+        {"type": "RUN_FINISHED", "threadId": "t", "runId": "r"},
+        {"type": "STEP_STARTED", "stepName": "s", "rawEvent": "x"},
+    ):
+        assert checker._simple[event["type"]](event), event
+    for event in (
+        {"type": "RUN_FINISHED", "threadId": "t", "runId": "r", "outcome": {"type": "success"}},
+        {"type": "STEP_STARTED", "stepName": "s", "rawEvent": {"a": 1}},
+        {"type": "TEXT_MESSAGE_START", "messageId": "m", "timestamp": 1.0},
+    ):
+        assert not checker._simple[event["type"]](event), event
+        assert checker.check_event(event, 0) == []  # the compiled validator decides
+
+
+def test_validating_a_simple_stream_does_not_import_jsonschema_rs() -> None:
+    code = (
+        "import sys; from agui_conformance.validator import validate_events; "
+        "r = validate_events([{'type': 'RUN_STARTED', 'threadId': 't', 'runId': 'r', "
+        "'protocolVersion': '1.1'}, {'type': 'RUN_FINISHED', 'threadId': 't', 'runId': 'r'}]); "
+        "assert not r.findings, r.findings; print('jsonschema_rs' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -20,12 +20,8 @@ So a schema change can only make the fast paths decline more. `tests/test_fast_p
 fails when a type's accepted members differ from its schema's properties other
 than `DECLINED`, so the change is then seen and the fast path taught.
 
-A `Kind` is a small tuple describing a subschema: ("any",), ("const", v), ("string",),
-("enum", values), ("integer", lo, hi), ("not-null",), ("object",),
-("array", item kind), ("oneOf", branch kinds), ("ref", name) for a definition
-too rich to describe here, or ("schema", keywords) for anything else (never
-equal to what a fast path expects). Annotations (`description`, `default`,
-`$anchor`, `title`, `examples`) do not count.
+Members are compared by `Kind` (`schema_kinds`): ("schema", ...), for anything
+too rich to describe, is never equal to what a fast path expects.
 
 It knows nothing of files: it reads the definitions it is given.
 """
@@ -37,10 +33,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from agui_conformance.machine.standalone import metadata_is_quiet
+from agui_conformance.schema_kinds import Kind, kind_of
 
 __all__ = ["DECLINED", "ENVELOPE", "Kind", "OwnMembers", "Shape", "build_shapes", "kind_of"]
 
-Kind = tuple[Any, ...]
 # event type -> {member: the kind its fast path takes that member's schema to be}
 OwnMembers = Mapping[str, Mapping[str, Kind]]
 Check = Callable[[Any], bool]
@@ -52,45 +48,6 @@ Check = Callable[[Any], bool]
 ENVELOPE = ("timestamp", "rawEvent", "metadata")
 # Members the fast paths leave to the full path on purpose: attribution to a subagent.
 DECLINED = frozenset({"subagentRunId"})
-
-_ANNOTATIONS = frozenset({"description", "default", "$anchor", "title", "examples", "$comment"})
-_LOCAL = "#/$defs/"
-
-
-def kind_of(schema: Any, defs: Mapping[str, Any], depth: int = 0) -> Kind:
-    """The kind of one subschema (local `$ref`s into `defs` resolved)."""
-    if not isinstance(schema, dict) or depth > 8:
-        return ("schema", repr(schema))
-    body = {k: v for k, v in schema.items() if k not in _ANNOTATIONS}
-    keys = set(body)
-    if not keys:
-        return ("any",)
-    if keys == {"$ref"}:
-        ref = body["$ref"]
-        name = ref.rsplit("/", 1)[-1]
-        if isinstance(ref, str) and ref.startswith(_LOCAL) and name in defs:
-            inner = kind_of(defs[name], defs, depth + 1)
-            return ("ref", name) if inner[0] in ("schema", "array", "oneOf") else inner
-        return ("ref", name)
-    if keys == {"const"}:
-        return ("const", body["const"])
-    if keys == {"not"} and body["not"] == {"type": "null"}:
-        return ("not-null",)
-    if keys == {"oneOf"} and isinstance(body["oneOf"], list):
-        return ("oneOf", tuple(kind_of(b, defs, depth + 1) for b in body["oneOf"]))
-    kind = body.get("type")
-    if kind == "string" and keys == {"type"}:
-        return ("string",)
-    if kind == "string" and keys == {"type", "enum"} and isinstance(body["enum"], list):
-        return ("enum", tuple(body["enum"]))
-    if kind == "integer" and keys == {"type", "minimum", "maximum"}:
-        return ("integer", body["minimum"], body["maximum"])
-    open_object = body.get("additionalProperties", True) is True
-    if kind == "object" and keys <= {"type", "additionalProperties"} and open_object:
-        return ("object",)
-    if kind == "array" and keys == {"type", "items"}:
-        return ("array", kind_of(body["items"], defs, depth + 1))
-    return ("schema", tuple(sorted(keys)))
 
 
 def _integer(lo: int, hi: int) -> Check:
