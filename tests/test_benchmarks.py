@@ -18,6 +18,7 @@ SMALL = [
         ["--events", "2000", "--deltas", "200", "--no-peer"],
         "timestamped vs plain",
     ),
+    ("validate_startup.py", ["--rounds", "1", "--events", "2000", "--no-peer"], "4 events"),
     ("report_render.py", ["--events", "200", "--rounds", "1"], "events"),
     (
         "reference_agent_load.py",
