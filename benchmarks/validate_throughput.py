@@ -7,7 +7,8 @@ JSONL file each:
   * parse-only baseline: orjson.loads of every line (the floor for any validator);
   * agui-conformance: the full pipeline (parse, per-type schema, sequence machine);
   * ag-ui-validate 0.4.0, the peer, when it is installed (pip install ag-ui-validate==0.4.0),
-    on the first --peer-events events of the same file (it runs ~3,000 events/s);
+    and agui-conformance again, on the same shape at --peer-events events (the peer
+    slows down as a stream grows: ~3,000 events/s at 200,000 events);
 and, separately, N STATE_DELTA events growing one state (linear time is the target:
 doubling N should roughly double the time), and peak memory against stream length.
 
@@ -393,14 +394,19 @@ def peer(path: Path) -> int | None:
     return n
 
 
+# Time is this process's CPU time by default (--clock wall for wall time): on a machine
+# shared with other work, wall time mostly measures the neighbours.
+CLOCK: Callable[[], float] = time.process_time
+
+
 def timed(fn: Callable[[Path], int | None], path: Path, repeat: int = 1) -> float | None:
     best: float | None = None
     for _ in range(repeat):
         gc.collect()
-        start = time.perf_counter()
+        start = CLOCK()
         if fn(path) is None:
             return None
-        elapsed = time.perf_counter() - start
+        elapsed = CLOCK() - start
         best = elapsed if best is None else min(best, elapsed)
     return best
 
@@ -424,15 +430,11 @@ def peak_memory(path: Path) -> int:
     return peak
 
 
-def head(path: Path, n: int, out: Path) -> Path:
-    with path.open("rb") as src, out.open("wb") as dst:
-        for _, line in zip(range(n), src, strict=False):
-            dst.write(line)
-    return out
-
-
-def shape_table(names: list[str], events: int, peer_events: int | None, tmp: Path) -> None:
-    """Every shape: parse-only and agui-conformance in turns (best of 5), the peer once."""
+def shape_table(
+    names: list[str], events: int, peer_events: int | None, tmp: Path, rounds: int = 5
+) -> None:
+    """Every shape: parse-only and agui-conformance in turns (best of `rounds`), the peer
+    once."""
     print(f"{'shape':<18} {'MB':>6} {'parse-only ev/s':>16} {'ours ev/s':>12} "
           f"{'ours/parse':>10} {'peer ev/s':>10} {'ours vs peer':>12}")  # fmt: skip
     ours_by_shape: dict[str, float] = {}
@@ -440,15 +442,19 @@ def shape_table(names: list[str], events: int, peer_events: int | None, tmp: Pat
         make, _ = SHAPES[name]
         path = tmp / f"{name}.jsonl"
         n = write_jsonl(make(events), path)
-        base, mine = interleaved(parse_only, ours, path, rounds=5)
+        base, mine = interleaved(parse_only, ours, path, rounds=rounds)
         ours_by_shape[name] = mine
         peer_cell = compare = "-"
         if peer_events is not None:
-            sample = head(path, min(peer_events, n), tmp / f"{name}.head.jsonl")
+            # the peer slows down as a stream grows: both on the same first events
+            sample = tmp / f"{name}.short.jsonl"
+            short = write_jsonl(make(min(peer_events, n)), sample)
             theirs = timed(peer, sample)
             if theirs is not None:
-                rate = min(peer_events, n) / theirs
-                peer_cell, compare = f"{rate:,.0f}", f"{(n / mine) / rate:,.0f}x"
+                mine_sample = timed(ours, sample, repeat=3)
+                assert mine_sample is not None
+                rate = short / theirs
+                peer_cell, compare = f"{rate:,.0f}", f"{theirs / mine_sample:,.0f}x"
             else:
                 peer_cell = "n/a"
         size = os.path.getsize(path) / 1e6
@@ -456,6 +462,8 @@ def shape_table(names: list[str], events: int, peer_events: int | None, tmp: Pat
             f"{name:<18} {size:>6.1f} {n / base:>16,.0f} {n / mine:>12,.0f} "
             f"{mine / base:>9.2f}x {peer_cell:>10} {compare:>12}"
         )
+    if peer_events is not None:
+        print(f"peer columns: both tools on the same shape at {peer_events:,} events")
     if "plain" in ours_by_shape and "timestamped" in ours_by_shape:
         extra = ours_by_shape["timestamped"] / ours_by_shape["plain"] - 1
         print(f"timestamped vs plain (agui-conformance time): {extra:+.1%} (target: within 10%)")
@@ -469,7 +477,11 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true", help="skip ag-ui-validate")
     parser.add_argument("--peer-events", type=int, default=20_000)
     parser.add_argument("--shapes-only", action="store_true", help="only the shape table")
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu")
+    parser.add_argument("--rounds", type=int, default=5, help="turns per shape (best of)")
     args = parser.parse_args()
+    global CLOCK
+    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
     names = [name for name in args.shapes.split(",") if name]
     unknown = sorted(set(names) - set(SHAPES))
     if unknown:
@@ -477,7 +489,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         print(f"{args.events:,} events per shape")
-        shape_table(names, args.events, None if args.no_peer else args.peer_events, Path(tmp))
+        peer_events = None if args.no_peer else args.peer_events
+        shape_table(names, args.events, peer_events, Path(tmp), args.rounds)
         if args.shapes_only:
             return
 

@@ -139,7 +139,7 @@ def _text_start(shape: Shape) -> FastPath:
         item = Item("text", mid, _OPEN, None, role, name, None, None, index, -1, run.number)
         ctx.items[key] = item
         ctx.message_kinds[mid] = TEXT
-        ctx.set_state(item, _OPEN)
+        ctx.open_items["text"][mid] = item  # created OPEN: registered as `set_state` does
         ctx.message_owner[mid] = None
         run.streamed_messages.setdefault(mid, index)
         return True
@@ -172,7 +172,7 @@ def _tool_start(shape: Shape) -> FastPath:
         item.listed_in = run.number
         ctx.items[key] = item
         ctx.known_calls[cid] = name
-        ctx.set_state(item, _OPEN)
+        ctx.open_items["tool"][cid] = item  # created OPEN: registered as `set_state` does
         run.calls.append(item)
         return True
 
