@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -564,7 +564,7 @@ def _note(run: RunRecord, note: str) -> None:
     message is cut before the note, never the note (a message stays in MAX_MESSAGE)."""
     room = MAX_MESSAGE - len(note)
     run.findings = [
-        f.model_copy(update={"message": clip_text(f.message, room) + note})
+        replace(f, message=clip_text(f.message, room) + note)
         if f.rule in differential.FAILURE_RULES
         else f
         for f in run.findings
