@@ -357,7 +357,7 @@ def _rule_page(rule_id: str, profile: str, fmt: str) -> None:
         raise ToolError(f"no rule {rule_id!r} in the catalog{hint}")
     if fmt == "json":
         level = rule.level(profile).value if rule.applies_to(profile) else "off"
-        data = {**rule.model_dump(mode="json"), "url": rule.url, "level": level}
+        data = {**rule.as_json(), "url": rule.url, "level": level}
         click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
         return
     text = page(rule.id)
