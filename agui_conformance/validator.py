@@ -110,12 +110,18 @@ class StreamValidator:
         """One decoded event (any JSON value)."""
         return self._batch((event,), index, parsed=True)
 
-    def feed_events(self, events: Iterable[object], start: int | None = None) -> list[Finding]:
+    def feed_events(
+        self, events: Iterable[object], start: int | None = None, *, from_json: bool = False
+    ) -> list[Finding]:
         """Consecutive decoded events, the first at event index `start` (default: next);
-        the events are only read, never kept or changed."""
-        return self._batch(events, start, parsed=True)
+        the events are only read, never kept or changed. `from_json=True`: they were
+        parsed from JSON text, so every value in them is JSON (the fast paths then take
+        members of any JSON value too, as they do for payloads)."""
+        return self._batch(events, start, parsed=True, from_json=from_json)
 
-    def _batch(self, items: Iterable[Any], start: int | None, *, parsed: bool) -> list[Finding]:
+    def _batch(
+        self, items: Iterable[Any], start: int | None, *, parsed: bool, from_json: bool = False
+    ) -> list[Finding]:
         first = self._events if start is None else start
         found: list[Finding] = []
 
@@ -130,7 +136,9 @@ class StreamValidator:
         def not_json(data: object, err: Exception, index: int) -> None:
             found.extend(self._not_json(data, index, err))
 
-        handled = self._machine.feed_batch(items, first, full, not_json, parsed=parsed)
+        handled = self._machine.feed_batch(
+            items, first, full, not_json, parsed=parsed, from_json=from_json
+        )
         self._events += handled
         self.fast_handled += handled
         return found
@@ -289,7 +297,7 @@ def validate_recording(
             validator.feed_payloads(batch, start)
             tokens.add([_loads_or_none(data) for data in batch])
         else:  # parsed once, for the checks and for the trigger tokens
-            validator.feed_events(events, start)
+            validator.feed_events(events, start, from_json=True)
             tokens.add(events)
     validator.add_hits(recording.hits)
     validator.close()

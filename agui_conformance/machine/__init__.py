@@ -198,6 +198,7 @@ class SequenceMachine:
         not_json: Callable[[Any, Exception, int], None],
         *,
         parsed: bool = False,
+        from_json: bool = False,
     ) -> int:
         """Parse and feed consecutive payloads through the fast paths (`fast`).
 
@@ -205,12 +206,15 @@ class SequenceMachine:
         needed); every other event goes to `full(event, index)`, whose job is to
         check its schema and call `feed`, and every payload that is not JSON to
         `not_json(payload, error, index)`. `parsed=True` takes events instead of
-        payloads. Returns how many events the fast paths took."""
+        payloads; `from_json=True` says those events were parsed from JSON text (every
+        value JSON). Returns how many events the fast paths took."""
         loads = fast.as_is if parsed else orjson.loads
         table = self._fast
         if table is None:
             return fast.feed_batch(self._ctx, payloads, first, full, not_json, loads)
-        return fast.feed_batch(self._ctx, payloads, first, full, not_json, loads, table)
+        return fast.feed_batch(
+            self._ctx, payloads, first, full, not_json, loads, table, from_json=from_json
+        )
 
     def enable_fast_paths(self, definitions: Mapping[str, Any], defs: Mapping[str, Any]) -> None:
         """Let `feed_batch` take the common valid events inline: the fast paths that fit

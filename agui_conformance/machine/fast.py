@@ -286,6 +286,9 @@ class FastTable:
     paths_owned: Mapping[str, FastPath]
     deltas_owned: Mapping[str, Delta]
     shapes: Mapping[str, Shape]  # of parsed events (the widest)
+    # for events parsed from JSON text that someone else holds (values JSON, not ours)
+    paths_json: Mapping[str, FastPath]
+    deltas_json: Mapping[str, Delta]
 
 
 _MAKERS: dict[str, Callable[[Shape, bool], FastPath]] = {
@@ -321,10 +324,11 @@ def build_table(definitions: Mapping[str, Any], defs: Mapping[str, Any]) -> Fast
     held = build_shapes(definitions, defs, OWN_MEMBERS, parsed=False)
     paths, deltas = _paths(held, owned=False)
     paths_owned, deltas_owned = _paths(parsed, owned=True)
-    return FastTable(paths, deltas, paths_owned, deltas_owned, parsed)
+    paths_json, deltas_json = _paths(parsed, owned=False)
+    return FastTable(paths, deltas, paths_owned, deltas_owned, parsed, paths_json, deltas_json)
 
 
-_NONE = FastTable({}, {}, {}, {}, {})
+_NONE = FastTable({}, {}, {}, {}, {}, {}, {})
 _TABLES: dict[int, tuple[Any, FastTable]] = {}
 
 
@@ -344,16 +348,22 @@ def feed_batch(
     not_json: Callable[[Any, Exception, int], None],
     loads: Callable[[Any], Any] = orjson.loads,
     table: FastTable = _NONE,
+    *,
+    from_json: bool = False,
 ) -> int:
     """Feed consecutive payloads, the first at event index `first`; returns how
     many the fast paths of `table` took. The rest go to `full(event, index)`, or
     to `not_json(payload, error, index)` when `loads` rejects them. Pass
-    `loads=as_is` to feed events that are already parsed; without a `table` every
-    event goes to `full` (to test that both paths agree)."""
+    `loads=as_is` to feed events that are already parsed (`from_json=True`: parsed from
+    JSON text, so every value in them is JSON); without a `table` every event goes to
+    `full` (to test that both paths agree)."""
     open_items = ctx.open_items
-    owned = loads is orjson.loads
-    paths = table.paths_owned if owned else table.paths
-    deltas = table.deltas_owned if owned else table.deltas
+    if loads is orjson.loads:
+        paths, deltas = table.paths_owned, table.deltas_owned
+    elif from_json:
+        paths, deltas = table.paths_json, table.deltas_json
+    else:
+        paths, deltas = table.paths, table.deltas
     handled = 0
     quiet = ctx.phase == _ACTIVE and not ctx.lanes  # only the full path changes either
     for index, data in enumerate(payloads, first):
