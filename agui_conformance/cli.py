@@ -107,8 +107,45 @@ SECONDS, URL, CAPABILITIES = Seconds(), AgentURL(), CapabilitiesSource()
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="agui-conformance")
-def main() -> None:
-    """Conformance suite and protocol validator for AG-UI 1.1 agents."""
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Read this agui-conformance.toml (or pyproject.toml) instead of searching for one.",
+)
+@click.option("--isolated", is_flag=True, help="Read no configuration file.")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, isolated: bool) -> None:
+    """Conformance suite and protocol validator for AG-UI 1.1 agents.
+
+    \b
+    Settings come from the command line, then from the first configuration file found
+    from the current folder upward (agui-conformance.toml, or pyproject.toml's
+    [tool.agui-conformance] table; the search stops at a VCS root), then the defaults.
+    """
+    from agui_conformance import config, rules
+    from agui_conformance.cli_config import default_map
+
+    try:
+        settings = config.Settings() if isolated else _settings(config_path)
+    except config.ConfigError as err:
+        raise ToolError(str(err)) from err
+    ctx.obj = settings
+    ctx.default_map = default_map(settings)
+    if settings.rules:
+        ctx.with_resource(rules.overridden(settings.rules))
+
+
+def _settings(config_path: str | None) -> Any:
+    from agui_conformance import config
+
+    if config_path is None:
+        return config.load()
+    path = Path(config_path)
+    if not path.is_file():
+        raise ToolError(f"--config: no such file: {config_path}")
+    found = config.find_in(path)
+    return config.parse(found, path) if found is not None else config.Settings(path=path)
 
 
 def _load_request(path: str | None) -> Any:
@@ -596,10 +633,13 @@ def run(
 
     from agui_conformance import suite
     from agui_conformance.cases import all_cases
+    from agui_conformance.cli_config import config_info
     from agui_conformance.redact import redact_url as _redact_url
     from agui_conformance.runner import RunnerConfig
     from agui_conformance.transport import Deadlines, env_refs
 
+    ctx = click.get_current_context()
+    shown_config = config_info(ctx.obj, ctx) if ctx.obj is not None else None
     try:
         cases = [c for c in all_cases(cases_path) if keyword is None or keyword in c.id]
     except ValueError as err:
@@ -618,6 +658,8 @@ def run(
         return
     headers = _headers(header_specs)
     say = _quiet if quiet else click.echo
+    if shown_config is not None:
+        say(f"config: {shown_config.file}")
     if generated:
         seed = seed if seed is not None else random.randrange(2**31)
     threshold = fail_level(fail_on)
@@ -683,6 +725,7 @@ def run(
             on_result=show,
             reference=reference,
         )
+    report.config = shown_config
     _reproducible(report, run_args, builtin=builtin, keyword=keyword, examples=examples)
     if baseline_path and update_baseline:
         _update_baseline(report, baseline_path, threshold)

@@ -62,8 +62,11 @@ def requirements(
     for rule in catalog().values():
         status: RequirementState
         reason = ""
+        off = profile in rule.profiles and not rule.applies_to(profile)
         if profile not in rule.profiles:
             status, reason = "not-applicable", f"not part of the `{profile}` profile"
+        elif off:
+            status, reason = "not-applicable", "turned off by the configuration"
         elif failing[rule.id]:
             status = "failed"
         elif rule.id in exercised:
@@ -87,7 +90,8 @@ def requirements(
                 findings=failing[rule.id],
                 notes=notes[rule.id],
                 cases=where[rule.id],
-                exercised=rule.id in exercised,
+                # a rule the configuration turned off does not count as exercised
+                exercised=rule.id in exercised and not off,
             )
         )
     return out

@@ -181,6 +181,19 @@ class BaselineComparison(BaseModel):
     stale: list[BaselineEntry] = Field(default_factory=list)
 
 
+class ConfigInfo(BaseModel):
+    """The configuration file a run read, and where each setting came from."""
+
+    file: str = Field(description="The agui-conformance.toml or pyproject.toml read.")
+    fromFile: list[str] = Field(
+        default_factory=list, description="Settings taken from the file (its key names)."
+    )
+    fromCommandLine: list[str] = Field(
+        default_factory=list,
+        description="Settings the file also sets that the command line gave (it wins).",
+    )
+
+
 class ToolInfo(BaseModel):
     name: str = "agui-conformance"
     version: str
@@ -217,6 +230,9 @@ class Report(BaseModel):
         default_factory=dict,
         description="Header name -> the environment variable its value was read from "
         "(names only, never values); reproducers read the same variables.",
+    )
+    config: ConfigInfo | None = Field(
+        default=None, description="The configuration file read, when there was one."
     )
     summary: Summary | None = None
     baseline: BaselineComparison | None = None

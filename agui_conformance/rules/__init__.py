@@ -6,18 +6,30 @@ strength to a finding level under a profile. Knows nothing of streams.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import MISSING, dataclass, field, fields
 from functools import cache
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from agui_conformance.records import Level, Strength
 from agui_conformance.vocabulary import CATEGORIES, PROFILES
 
 SPEC_BASE = "https://docs.ag-ui.com/spec/1.1"
 
-__all__ = ["CATEGORIES", "PROFILES", "SPEC_BASE", "Rule", "catalog", "get"]
+__all__ = [
+    "CATEGORIES",
+    "PROFILES",
+    "SPEC_BASE",
+    "Overrides",
+    "Rule",
+    "activate",
+    "catalog",
+    "get",
+    "overridden",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +56,11 @@ class Rule:
         return SPEC_BASE + self.spec if self.spec.startswith(("/", "#")) else self.spec
 
     def level(self, profile: str = "spec") -> Level:
-        """The level a finding of this rule has under `profile`."""
+        """The level a finding of this rule has under `profile` (and the configuration's
+        per-rule override, when one is active)."""
+        chosen = _ACTIVE.level(self.id) if _ACTIVE is not None else None
+        if chosen is not None:
+            return chosen
         if profile in self.levels:
             return self.levels[profile]
         if self.strength is Strength.CASE:
@@ -58,6 +74,9 @@ class Rule:
         return Level.INFO
 
     def applies_to(self, profile: str) -> bool:
+        """Part of `profile`, and not turned off by the active configuration."""
+        if _ACTIVE is not None and not _ACTIVE.enabled(self):
+            return False
         return profile in self.profiles
 
     def as_json(self) -> dict[str, Any]:
@@ -106,6 +125,35 @@ def _field_value(rid: Any, name: str, value: Any) -> Any:
     except ValueError:
         pass
     raise ValueError(f"rule {rid}: `{name}` has a bad value {value!r}")
+
+
+class Overrides(Protocol):
+    """The configuration's say over rules (agui_conformance.config.RuleChoice)."""
+
+    def enabled(self, rule: Rule) -> bool: ...
+    def level(self, rule_id: str) -> Level | None: ...
+
+
+# The one place select/ignore and level overrides act: every finding (the validator),
+# the matrix, coverage and each report format ask `Rule.level` and `Rule.applies_to`.
+_ACTIVE: Overrides | None = None
+
+
+@contextmanager
+def overridden(choice: Overrides | None) -> Iterator[None]:
+    """Apply `choice` to every rule while the block runs (None: the catalog as is)."""
+    global _ACTIVE
+    before, _ACTIVE = _ACTIVE, choice
+    try:
+        yield
+    finally:
+        _ACTIVE = before
+
+
+def activate(choice: Overrides | None) -> None:
+    """Apply `choice` until the next call (the pytest face: a session's lifetime)."""
+    global _ACTIVE
+    _ACTIVE = choice
 
 
 def _load(raw: Any) -> dict[str, Rule]:

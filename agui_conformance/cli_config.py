@@ -1,0 +1,68 @@
+"""The configuration file under the CLI: its values as click's `default_map`, so an
+option given on the command line wins, and the record of which came from where.
+
+Owns the mapping from the file's keys to the options of `run` and `validate`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from agui_conformance.config import Settings
+from agui_conformance.model import ConfigInfo
+
+# file key -> the option's parameter name, per command
+OPTIONS: dict[str, dict[str, str]] = {
+    "run": {
+        "agent-url": "agent_url",
+        "headers": "header_specs",
+        "profile": "profile",
+        "fail-on": "fail_on",
+        "baseline": "baseline_path",
+        "first-byte-timeout": "first_byte_timeout",
+        "idle-timeout": "idle_timeout",
+        "total-timeout": "total_timeout",
+        "concurrency": "concurrency",
+        "examples": "examples",
+    },
+    "validate": {"profile": "profile", "fail-on": "fail_on"},
+}
+RULE_KEYS = ("select", "ignore", "levels")  # no option: they only come from the file
+
+
+def default_map(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The file's values as defaults of each command's options."""
+    out: dict[str, dict[str, Any]] = {}
+    for command, options in OPTIONS.items():
+        defaults: dict[str, Any] = {}
+        for key, name in options.items():
+            if key == "headers" and settings.headers:
+                defaults[name] = settings.header_specs
+            elif key in settings.values:
+                defaults[name] = settings.values[key]
+        out[command] = defaults
+    return out
+
+
+def config_info(settings: Settings, ctx: click.Context) -> ConfigInfo | None:
+    """Which of the file's settings this command used, and which the command line overrode."""
+    if settings.path is None:
+        return None
+    options = OPTIONS.get(ctx.command.name or "", {})
+    from_file: list[str] = []
+    from_line: list[str] = []
+    for key in settings.set_keys():
+        name = options.get(key)
+        if name is None:
+            if key in RULE_KEYS:
+                from_file.append(key)
+            continue  # a key this command has no use for
+        source = ctx.get_parameter_source(name)
+        if source is ParameterSource.DEFAULT_MAP:
+            from_file.append(key)
+        elif source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+            from_line.append(key)
+    return ConfigInfo(file=str(settings.path), fromFile=from_file, fromCommandLine=from_line)
