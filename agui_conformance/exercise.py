@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from agui_conformance.rules import switched_off
+
 # The requests' members that open request-aware checks, as `request:KEY` tokens.
 REQUEST_KEYS = ("tools", "state", "forwardedProps", "protocolVersion", "resume")
 # Where nested members (`key:NAME`) are looked for: bodies that carry messages or parts.
@@ -200,4 +202,4 @@ def exercised(tokens: set[str]) -> list[str]:
         for alternative in by_token.get(token, ()):
             counts[alternative] = counts.get(alternative, 0) + 1
     held = {alternatives[a][0] for a, n in counts.items() if n == alternatives[a][1]}
-    return [rules[position] for position in sorted(held)]
+    return [rules[p] for p in sorted(held) if not switched_off(rules[p])]

@@ -106,27 +106,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="'Name: value'",
         help="Header for every request (repeatable); `Name: env:VAR` reads the env.",
     )
-    group.addoption("--agui-profile", default="spec", choices=list(PROFILES))
+    group.addoption(
+        "--agui",
+        action="store_true",
+        help="Run the conformance cases against the configuration's agent-url "
+        "(agui-conformance.toml or [tool.agui-conformance]).",
+    )
+    group.addoption("--agui-isolated", action="store_true", help="Read no configuration file.")
+    group.addoption("--agui-profile", default=None, choices=list(PROFILES))
     group.addoption(
         "--agui-auth-required",
         action="store_true",
         help="The agent requires the auth headers given (enables auth probes).",
     )
-    group.addoption(
-        "--agui-fail-on", default="error", choices=["error", "warning", "info", "never"]
-    )
+    group.addoption("--agui-fail-on", default=None, choices=["error", "warning", "info", "never"])
     for name, default in (("first-byte", 15.0), ("idle", 30.0), ("total", 120.0)):
         group.addoption(
             f"--agui-{name}-timeout",
             type=float,
-            default=default,
+            default=None,
             metavar="SECONDS",
             help=f"Deadline per exchange (default {default:g}), as `run --{name}-timeout`.",
         )
     group.addoption(
         "--agui-concurrency",
         type=int,
-        default=4,
+        default=None,
         help="Cases run at once against the agent (default 4); pytest-xdist's -n does not "
         "add to it.",
     )
@@ -138,7 +143,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--agui-examples",
         type=int,
-        default=25,
+        default=None,
         help="Generated RunAgentInputs to send (hypothesis, default 25); 0 turns them off.",
     )
     group.addoption(
@@ -194,7 +199,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _live(config: pytest.Config) -> bool:
-    return bool(config.getoption("agent_url") or config.getoption("agui_reference"))
+    return bool(
+        config.getoption("agent_url")
+        or config.getoption("agui_reference")
+        or config.getoption("agui")
+    )
 
 
 def pytest_load_initial_conftests(
@@ -204,7 +213,7 @@ def pytest_load_initial_conftests(
     re-run. Without one, the suite is collected beside what pytest would collect anyway
     (the file arguments, else testpaths or the current folder)."""
     known = early_config.known_args_namespace
-    if not (getattr(known, "agent_url", None) or getattr(known, "agui_reference", False)):
+    if not any(getattr(known, name, None) for name in ("agent_url", "agui_reference", "agui")):
         return
     named = False
     for index, arg in enumerate(args):
@@ -267,35 +276,47 @@ def _shared_run(config: pytest.Config) -> Any:
     from agui_conformance.pytest_run import Options, SharedRun
     from agui_conformance.transport import Deadlines, env_refs
 
-    _check_ranges(config)
     worker = getattr(config, "workerinput", None)
     if worker is not None:
         seed = int(worker["agui_seed"])
     else:
         seed = config.getoption("agui_seed")
         seed = seed if seed is not None else random.randrange(2**31)
-    specs = config.getoption("agent_header")
+    chosen = _Chosen(config)
+    specs = chosen("headers", "agent_header", [])
+    url = chosen("agent-url", "agent_url", None)
+    if config.getoption("agui_reference") and not config.getoption("agent_url"):
+        url = None  # the built-in agent, whatever the file's agent-url
+    elif config.getoption("agui") and url is None:
+        raise pytest.UsageError("--agui: the configuration has no agent-url (or give --agent-url)")
     opts = Options(
-        url=config.getoption("agent_url"),
+        url=url,
         headers=_headers(specs),
         header_env=env_refs(tuple(specs)),
-        profile=config.getoption("agui_profile"),
-        fail_on=config.getoption("agui_fail_on"),
+        profile=chosen("profile", "agui_profile", "spec"),
+        fail_on=chosen("fail-on", "agui_fail_on", "error"),
         auth_required=config.getoption("agui_auth_required"),
         deadlines=Deadlines(
-            first_byte=config.getoption("agui_first_byte_timeout"),
-            idle=config.getoption("agui_idle_timeout"),
-            total=config.getoption("agui_total_timeout"),
+            first_byte=chosen("first-byte-timeout", "agui_first_byte_timeout", 15.0),
+            idle=chosen("idle-timeout", "agui_idle_timeout", 30.0),
+            total=chosen("total-timeout", "agui_total_timeout", 120.0),
         ),
-        concurrency=config.getoption("agui_concurrency"),
-        examples=config.getoption("agui_examples"),
+        concurrency=chosen("concurrency", "agui_concurrency", 4),
+        examples=chosen("examples", "agui_examples", 25),
         seed=seed,
         capabilities=config.getoption("agui_capabilities"),
         behaviour=config.getoption("agui_behaviour"),
         min_coverage=config.getoption("agui_min_coverage"),
         generated_budget=config.getoption("agui_generated_budget"),
     )
-    baseline_path = config.getoption("agui_baseline")
+    baseline_path = chosen("baseline", "agui_baseline", None)
+    opts.config = chosen.info()
+    _check_ranges(opts)
+    if chosen.settings.rules:
+        from agui_conformance import rules
+
+        rules.activate(chosen.settings.rules)  # every process of the session, until cleanup
+        config.add_cleanup(lambda: rules.activate(None))
     if baseline_path is not None:
         from agui_conformance import baseline
 
@@ -308,6 +329,50 @@ def _shared_run(config: pytest.Config) -> Any:
     return SharedRun(Path(tempfile.mkdtemp(prefix="agui-pytest-")), opts)
 
 
+class _Chosen:
+    """Each setting from the command line, else the configuration file, else the default;
+    which came from where (the report's `config`)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        from agui_conformance import config as config_file
+
+        self.config = config
+        try:
+            self.settings = (
+                config_file.Settings()
+                if config.getoption("agui_isolated")
+                else config_file.load(config.invocation_params.dir)
+            )
+        except config_file.ConfigError as err:
+            raise pytest.UsageError(str(err)) from err
+        self.from_file: list[str] = []
+        self.from_line: list[str] = []
+
+    def __call__(self, key: str, option: str, default: Any) -> Any:
+        given = self.config.getoption(option)
+        in_file = key in self.settings.values or (key == "headers" and self.settings.headers)
+        if given is not None and given != []:
+            if in_file:
+                self.from_line.append(key)
+            return given
+        if not in_file:
+            return default
+        self.from_file.append(key)
+        return self.settings.header_specs if key == "headers" else self.settings.values[key]
+
+    def info(self) -> Any:
+        from agui_conformance.model import ConfigInfo
+
+        if self.settings.path is None:
+            return None
+        rules = [k for k in ("select", "ignore", "levels") if k in self.settings.set_keys()]
+        return ConfigInfo(
+            file=str(self.settings.path),
+            fromFile=self.from_file + rules,
+            fromCommandLine=self.from_line,
+        )
+
+
 RANGES = {  # as `run` checks them
     "agui_concurrency": (1, 64),
     "agui_examples": (0, 10_000),
@@ -318,11 +383,19 @@ RANGES = {  # as `run` checks them
 }
 
 
-def _check_ranges(config: pytest.Config) -> None:
+def _check_ranges(opts: Any) -> None:
     import math
 
+    values = {
+        "agui_concurrency": opts.concurrency,
+        "agui_examples": opts.examples,
+        "agui_first_byte_timeout": opts.deadlines.first_byte,
+        "agui_idle_timeout": opts.deadlines.idle,
+        "agui_total_timeout": opts.deadlines.total,
+        "agui_min_coverage": opts.min_coverage,
+    }
     for name, (low, high) in RANGES.items():
-        value = config.getoption(name)
+        value = values[name]
         if value is None:
             continue
         if not math.isfinite(value) or value < low or (high is not None and value > high):
@@ -381,9 +454,10 @@ class AguiSuite(pytest.File):
                 yield AguiCaseItem.from_parent(
                     self, name=f"{case.id}[{requirement}]", case=case, requirement=requirement
                 )
-        if self.config.getoption("agui_examples") > 0:
+        opts = self.config.stash[RUN_KEY].opts
+        if opts.examples > 0:
             yield AguiCaseItem.from_parent(self, name=GENERATED, case_id=GENERATED)
-        if self.config.getoption("agui_capabilities") or not self.config.getoption("agent_url"):
+        if self.config.getoption("agui_capabilities") or opts.url is None:
             yield AguiCaseItem.from_parent(self, name=CAPABILITIES, case_id=CAPABILITIES)
 
 
@@ -607,10 +681,12 @@ class _Face:
 
         opts = self.run.opts
         target = redact_url(opts.url) if opts.url else "the built-in reference agent"
-        return [
+        shown = [f"config: {opts.config.file}"] if opts.config is not None else []
+        line = (
             f"agui-conformance: {target}, profile {opts.profile}, fail-on {opts.fail_on}, "
             f"seed {opts.seed} (re-run with --agui-seed {opts.seed})"
-        ]
+        )
+        return [*shown, line]
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         report = self.run.load() if self.controller else None
@@ -619,6 +695,7 @@ class _Face:
         from agui_conformance.report.json_report import report_to_json
 
         report.command = "pytest " + " ".join(_shown_args(self.config))
+        report.config = self.run.opts.config
         coverage = report.summary.coverage if report.summary is not None else None
         if coverage is not None and not coverage.met and session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # as `run --min-coverage`

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from agui_conformance.baseline import Baseline
 from agui_conformance.cases import Case
-from agui_conformance.model import CaseResult, Level, Report, fail_level
+from agui_conformance.model import CaseResult, ConfigInfo, Level, Report, fail_level
 from agui_conformance.runner import RunnerConfig
 from agui_conformance.transport import Deadlines
 
@@ -63,6 +63,7 @@ class Options:
     behaviour: bool = False
     min_coverage: float | None = None  # percent of applicable rules the verdict needs
     generated_budget: float = 300.0  # seconds the generated inputs may take, shrinking included
+    config: ConfigInfo | None = None  # the configuration file read, and what it set
 
     @property
     def threshold(self) -> Level:

@@ -29,6 +29,7 @@ __all__ = [
     "catalog",
     "get",
     "overridden",
+    "switched_off",
 ]
 
 
@@ -148,6 +149,15 @@ def overridden(choice: Overrides | None) -> Iterator[None]:
         yield
     finally:
         _ACTIVE = before
+
+
+def switched_off(rule_id: str) -> bool:
+    """The active configuration turned this rule off (it reports nothing and counts as
+    not exercised)."""
+    if _ACTIVE is None:
+        return False
+    rule = catalog().get(rule_id)
+    return rule is not None and not _ACTIVE.enabled(rule)
 
 
 def activate(choice: Overrides | None) -> None:
