@@ -154,7 +154,7 @@ def parse(table: Mapping[str, Any], path: Path) -> Settings:
         if key not in KEYS:
             raise ConfigError(f"{where}: unknown key {key!r}{_close(key, KEYS)}")
         if key in _SCALARS:
-            settings.values[key] = _scalar(key, value, where)
+            settings.values[key] = _scalar(key, value, where, path.parent)
     if "headers" in table:
         settings.headers = _headers(table["headers"], where)
     select = _names(table.get("select", []), "select", where)
@@ -164,7 +164,7 @@ def parse(table: Mapping[str, Any], path: Path) -> Settings:
     return settings
 
 
-def _scalar(key: str, given: Any, where: str) -> Any:
+def _scalar(key: str, given: Any, where: str, where_folder: Path) -> Any:
     kind, wanted = _SCALARS[key]
     if isinstance(given, bool) or not isinstance(given, kind):
         raise ConfigError(f"{where}: {key} must be {wanted}, not {type(given).__name__}")
@@ -178,6 +178,8 @@ def _scalar(key: str, given: Any, where: str) -> Any:
         raise ConfigError(f"{where}: concurrency must be between 1 and 64")
     if key == "examples" and not 0 <= value <= 10_000:
         raise ConfigError(f"{where}: examples must be between 0 and 10000")
+    if key == "baseline":  # as ruff's paths: relative to the file's folder
+        return str(where_folder / value) if not Path(value).is_absolute() else value
     if key == "agent-url" and not value.startswith(("http://", "https://")):
         raise ConfigError(f"{where}: agent-url must be an http:// or https:// URL")
     return float(value) if key.endswith("-timeout") else value

@@ -306,3 +306,26 @@ def test_pytest_face_malformed_file_is_a_usage_error(pytester: pytest.Pytester) 
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--agui")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "unknown key 'profle'" in result.stderr.str()
+
+
+@pytest.mark.parametrize("guide", ["README.md", "docs/ci.md"])
+def test_the_guides_examples_are_valid_configurations(guide: str) -> None:
+    """Every ```toml block of the guides parses as a configuration (keys, rules, headers)."""
+    import re
+    import tomllib
+
+    text = (Path(__file__).resolve().parents[1] / guide).read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", text, flags=re.S)
+    assert blocks
+    for block in blocks:
+        table = tomllib.loads(block)["tool"]["agui-conformance"]
+        settings = config.parse(table, Path("/project/pyproject.toml"))
+        assert settings.headers == {"Authorization": "env:AGENT_TOKEN"}
+
+
+def test_the_baseline_path_is_relative_to_the_files_folder(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "agui-conformance.toml").write_text('baseline = "ci/agui-baseline.json"\n')
+    (tmp_path / "sub").mkdir()
+    settings = config.load(tmp_path / "sub")
+    assert settings.values["baseline"] == str(tmp_path / "ci" / "agui-baseline.json")
