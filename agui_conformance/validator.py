@@ -29,7 +29,7 @@ from agui_conformance.hits import Hit
 from agui_conformance.jsonsize import DEFAULT_MAX_STATE_BYTES
 from agui_conformance.machine import SequenceMachine
 from agui_conformance.records import Finding, Level, ValidationResult
-from agui_conformance.rules import Rule, catalog
+from agui_conformance.rules import Rule, catalog, level_override
 from agui_conformance.schema import get_checker
 
 # Findings a consumer merely strips when the producer declares a newer minor
@@ -214,7 +214,8 @@ class StreamValidator:
 
     def _finding(self, rule: Rule, hit: Hit) -> Finding:
         level = rule.level(self.profile)
-        if level is Level.ERROR and rule.id in _RELAXED_FOR_NEWER and self._machine.newer_producer:
+        relaxed = rule.id in _RELAXED_FOR_NEWER and level_override(rule.id) is None
+        if level is Level.ERROR and relaxed and self._machine.newer_producer:
             level = Level.WARNING
         return Finding(
             rule=rule.id,

@@ -258,6 +258,7 @@ def test_validate_reads_profile_and_levels(tmp_path: Path, monkeypatch: pytest.M
     (tmp_path / "agui-conformance.toml").write_text(f'[levels]\n{RULE} = "off"\n')
     after = CliRunner().invoke(main, ["validate", str(recording), "--format", "json"])
     assert after.exit_code == 0 and RULE not in after.output
+    assert rules.get(RULE).applies_to("spec")  # the override ended with the command
     isolated = CliRunner().invoke(main, ["--isolated", "validate", str(recording)])
     assert isolated.exit_code == 1
 
@@ -329,3 +330,23 @@ def test_the_baseline_path_is_relative_to_the_files_folder(tmp_path: Path) -> No
     (tmp_path / "sub").mkdir()
     settings = config.load(tmp_path / "sub")
     assert settings.values["baseline"] == str(tmp_path / "ci" / "agui-baseline.json")
+
+
+def test_a_level_override_wins_over_the_newer_producer_relaxation() -> None:
+    from agui_conformance.validator import validate_events
+
+    events = [
+        {"type": "RUN_STARTED", "threadId": "t", "runId": "r", "protocolVersion": "1.2"},
+        {"type": "FUTURE_EVENT"},
+        {"type": "RUN_FINISHED", "threadId": "t", "runId": "r"},
+    ]
+
+    def levels() -> list[str]:
+        found = validate_events(events).findings
+        return [f.level.value for f in found if f.rule == "event-type-unknown"]
+
+    assert levels() == ["warning"]  # a newer minor's event: relaxed by default
+    with rules.overridden(config.RuleChoice(levels={"event-type-unknown": "error"})):
+        assert levels() == ["error"]
+    with rules.overridden(config.RuleChoice(levels={"event-type-unknown": "off"})):
+        assert levels() == []

@@ -28,6 +28,7 @@ __all__ = [
     "activate",
     "catalog",
     "get",
+    "level_override",
     "overridden",
     "switched_off",
 ]
@@ -158,6 +159,12 @@ def switched_off(rule_id: str) -> bool:
         return False
     rule = catalog().get(rule_id)
     return rule is not None and not _ACTIVE.enabled(rule)
+
+
+def level_override(rule_id: str) -> Level | None:
+    """The level the active configuration gives this rule, if any (it wins over every
+    other adjustment)."""
+    return _ACTIVE.level(rule_id) if _ACTIVE is not None else None
 
 
 def activate(choice: Overrides | None) -> None:
