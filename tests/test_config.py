@@ -166,6 +166,7 @@ def test_command_line_only_reports_no_config(
     monkeypatch.chdir(tmp_path)
     result, report = _run(tmp_path, "--agent-url", late_url, "--examples", "0")
     assert result.exit_code == 1  # the control for the overrides below: the rule fails it
+    assert RULE in result.output
     assert "config:" not in result.output
     assert report["config"] is None
     assert [f["level"] for f in _findings(report) if f["rule"] == RULE] == ["error"]
@@ -207,6 +208,7 @@ def test_ignore_reaches_every_format_and_the_verdict(
     _project(tmp_path, monkeypatch, f'examples = 0\nignore = ["{RULE}"]\n')
     result, report = _run(tmp_path, "--agent-url", late_url)
     assert result.exit_code == 0, result.output
+    assert RULE not in result.output  # the text face
     assert not [f for f in _findings(report) if f["rule"] == RULE]
     row = next(r for r in report["requirements"] if r["rule"] == RULE)
     assert row["status"] == "not-applicable" and row["exercised"] is False
