@@ -352,3 +352,24 @@ def test_a_level_override_wins_over_the_newer_producer_relaxation() -> None:
         assert levels() == ["error"]
     with rules.overridden(config.RuleChoice(levels={"event-type-unknown": "off"})):
         assert levels() == []
+
+
+def test_config_option_names_the_file_and_isolated_reads_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recording = tmp_path / "s.jsonl"
+    events = conformant_run({"threadId": "t", "runId": "r"})
+    late = {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m-late", "delta": "x"}
+    recording.write_text("\n".join(json.dumps(e) for e in [*events, late]) + "\n")
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path)
+    named = tmp_path / "elsewhere.toml"
+    named.write_text(f'ignore = ["{RULE}"]\n')
+    runner = CliRunner()
+    assert runner.invoke(main, ["validate", str(recording)]).exit_code == 1
+    assert runner.invoke(main, ["--config", str(named), "validate", str(recording)]).exit_code == 0
+    missing = runner.invoke(main, ["--config", str(tmp_path / "nope.toml"), "validate", "x"])
+    assert missing.exit_code == 2 and "--config: no such file" in missing.output
+    (tmp_path / "agui-conformance.toml").write_text('profile = "nope"\n')
+    assert runner.invoke(main, ["validate", str(recording)]).exit_code == 2
+    assert runner.invoke(main, ["--isolated", "validate", str(recording)]).exit_code == 1
