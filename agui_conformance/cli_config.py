@@ -6,13 +6,15 @@ Owns the mapping from the file's keys to the options of `run` and `validate`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
 
 from agui_conformance.config import Settings
-from agui_conformance.model import ConfigInfo
+
+if TYPE_CHECKING:
+    from agui_conformance.model import ConfigInfo
 
 # file key -> the option's parameter name, per command
 OPTIONS: dict[str, dict[str, str]] = {
@@ -65,4 +67,6 @@ def config_info(settings: Settings, ctx: click.Context) -> ConfigInfo | None:
             from_file.append(key)
         elif source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
             from_line.append(key)
+    from agui_conformance.model import ConfigInfo  # pydantic: only a run needs it
+
     return ConfigInfo(file=str(settings.path), fromFile=from_file, fromCommandLine=from_line)

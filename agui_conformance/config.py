@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agui_conformance.model import FAIL_ON, Level
+from agui_conformance.records import FAIL_ON, Level
 from agui_conformance.rules import Rule, catalog
 from agui_conformance.vocabulary import CATEGORIES, PROFILES
 

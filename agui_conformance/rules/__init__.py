@@ -10,7 +10,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import MISSING, dataclass, field, fields
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
