@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from children import wait_bounded
 from fastapi import Request  # resolved by FastAPI from the handler's (string) annotation
 
 HERE = Path(__file__).resolve().parents[1]
@@ -135,17 +136,7 @@ def _run(tree: Path, url: str, args: list[str], folder: Path) -> Measure:
             stderr=stderr,
             preexec_fn=limit,  # only setrlimit between fork and exec
         )  # fmt: skip
-        killed = False
-        while True:
-            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() - started > DEADLINE:
-                child.kill()
-                killed = True
-                pid, status, usage = os.wait4(child.pid, 0)
-                break
-            time.sleep(0.05)
+        status, usage, killed = wait_bounded(child, started, DEADLINE, 0.05)
     child.returncode = code = os.waitstatus_to_exitcode(status)
     state = "killed" if killed or code < 0 else f"exit {code}"
     if "Traceback" in err.read_text("utf-8", "replace"):

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
+from children import wait_bounded
 
 HERE = Path(__file__).resolve().parents[1]
 LIMIT = 4 << 30
@@ -60,17 +61,7 @@ def _run(tree: Path, args: list[str], output: Path) -> Measure:
         stderr=subprocess.DEVNULL,
         preexec_fn=limit,  # only setrlimit between fork and exec
     )
-    killed = False
-    while True:
-        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() - started > DEADLINE:
-            child.kill()
-            killed = True
-            pid, status, usage = os.wait4(child.pid, 0)
-            break
-        time.sleep(0.02)
+    status, usage, killed = wait_bounded(child, started, DEADLINE, 0.02)
     child.returncode = os.waitstatus_to_exitcode(status)
     code = child.returncode
     return Measure(

@@ -1,0 +1,29 @@
+"""Waiting on a benchmark's child process: its exit status and resource usage, killed at
+a deadline (shared by suite_bounds.py and validate_bounds.py; run as scripts, they import
+it from their own folder)."""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import time
+
+
+def wait_bounded(
+    child: subprocess.Popen[bytes], started: float, deadline_s: float, poll_s: float
+) -> tuple[int, resource.struct_rusage, bool]:
+    """(wait status, the child's rusage, whether it was killed at `deadline_s` after
+    `started`, a time.monotonic reading)."""
+    killed = False
+    while True:
+        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() - started > deadline_s:
+            child.kill()
+            killed = True
+            pid, status, usage = os.wait4(child.pid, 0)
+            break
+        time.sleep(poll_s)
+    return status, usage, killed
