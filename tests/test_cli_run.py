@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 import threading
@@ -146,8 +147,8 @@ def test_the_summary_lists_errors_first_then_the_most_cases_and_is_bounded() -> 
 
 
 def test_the_summary_is_printable() -> None:
-    evil = _finding("r", Level.ERROR, "evil \x1b[2J\x07").model_copy(
-        update={"hint": "hint \x1b]0;title\x07"}
+    evil = dataclasses.replace(
+        _finding("r", Level.ERROR, "evil \x1b[2J\x07"), hint="hint \x1b]0;title\x07"
     )
     report = _report([("c", [evil])])
     text = "\n".join(summary_lines(report))
