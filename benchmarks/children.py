@@ -1,6 +1,6 @@
-"""Waiting on a benchmark's child process: its exit status and resource usage, killed at
-a deadline (shared by suite_bounds.py and validate_bounds.py; run as scripts, they import
-it from their own folder)."""
+"""The CLI as a benchmark's child process, and waiting on it: its exit status and
+resource usage, killed at a deadline (shared by suite_bounds.py and validate_bounds.py;
+run as scripts, they import it from their own folder)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,14 @@ import os
 import resource
 import subprocess
 import time
+
+# A child running the CLI of the tree named as its first argument (so a benchmark can
+# measure another checkout too), under the address-space limit LIMIT (setrlimit).
+CLI = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+    "from agui_conformance.cli import main; sys.exit(main())"
+)
+LIMIT = 4 << 30
 
 
 def wait_bounded(

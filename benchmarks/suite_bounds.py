@@ -27,16 +27,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from children import wait_bounded
+from children import CLI, LIMIT, wait_bounded
 from fastapi import Request  # resolved by FastAPI from the handler's (string) annotation
 
 HERE = Path(__file__).resolve().parents[1]
-LIMIT = 4 << 30
 DEADLINE = 600.0
-CLI = (
-    "import sys; sys.path.insert(0, sys.argv.pop(1)); "
-    "from agui_conformance.cli import main; sys.exit(main())"
-)
 DELTAS = {"small": ("loop ", 200), "8k": ("x" * 8192, 32), "64k": ("x" * 65536, 4)}
 
 

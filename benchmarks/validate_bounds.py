@@ -29,15 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
-from children import wait_bounded
+from children import CLI, LIMIT, wait_bounded
 
 HERE = Path(__file__).resolve().parents[1]
-LIMIT = 4 << 30
 DEADLINE = 120.0
-CLI = (
-    "import sys; sys.path.insert(0, sys.argv.pop(1)); "
-    "from agui_conformance.cli import main; sys.exit(main())"
-)
 
 
 @dataclass

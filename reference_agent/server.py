@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -42,6 +43,26 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _server(
+    config: AgentConfig | None,
+    host: str,
+    port: int,
+    limits: Limits | None,
+    **options: Any,
+) -> uvicorn.Server:
+    """The agent's uvicorn server within `limits` (`options`: log level, lifespan)."""
+    return uvicorn.Server(
+        uvicorn.Config(
+            create_app(config),
+            host=host,
+            port=port,
+            access_log=False,
+            **options,
+            **(limits or Limits()).uvicorn_options(),
+        )
+    )
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
@@ -51,16 +72,7 @@ def serve(
 ) -> None:
     """Serve in the foreground until interrupted, within `limits` (see `limits`); on
     `sock` when given (already bound, see `bind`)."""
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(config),
-            host=host,
-            port=port,
-            log_level="info",
-            access_log=False,
-            **(limits or Limits()).uvicorn_options(),
-        )
-    )
+    server = _server(config, host, port, limits, log_level="info")
     server.run(sockets=[sock] if sock is not None else None)
 
 
@@ -80,17 +92,7 @@ def running_agent(
 ) -> Iterator[RunningAgent]:
     """Start the agent on a free port in a background thread; stop it on exit."""
     port = free_port(host)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(config),
-            host=host,
-            port=port,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            **(limits or Limits()).uvicorn_options(),
-        )
-    )
+    server = _server(config, host, port, limits, log_level="warning", lifespan="off")
     thread = threading.Thread(target=server.run, name=f"reference-agent-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + startup_timeout
