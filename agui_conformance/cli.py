@@ -234,11 +234,12 @@ def _color(output: str | None) -> bool:
 )
 @click.option(
     "--stream-format",
-    type=click.Choice(["auto", "sse", "jsonl", "json"]),
+    type=click.Choice(["auto", "sse", "jsonl", "json", "proto"]),
     default="auto",
     show_default=True,
-    help="Format of the recording: an SSE capture, JSONL (one event per line), or a JSON "
-    "array (or an object with a `stream`/`events` array).",
+    help="Format of the recording: an SSE capture, JSONL (one event per line), a JSON "
+    "array (or an object with a `stream`/`events` array), or proto: an HTTP + Protobuf body "
+    "(length-prefixed frames; auto-detected when its first frame decodes).",
 )
 @click.option(
     "-o",

@@ -142,10 +142,11 @@ class StreamTokens:
 
 def recording_exercised(tokens: set[str], request: Any, framing: str) -> list[str]:
     """The rules a recorded stream exercised: its tokens, the request's, and `sse` for an
-    SSE capture (what a live exchange adds for its answer's framing)."""
+    SSE capture or `proto` for a protobuf body (what a live exchange adds for its answer's
+    framing)."""
     tokens = tokens | request_tokens(request)
-    if framing == "sse":
-        tokens.add("sse")
+    if framing in ("sse", "proto"):
+        tokens.add(framing)
     return exercised(tokens)
 
 

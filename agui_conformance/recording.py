@@ -12,6 +12,11 @@ format from the first non-blank bytes:
   `stream` array (the official corpus fixture format) or an `events` array.
   The document is parsed whole (it must be), and each element re-serialised
   with orjson to become its payload.
+- `proto`: an HTTP + Protobuf body (4-byte big-endian length, then one
+  `ag_ui.Event` message, repeated); read by `protobuf.reader.FrameReader`, each
+  event re-serialised as JSON, framing hits in `Recording.hits`. Detected when
+  the input starts with a NUL byte (a length below 16 MiB does) and its first
+  frame decodes as an event; the protobuf runtime is loaded only then.
 
 Payloads are raw bytes: parsing and judging them is the validator's job, so
 a line that is not JSON is still a payload (the validator reports
@@ -19,8 +24,9 @@ a line that is not JSON is still a payload (the validator reports
 recordings (a file artefact; orjson refuses it); in SSE captures the parser
 reports it (`sse-bom`), as it belongs to the agent's stream. Never raises on
 the content of a recording; what is no recording at all raises `NotARecording`
-(binary data: a NUL byte in the first chunk, which no SSE, JSONL or JSON text
-holds; or, when the format is detected or `json`, a whole document that is a
+(binary data that is no protobuf body: a NUL byte in the first chunk, which no
+SSE, JSONL or JSON text holds, unless the input is detected or named as
+`proto`; or, when the format is detected or `json`, a whole document that is a
 JSON object with neither a `type` nor a `stream`/`events` array). An unknown
 `fmt` is a caller error (ValueError) and an unreadable file raises OSError.
 
@@ -66,7 +72,7 @@ __all__ = [
 ]
 
 CHUNK = 1 << 16
-FORMATS = ("auto", "sse", "jsonl", "json")
+FORMATS = ("auto", "sse", "jsonl", "json", "proto")
 _SSE_STARTS = (b"data:", b":", b"event:", b"id:", b"retry:")
 _BOM = b"\xef\xbb\xbf"
 _WHITESPACE = b" \t\r\n\x0b\x0c"
@@ -106,9 +112,11 @@ class Recording:
     `batches` (runs of consecutive payloads, cheaper per event); `hits` is
     complete after that."""
 
-    format: str  # "sse" | "jsonl" | "json"
+    format: str  # "sse" | "jsonl" | "json" | "proto"
     batches: Iterator[Batch]
     hits: list[Hit] = field(default_factory=list)
+    # a fatal framing hit ended the reading (protobuf): the rest of the stream was not seen
+    stopped: bool = False
     # the line each event starts on (JSONL, SSE), filled as batches are read; empty for
     # a JSON document. A leading BOM is on line 1, as in an editor.
     lines: LineIndex = field(default_factory=LineIndex)
@@ -152,8 +160,9 @@ def open_recording(source: Source, fmt: str = "auto") -> Recording:
         raise ValueError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
     chunks = _chunks(source)
     head, complete = _read_head(chunks)
-    _refuse_binary(head)
     kind = detect(head, complete=complete) if fmt == "auto" else fmt
+    if kind != "proto":
+        _refuse_binary(head)
     if kind != "sse" and head.startswith(_BOM):
         head = head[len(_BOM) :]
     if complete and fmt == "auto" and kind == "jsonl":
@@ -162,6 +171,8 @@ def open_recording(source: Source, fmt: str = "auto") -> Recording:
     recording = Recording(format=kind, batches=iter(()))
     if kind == "sse":
         recording.batches = _sse(rest, recording.hits, recording.lines)
+    elif kind == "proto":
+        recording.batches = _proto(rest, recording)
     elif kind == "json":
         recording.batches = _json(rest)
     else:
@@ -173,7 +184,9 @@ def _refuse_binary(head: bytes) -> None:
     nul = head.find(b"\x00", 0, CHUNK)
     if nul >= 0:
         raise NotARecording(
-            f"binary data (a NUL byte at offset {nul}), not an SSE capture, JSONL or JSON"
+            f"binary data (a NUL byte at offset {nul}), not an SSE capture, JSONL or JSON, "
+            "nor a protobuf body whose first frame decodes as an event (to read it as one "
+            "anyway, and see why it does not, pass --stream-format proto)"
         )
 
 
@@ -196,12 +209,15 @@ _NOT_EVENTS = (
 
 
 def detect(head: bytes, *, complete: bool = False) -> str:
-    """The format of a recording from its first bytes: "sse", "jsonl" or "json".
+    """The format of a recording from its first bytes: "sse", "jsonl", "json" or "proto".
 
     `head` should hold at least the first non-blank line and the first non-blank
-    byte after it (`open_recording` reads that much); `complete=True` says it is
-    the whole input. With less, the guess is by first character.
+    byte after it (`open_recording` reads that much; for input starting with a NUL
+    byte, its whole first frame); `complete=True` says it is the whole input. With
+    less, the guess is by first character.
     """
+    if head.startswith(b"\x00") and _first_frame_decodes(head):
+        return "proto"
     text = head[len(_BOM) :] if head.startswith(_BOM) else head
     text = text.lstrip(_WHITESPACE)
     if text.startswith(_SSE_STARTS):
@@ -255,14 +271,51 @@ def _read(handle: Readable) -> Iterator[bytes]:
         yield bytes(chunk)
 
 
+def _first_frame_decodes(head: bytes) -> bool:
+    """Whether `head` starts with a whole protobuf frame that decodes as an event (or an
+    event type newer than the wire schema)."""
+    from agui_conformance.protobuf import DEFAULT_MAX_FRAME, HEADER_SIZE, frame_length
+
+    if len(head) < HEADER_SIZE:
+        return False
+    size = frame_length(head[:HEADER_SIZE])
+    if size > DEFAULT_MAX_FRAME or len(head) < HEADER_SIZE + size:
+        return False
+    from agui_conformance.protobuf import Undecodable
+    from agui_conformance.protobuf.codec import decode_event
+
+    try:
+        decode_event(head[HEADER_SIZE : HEADER_SIZE + size])
+    except Undecodable:
+        return False
+    return True
+
+
+def _frame_head_done(head: bytearray) -> bool:
+    """Input starting with a NUL byte (a protobuf length): whether its first frame (or
+    as much of it as the frame cap allows) has been read."""
+    from agui_conformance.protobuf import DEFAULT_MAX_FRAME, HEADER_SIZE, frame_length
+
+    if len(head) < HEADER_SIZE:
+        return False
+    return len(head) >= HEADER_SIZE + min(
+        frame_length(bytes(head[:HEADER_SIZE])), DEFAULT_MAX_FRAME
+    )
+
+
 def _read_head(chunks: Iterator[bytes]) -> tuple[bytes, bool]:
     """Enough of the start to detect the format: the first non-blank line and the first
-    non-blank byte after it (or everything, when shorter). True when it is everything."""
+    non-blank byte after it, or for input starting with a NUL byte its first frame (or
+    everything, when shorter). True when it is everything."""
     head = bytearray()
     scan = 0  # where to look next for the end of the first line
     line_end = -1
     for chunk in chunks:
         head += chunk
+        if head[:1] == b"\x00":
+            if _frame_head_done(head):
+                return bytes(head), False
+            continue
         start = _first_content(head)
         if start < 0:
             continue
@@ -311,14 +364,31 @@ def _sse(chunks: Iterable[bytes], hits: list[Hit], lines: LineIndex) -> Iterator
     yield from _frames(parser.close(), hits, lines, counter)
 
 
+def _proto(chunks: Iterable[bytes], recording: Recording) -> Iterator[Batch]:
+    from agui_conformance.protobuf.reader import FrameReader
+
+    reader = FrameReader()
+    for chunk in chunks:
+        yield from _frames(reader.feed(chunk), recording.hits, None, None)
+        if reader.stopped:
+            break
+    yield from _frames(reader.close(), recording.hits, None, None)
+    recording.stopped = reader.stopped
+
+
 def _frames(
-    items: list[Frame | Hit], hits: list[Hit], lines: LineIndex, counter: LineCounter
+    items: list[Frame | Hit],
+    hits: list[Hit],
+    lines: LineIndex | None,
+    counter: LineCounter | None,
 ) -> Iterator[Batch]:
-    """The frames of one parser call, in runs of consecutive indexes; hits aside."""
+    """The frames of one parser call, in runs of consecutive indexes; hits aside. Without
+    `lines` (a binary body) no line numbers are kept."""
     start, batch = 0, list[bytes]()
     for item in items:
         if isinstance(item, Frame):
-            lines.add(item.index, counter.line_at(item.offset))
+            if lines is not None and counter is not None:
+                lines.add(item.index, counter.line_at(item.offset))
             if batch and item.index != start + len(batch):
                 yield start, batch
                 batch = []

@@ -169,12 +169,17 @@ class StreamValidator:
         """Hits found elsewhere (e.g. SSE framing), merged into this stream's findings."""
         return self._emit(list(hits))
 
-    def close(self) -> list[Finding]:
-        """End of stream: truncation and whole-stream checks."""
+    def close(self, suppress: Iterable[str] = ()) -> list[Finding]:
+        """End of stream: truncation and whole-stream checks. `suppress`: rules the framing
+        already reported for the whole stream (a protobuf body cut mid-frame is
+        `stream-truncated` with the byte it was cut at; the machine would say it again)."""
         if self._closed:
             return []
         self._closed = True
-        return self._emit(self._machine.close())
+        hits = self._machine.close()
+        if suppress:
+            hits = [hit for hit in hits if hit.rule not in suppress]
+        return self._emit(hits)
 
     # ------------------------------------------------------------ results
 
@@ -301,7 +306,9 @@ def validate_recording(
             validator.feed_events(events, start, from_json=True)
             tokens.add(events)
     validator.add_hits(recording.hits)
-    validator.close()
+    if not recording.stopped:  # a fatal framing hit: the stream's end was never seen
+        cut = any(h.rule == "stream-truncated" for h in recording.hits)
+        validator.close(suppress=("stream-truncated",) if cut else ())
     result = validator.result()
     result.exercised = recording_exercised(tokens.tokens, request, recording.format)
     for index in {f.index for f in result.findings if f.index is not None}:

@@ -85,7 +85,7 @@ EVERY_TYPE: list[dict[str, Any]] = [
 
 # A run the validator passes on either binding (used for verdict parity).
 CLEAN_RUN: list[dict[str, Any]] = [
-    {"type": "RUN_STARTED", **RUN},
+    {"type": "RUN_STARTED", **RUN, "protocolVersion": "1.1"},
     {"type": "TEXT_MESSAGE_START", "messageId": "m1", "role": "assistant"},
     {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m1", "delta": "Hi"},
     {"type": "TEXT_MESSAGE_END", "messageId": "m1"},

@@ -433,7 +433,9 @@ def test_console_script_reads_stdin_and_hides_internal_errors(tmp_path: Path) ->
     assert binary.returncode == 2 and binary.stdout == b""
     assert binary.stderr.decode() == (
         "Error: stdin is not a recording: binary data (a NUL byte at offset 0), "
-        "not an SSE capture, JSONL or JSON\n"
+        "not an SSE capture, JSONL or JSON, nor a protobuf body whose first frame decodes "
+        "as an event (to read it as one anyway, and see why it does not, pass "
+        "--stream-format proto)\n"
     )
 
 

@@ -24,7 +24,7 @@ from agui_conformance.schema import get_checker
 from .test_rule_fixtures import ALL
 
 FIXED = {
-    "stream", "sse", "request", "valid-input", "probe", "survival", "auth-probe", "http",
+    "stream", "sse", "proto", "request", "valid-input", "probe", "survival", "auth-probe", "http",
     "multi-run", "parts", "reopen:text", "reopen:tool", "request:history", "capabilities",
     "differential", "isolation", "overlap", "state-types", "history", "expectation",
 }  # fmt: skip

@@ -74,6 +74,19 @@ def test_a_declared_length_is_refused_before_its_bytes_arrive() -> None:
     assert reader.feed(b"more") == [] and reader.close() == []
 
 
+def test_little_endian_length_prefix_is_named() -> None:
+    payload = encode_event(EVERY_TYPE[1])
+    little = len(payload).to_bytes(4, "little") + payload
+    for chunks in ([little + little], [little[:5], little[5:] + little]):
+        out = _read(chunks)
+        assert [type(i).__name__ for i in out] == ["Hit"]
+        hit = out[0]
+        assert isinstance(hit, Hit) and hit.rule == "proto-frame-undecodable"
+        assert "little-endian" in hit.message
+    out = _read([little[:-1]])  # cut before the swapped length arrived: too large
+    assert [i.rule for i in out if isinstance(i, Hit)] == ["proto-frame-too-large"]
+
+
 def test_undecodable_frame_is_fatal() -> None:
     good = frame(encode_event(EVERY_TYPE[1]))
     out = _read([good, frame(b"\x0a\x05ab"), good])
@@ -88,8 +101,8 @@ def test_body_ending_mid_frame_is_truncation() -> None:
     for cut in (1, 3, 4, len(good) - 1):
         out = _read([good, good[:cut]])
         rules = [i.rule for i in out if isinstance(i, Hit)]
-        assert rules == ["proto-truncated-frame"], cut
-        assert out[-1].index == 1  # type: ignore[union-attr]
+        assert rules == ["stream-truncated"], cut
+        assert "truncated run" in out[-1].message  # type: ignore[union-attr]
     assert _read([good]) == _read([good[:3], good[3:]])  # a clean end: no hit
 
 

@@ -8,7 +8,10 @@ Fixtures live in tests/fixtures/rules/<rule-id>.yaml:
         index: 1           # event index of the first finding (null = whole stream)
         input: {...}       # optional RunAgentInput (request-aware rules)
         stream: [...]      # events; or `sse: "..."` raw SSE text (`sse_base64` for
-                           # bytes that are not UTF-8); or `payloads: [...]` raw JSON;
+                           # bytes that are not UTF-8); or `proto: [...]` an HTTP +
+                           # Protobuf body, each item `{event: {...}}` (encoded, framed),
+                           # `{message_hex: ".."}` (framed) or `{raw_hex: ".."}` (as is);
+                           # or `payloads: [...]` raw JSON;
                            # or `exchange: {expect, status, content_type, frames: [{at,
                            # event}], ended_at, ending, raw_prefix, valid_status}` for
                            # live rules (valid_status: what the agent answered the valid
@@ -108,6 +111,8 @@ def _run(case: dict[str, Any]) -> ValidationResult:
         return _behaviour(case["behaviour"], profile)
     if "expectations" in case:
         return _expectations(case, profile)
+    if "proto" in case:
+        return validate_recording(_proto_body(case["proto"]), request=request, profile=profile)
     if "sse" in case or "sse_base64" in case:
         raw = (
             base64.b64decode(case["sse_base64"])
@@ -120,6 +125,21 @@ def _run(case: dict[str, Any]) -> ValidationResult:
             [p.encode("utf-8") for p in case["payloads"]], request=request, profile=profile
         )
     return validate_events(case["stream"], request=request, profile=profile)
+
+
+def _proto_body(items: list[dict[str, Any]]) -> bytes:
+    """A protobuf body from fixture items (read auto-detected, as `validate` would)."""
+    from agui_conformance.protobuf import encode_event, frame
+
+    body = b""
+    for item in items:
+        if "event" in item:
+            body += frame(encode_event(item["event"]))
+        elif "message_hex" in item:
+            body += frame(bytes.fromhex(item["message_hex"]))
+        else:
+            body += bytes.fromhex(item["raw_hex"])
+    return body
 
 
 def _declaration(case: dict[str, Any], profile: str) -> ValidationResult:

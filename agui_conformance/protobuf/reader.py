@@ -18,10 +18,17 @@ Framing findings (`Hit`s, with the rule ids of the catalog), in stream order:
   one; `unknown_events` counts them all.
 - `proto-frame-too-large`: a header declares more than `max_frame` bytes. The
   reader stops there (it would otherwise have to buffer the declared size).
-- `proto-frame-undecodable`: a frame's bytes are no event message. Fatal to
-  the stream: nothing after it is read.
-- `proto-truncated-frame` (at `close()`): the body ended inside a frame (in its
-  header or its message): a truncated run.
+- `proto-frame-undecodable`: a frame's bytes are no event message, or its
+  length prefix is little-endian (the swapped length frames a message that
+  decodes). Fatal to the stream: nothing after it is read.
+- `stream-truncated` (at `close()`): the body ended inside a frame (in its
+  header or its message). The spec calls that a truncated run, so it is the
+  general truncation rule, with a message that says where the frame was cut;
+  the cut frame's event is lost (it cannot be decoded in part).
+
+`stopped` tells the caller that a fatal hit ended the reading: what the stream
+held after it was never seen, so whole-stream checks (a missing terminal
+event) say nothing about the producer.
 
 Memory is bounded by the largest frame (at most `max_frame`). Never raises on
 any bytes. Decoding needs the protobuf runtime (loaded on first use).
@@ -141,11 +148,15 @@ class FrameReader:
                 "message bytes arrived"
             )
         self._buffer.clear()
+        if held >= HEADER_SIZE and size > self._max:  # waited for a little-endian length
+            self._stop(self._too_large(size, self._start), out)
+            return out
         self._hit(
             Hit(
-                "proto-truncated-frame",
-                self._frames,
-                f"The body ended at byte {self._pos}, {where}.",
+                "stream-truncated",
+                None,
+                f"The body ended at byte {self._pos}, {where}: a truncated run "
+                "(the cut frame's event is lost).",
             ),
             out,
         )
@@ -158,18 +169,16 @@ class FrameReader:
         at = 0
         end = len(buffer)
         while end - at >= HEADER_SIZE:
-            size = frame_length(bytes(buffer[at : at + HEADER_SIZE]))
+            header = bytes(buffer[at : at + HEADER_SIZE])
+            size = frame_length(header)
             offset = self._start + at
             if size > self._max:
-                self._stop(
-                    Hit(
-                        "proto-frame-too-large",
-                        self._frames,
-                        f"The frame at byte {offset} declares {size} bytes, above the "
-                        f"{self._max}-byte limit; the stream is not read further.",
-                    ),
-                    out,
-                )
+                swapped = int.from_bytes(header, "little")
+                if swapped <= self._max and end - at - HEADER_SIZE < swapped:
+                    break  # little-endian? wait for the bytes it would frame
+                if swapped <= self._max and self._little_endian(buffer, at, swapped, offset, out):
+                    return
+                self._stop(self._too_large(size, offset), out)
                 return
             if end - at - HEADER_SIZE < size:
                 break
@@ -180,6 +189,39 @@ class FrameReader:
         if at:
             del buffer[:at]
             self._start += at
+
+    def _little_endian(
+        self, buffer: bytearray, at: int, size: int, offset: int, out: list[Frame | Hit]
+    ) -> bool:
+        """Whether the frame at `at` decodes when its length is read little-endian: a
+        byte-order bug of the producer, reported as such (fatal)."""
+        payload = bytes(buffer[at + HEADER_SIZE : at + HEADER_SIZE + size])
+        try:
+            if self._decode(payload) is None:
+                return False
+        except Undecodable:
+            return False
+        declared = frame_length(bytes(buffer[at : at + HEADER_SIZE]))
+        self._stop(
+            Hit(
+                "proto-frame-undecodable",
+                self._frames,
+                f"The frame at byte {offset} has a little-endian length prefix: read as "
+                f"the binding requires (big-endian) it declares {declared} bytes, read "
+                f"little-endian it frames a {size}-byte event; the stream is not "
+                "read further.",
+            ),
+            out,
+        )
+        return True
+
+    def _too_large(self, size: int, offset: int) -> Hit:
+        return Hit(
+            "proto-frame-too-large",
+            self._frames,
+            f"The frame at byte {offset} declares {size} bytes, above the {self._max}-byte "
+            "limit; the stream is not read further.",
+        )
 
     def _one(self, payload: bytes, offset: int, out: list[Frame | Hit]) -> bool:
         """Decode one frame's message; False when it ended the reading."""
