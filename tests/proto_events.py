@@ -13,7 +13,7 @@ EVERY_TYPE: list[dict[str, Any]] = [
                "messages": [{"id": "u0", "role": "user", "content": "hi"}],
                "tools": [{"name": "lookup", "description": "find",
                           "parameters": {"type": "object"}}],
-               "context": [{"description": "d", "value": "v"}], "forwardedProps": None,
+               "context": [{"description": "d", "value": "v"}], "forwardedProps": {"trace": None},
                "resume": []}},
     {"type": "TEXT_MESSAGE_START", "messageId": "m1", "role": "assistant", "name": "bot"},
     {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m1", "delta": "Hello, wörld ✓"},
