@@ -72,6 +72,24 @@ def test_optional_members_stay_absent_and_numbers_stay_integers() -> None:
     assert "timestamp" not in decode_event(encode_event({"type": "STEP_STARTED", "stepName": "s"}))
 
 
+def test_object_members_keep_their_order_both_ways() -> None:
+    """Written in the event's order (the official encoder's bytes depend on it), read in
+    the wire's; a key repeated on the wire keeps its last value, as a map would."""
+    snapshot = {"z": 1, "a": {"y": [], "b": None}, "m": "x"}
+    data = encode_event({"type": "STATE_SNAPSHOT", "snapshot": snapshot})
+    assert data.index(b"\x01z") < data.index(b"\x01a") < data.index(b"\x01m")
+    back = decode_event(data)
+    assert back is not None
+    assert list(back["snapshot"]) == ["z", "a", "m"]
+    assert list(back["snapshot"]["a"]) == ["y", "b"]
+    envelope = pb.Event()
+    body = envelope.state_snapshot
+    body.base_event.type = pb.STATE_SNAPSHOT
+    for value in ("first", "last"):
+        body.snapshot.struct_value.fields.add(key="k").value.string_value = value
+    assert decode_event(envelope.SerializeToString())["snapshot"] == {"k": "last"}  # type: ignore[index]
+
+
 def test_unknown_patch_op_number_is_carried_by_number() -> None:
     envelope = pb.Event()
     delta = envelope.state_delta
@@ -89,13 +107,16 @@ def test_an_unknown_arm_is_dropped_not_refused() -> None:
     ("payload", "reason"),
     [
         (b"", "empty message"),
-        (b"\x08\x01", "sets no event arm"),  # a varint at the top level: no arm, no event
+        (b"\x08\x01", "is no message"),  # a varint where arm 1 belongs
+        (b"\xc0\x02\x01", "sets no event arm"),  # a varint of field 40: no event
         (b"\x0a\x05ab", "not a protobuf message"),  # length beyond the bytes
         (b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", "not a protobuf message"),
         (b"\x0a\x00", "without its base_event"),
         (b"\x12\x02\x0a\x00", "declares TEXT_MESSAGE_START"),  # arm 2, base type 0
         (b"\x0a\x05\x12\x03\xff\xfe\xfd", "not a protobuf message"),  # invalid UTF-8 string
         (b"\x82\x02\x02\x08", "not a protobuf message"),  # a future arm that is no message
+        (b"\x12\x02\x0a\x00\x1a\x02\x0a\x00", "two events"),  # arms 2 and 3
+        (b"\x1a\x04\x0a\x02\x08\x02\x08\x01", "is no message"),  # arm 3, then field 1 as varint
     ],
 )
 def test_bytes_that_are_no_event_are_undecodable(payload: bytes, reason: str) -> None:

@@ -1,12 +1,14 @@
-from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable, Mapping as _Mapping
-from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class JsonNull(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    JSON_NULL: _ClassVar[JsonNull]
 
 class JsonPatchOperationType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -50,6 +52,7 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REASONING_MESSAGE_CHUNK: _ClassVar[EventType]
     REASONING_END: _ClassVar[EventType]
     REASONING_ENCRYPTED_VALUE: _ClassVar[EventType]
+JSON_NULL: JsonNull
 ADD: JsonPatchOperationType
 REMOVE: JsonPatchOperationType
 REPLACE: JsonPatchOperationType
@@ -88,6 +91,42 @@ REASONING_MESSAGE_CHUNK: EventType
 REASONING_END: EventType
 REASONING_ENCRYPTED_VALUE: EventType
 
+class JsonValue(_message.Message):
+    __slots__ = ("null_value", "number_value", "string_value", "bool_value", "struct_value", "list_value")
+    NULL_VALUE_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_VALUE_FIELD_NUMBER: _ClassVar[int]
+    STRING_VALUE_FIELD_NUMBER: _ClassVar[int]
+    BOOL_VALUE_FIELD_NUMBER: _ClassVar[int]
+    STRUCT_VALUE_FIELD_NUMBER: _ClassVar[int]
+    LIST_VALUE_FIELD_NUMBER: _ClassVar[int]
+    null_value: JsonNull
+    number_value: float
+    string_value: str
+    bool_value: bool
+    struct_value: JsonObject
+    list_value: JsonArray
+    def __init__(self, null_value: _Optional[_Union[JsonNull, str]] = ..., number_value: _Optional[float] = ..., string_value: _Optional[str] = ..., bool_value: bool = ..., struct_value: _Optional[_Union[JsonObject, _Mapping]] = ..., list_value: _Optional[_Union[JsonArray, _Mapping]] = ...) -> None: ...
+
+class JsonMember(_message.Message):
+    __slots__ = ("key", "value")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    value: JsonValue
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[JsonValue, _Mapping]] = ...) -> None: ...
+
+class JsonObject(_message.Message):
+    __slots__ = ("fields",)
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
+    fields: _containers.RepeatedCompositeFieldContainer[JsonMember]
+    def __init__(self, fields: _Optional[_Iterable[_Union[JsonMember, _Mapping]]] = ...) -> None: ...
+
+class JsonArray(_message.Message):
+    __slots__ = ("values",)
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    values: _containers.RepeatedCompositeFieldContainer[JsonValue]
+    def __init__(self, values: _Optional[_Iterable[_Union[JsonValue, _Mapping]]] = ...) -> None: ...
+
 class JsonPatchOperation(_message.Message):
     __slots__ = ("op", "path", "value")
     OP_FIELD_NUMBER: _ClassVar[int]
@@ -96,8 +135,8 @@ class JsonPatchOperation(_message.Message):
     VALUE_FIELD_NUMBER: _ClassVar[int]
     op: JsonPatchOperationType
     path: str
-    value: _struct_pb2.Value
-    def __init__(self, op: _Optional[_Union[JsonPatchOperationType, str]] = ..., path: _Optional[str] = ..., value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., **kwargs) -> None: ...
+    value: JsonValue
+    def __init__(self, op: _Optional[_Union[JsonPatchOperationType, str]] = ..., path: _Optional[str] = ..., value: _Optional[_Union[JsonValue, _Mapping]] = ..., **kwargs) -> None: ...
 
 class InputContentDataSource(_message.Message):
     __slots__ = ("value", "mime_type")
@@ -142,8 +181,8 @@ class TextInputPart(_message.Message):
     METADATA_FIELD_NUMBER: _ClassVar[int]
     text: str
     id: str
-    metadata: _struct_pb2.Value
-    def __init__(self, text: _Optional[str] = ..., id: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
+    metadata: JsonValue
+    def __init__(self, text: _Optional[str] = ..., id: _Optional[str] = ..., metadata: _Optional[_Union[JsonValue, _Mapping]] = ...) -> None: ...
 
 class ImageInputPart(_message.Message):
     __slots__ = ("source", "metadata", "id")
@@ -151,9 +190,9 @@ class ImageInputPart(_message.Message):
     METADATA_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     source: InputContentSource
-    metadata: _struct_pb2.Value
+    metadata: JsonValue
     id: str
-    def __init__(self, source: _Optional[_Union[InputContentSource, _Mapping]] = ..., metadata: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., id: _Optional[str] = ...) -> None: ...
+    def __init__(self, source: _Optional[_Union[InputContentSource, _Mapping]] = ..., metadata: _Optional[_Union[JsonValue, _Mapping]] = ..., id: _Optional[str] = ...) -> None: ...
 
 class AudioInputPart(_message.Message):
     __slots__ = ("source", "metadata", "id")
@@ -161,9 +200,9 @@ class AudioInputPart(_message.Message):
     METADATA_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     source: InputContentSource
-    metadata: _struct_pb2.Value
+    metadata: JsonValue
     id: str
-    def __init__(self, source: _Optional[_Union[InputContentSource, _Mapping]] = ..., metadata: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., id: _Optional[str] = ...) -> None: ...
+    def __init__(self, source: _Optional[_Union[InputContentSource, _Mapping]] = ..., metadata: _Optional[_Union[JsonValue, _Mapping]] = ..., id: _Optional[str] = ...) -> None: ...
 
 class VideoInputPart(_message.Message):
     __slots__ = ("source", "metadata", "id")
@@ -171,9 +210,9 @@ class VideoInputPart(_message.Message):
     METADATA_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     source: InputContentSource
-    metadata: _struct_pb2.Value
+    metadata: JsonValue
     id: str
-    def __init__(self, source: _Optional[_Union[InputContentSource, _Mapping]] = ..., metadata: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., id: _Optional[str] = ...) -> None: ...
+    def __init__(self, source: _Optional[_Union[InputContentSource, _Mapping]] = ..., metadata: _Optional[_Union[JsonValue, _Mapping]] = ..., id: _Optional[str] = ...) -> None: ...
 
 class DocumentInputPart(_message.Message):
     __slots__ = ("source", "metadata", "id")
@@ -181,9 +220,9 @@ class DocumentInputPart(_message.Message):
     METADATA_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     source: InputContentSource
-    metadata: _struct_pb2.Value
+    metadata: JsonValue
     id: str
-    def __init__(self, source: _Optional[_Union[InputContentSource, _Mapping]] = ..., metadata: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., id: _Optional[str] = ...) -> None: ...
+    def __init__(self, source: _Optional[_Union[InputContentSource, _Mapping]] = ..., metadata: _Optional[_Union[JsonValue, _Mapping]] = ..., id: _Optional[str] = ...) -> None: ...
 
 class InputContent(_message.Message):
     __slots__ = ("text", "image", "audio", "video", "document")
@@ -216,9 +255,9 @@ class ToolCall(_message.Message):
     id: str
     type: str
     function: ToolCall.Function
-    metadata: _struct_pb2.Struct
+    metadata: JsonObject
     encrypted_value: str
-    def __init__(self, id: _Optional[str] = ..., type: _Optional[str] = ..., function: _Optional[_Union[ToolCall.Function, _Mapping]] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., encrypted_value: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., type: _Optional[str] = ..., function: _Optional[_Union[ToolCall.Function, _Mapping]] = ..., metadata: _Optional[_Union[JsonObject, _Mapping]] = ..., encrypted_value: _Optional[str] = ...) -> None: ...
 
 class Message(_message.Message):
     __slots__ = ("id", "role", "content", "name", "tool_calls", "tool_call_id", "error", "content_parts", "metadata", "subagent_run_id", "encrypted_value", "activity_type", "activity_content")
@@ -243,12 +282,12 @@ class Message(_message.Message):
     tool_call_id: str
     error: str
     content_parts: _containers.RepeatedCompositeFieldContainer[InputContent]
-    metadata: _struct_pb2.Struct
+    metadata: JsonObject
     subagent_run_id: str
     encrypted_value: str
     activity_type: str
-    activity_content: _struct_pb2.Struct
-    def __init__(self, id: _Optional[str] = ..., role: _Optional[str] = ..., content: _Optional[str] = ..., name: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., tool_call_id: _Optional[str] = ..., error: _Optional[str] = ..., content_parts: _Optional[_Iterable[_Union[InputContent, _Mapping]]] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., subagent_run_id: _Optional[str] = ..., encrypted_value: _Optional[str] = ..., activity_type: _Optional[str] = ..., activity_content: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    activity_content: JsonObject
+    def __init__(self, id: _Optional[str] = ..., role: _Optional[str] = ..., content: _Optional[str] = ..., name: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., tool_call_id: _Optional[str] = ..., error: _Optional[str] = ..., content_parts: _Optional[_Iterable[_Union[InputContent, _Mapping]]] = ..., metadata: _Optional[_Union[JsonObject, _Mapping]] = ..., subagent_run_id: _Optional[str] = ..., encrypted_value: _Optional[str] = ..., activity_type: _Optional[str] = ..., activity_content: _Optional[_Union[JsonObject, _Mapping]] = ...) -> None: ...
 
 class Tool(_message.Message):
     __slots__ = ("name", "description", "parameters", "metadata")
@@ -258,9 +297,9 @@ class Tool(_message.Message):
     METADATA_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
-    parameters: _struct_pb2.Value
-    metadata: _struct_pb2.Struct
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    parameters: JsonValue
+    metadata: JsonObject
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., parameters: _Optional[_Union[JsonValue, _Mapping]] = ..., metadata: _Optional[_Union[JsonObject, _Mapping]] = ...) -> None: ...
 
 class Context(_message.Message):
     __slots__ = ("description", "value")
@@ -278,9 +317,9 @@ class ResumeEntry(_message.Message):
     METADATA_FIELD_NUMBER: _ClassVar[int]
     interrupt_id: str
     status: str
-    payload: _struct_pb2.Value
-    metadata: _struct_pb2.Struct
-    def __init__(self, interrupt_id: _Optional[str] = ..., status: _Optional[str] = ..., payload: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    payload: JsonValue
+    metadata: JsonObject
+    def __init__(self, interrupt_id: _Optional[str] = ..., status: _Optional[str] = ..., payload: _Optional[_Union[JsonValue, _Mapping]] = ..., metadata: _Optional[_Union[JsonObject, _Mapping]] = ...) -> None: ...
 
 class RunAgentInput(_message.Message):
     __slots__ = ("thread_id", "run_id", "parent_run_id", "state", "messages", "tools", "context", "forwarded_props", "resume", "protocol_version")
@@ -297,14 +336,14 @@ class RunAgentInput(_message.Message):
     thread_id: str
     run_id: str
     parent_run_id: str
-    state: _struct_pb2.Value
+    state: JsonValue
     messages: _containers.RepeatedCompositeFieldContainer[Message]
     tools: _containers.RepeatedCompositeFieldContainer[Tool]
     context: _containers.RepeatedCompositeFieldContainer[Context]
-    forwarded_props: _struct_pb2.Value
+    forwarded_props: JsonValue
     resume: _containers.RepeatedCompositeFieldContainer[ResumeEntry]
     protocol_version: str
-    def __init__(self, thread_id: _Optional[str] = ..., run_id: _Optional[str] = ..., parent_run_id: _Optional[str] = ..., state: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., messages: _Optional[_Iterable[_Union[Message, _Mapping]]] = ..., tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., context: _Optional[_Iterable[_Union[Context, _Mapping]]] = ..., forwarded_props: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., resume: _Optional[_Iterable[_Union[ResumeEntry, _Mapping]]] = ..., protocol_version: _Optional[str] = ...) -> None: ...
+    def __init__(self, thread_id: _Optional[str] = ..., run_id: _Optional[str] = ..., parent_run_id: _Optional[str] = ..., state: _Optional[_Union[JsonValue, _Mapping]] = ..., messages: _Optional[_Iterable[_Union[Message, _Mapping]]] = ..., tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., context: _Optional[_Iterable[_Union[Context, _Mapping]]] = ..., forwarded_props: _Optional[_Union[JsonValue, _Mapping]] = ..., resume: _Optional[_Iterable[_Union[ResumeEntry, _Mapping]]] = ..., protocol_version: _Optional[str] = ...) -> None: ...
 
 class Interrupt(_message.Message):
     __slots__ = ("id", "reason", "message", "tool_call_id", "response_schema", "expires_at", "metadata", "subagent_run_id")
@@ -320,11 +359,11 @@ class Interrupt(_message.Message):
     reason: str
     message: str
     tool_call_id: str
-    response_schema: _struct_pb2.Value
+    response_schema: JsonValue
     expires_at: str
-    metadata: _struct_pb2.Value
+    metadata: JsonValue
     subagent_run_id: str
-    def __init__(self, id: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., tool_call_id: _Optional[str] = ..., response_schema: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., expires_at: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., subagent_run_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., tool_call_id: _Optional[str] = ..., response_schema: _Optional[_Union[JsonValue, _Mapping]] = ..., expires_at: _Optional[str] = ..., metadata: _Optional[_Union[JsonValue, _Mapping]] = ..., subagent_run_id: _Optional[str] = ...) -> None: ...
 
 class Usage(_message.Message):
     __slots__ = ("provider", "model", "input_tokens", "output_tokens", "total_tokens", "reasoning_tokens", "cached_input_tokens", "cache_write_input_tokens")
@@ -354,9 +393,9 @@ class BaseEvent(_message.Message):
     METADATA_FIELD_NUMBER: _ClassVar[int]
     type: EventType
     timestamp: int
-    raw_event: _struct_pb2.Value
-    metadata: _struct_pb2.Struct
-    def __init__(self, type: _Optional[_Union[EventType, str]] = ..., timestamp: _Optional[int] = ..., raw_event: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    raw_event: JsonValue
+    metadata: JsonObject
+    def __init__(self, type: _Optional[_Union[EventType, str]] = ..., timestamp: _Optional[int] = ..., raw_event: _Optional[_Union[JsonValue, _Mapping]] = ..., metadata: _Optional[_Union[JsonObject, _Mapping]] = ...) -> None: ...
 
 class TextMessageStartEvent(_message.Message):
     __slots__ = ("base_event", "message_id", "role", "name", "subagent_run_id")
@@ -486,9 +525,9 @@ class StateSnapshotEvent(_message.Message):
     SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
     SUBAGENT_RUN_ID_FIELD_NUMBER: _ClassVar[int]
     base_event: BaseEvent
-    snapshot: _struct_pb2.Value
+    snapshot: JsonValue
     subagent_run_id: str
-    def __init__(self, base_event: _Optional[_Union[BaseEvent, _Mapping]] = ..., snapshot: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., subagent_run_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, base_event: _Optional[_Union[BaseEvent, _Mapping]] = ..., snapshot: _Optional[_Union[JsonValue, _Mapping]] = ..., subagent_run_id: _Optional[str] = ...) -> None: ...
 
 class StateDeltaEvent(_message.Message):
     __slots__ = ("base_event", "delta", "subagent_run_id")
@@ -520,9 +559,9 @@ class ActivitySnapshotEvent(_message.Message):
     subagent_run_id: str
     message_id: str
     activity_type: str
-    content: _struct_pb2.Struct
+    content: JsonObject
     replace: bool
-    def __init__(self, base_event: _Optional[_Union[BaseEvent, _Mapping]] = ..., subagent_run_id: _Optional[str] = ..., message_id: _Optional[str] = ..., activity_type: _Optional[str] = ..., content: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., replace: _Optional[bool] = ...) -> None: ...
+    def __init__(self, base_event: _Optional[_Union[BaseEvent, _Mapping]] = ..., subagent_run_id: _Optional[str] = ..., message_id: _Optional[str] = ..., activity_type: _Optional[str] = ..., content: _Optional[_Union[JsonObject, _Mapping]] = ..., replace: bool = ...) -> None: ...
 
 class ActivityDeltaEvent(_message.Message):
     __slots__ = ("base_event", "subagent_run_id", "message_id", "activity_type", "patch")
@@ -545,10 +584,10 @@ class RawEvent(_message.Message):
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     SUBAGENT_RUN_ID_FIELD_NUMBER: _ClassVar[int]
     base_event: BaseEvent
-    event: _struct_pb2.Value
+    event: JsonValue
     source: str
     subagent_run_id: str
-    def __init__(self, base_event: _Optional[_Union[BaseEvent, _Mapping]] = ..., event: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., source: _Optional[str] = ..., subagent_run_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, base_event: _Optional[_Union[BaseEvent, _Mapping]] = ..., event: _Optional[_Union[JsonValue, _Mapping]] = ..., source: _Optional[str] = ..., subagent_run_id: _Optional[str] = ...) -> None: ...
 
 class CustomEvent(_message.Message):
     __slots__ = ("base_event", "name", "value", "subagent_run_id")
@@ -558,9 +597,9 @@ class CustomEvent(_message.Message):
     SUBAGENT_RUN_ID_FIELD_NUMBER: _ClassVar[int]
     base_event: BaseEvent
     name: str
-    value: _struct_pb2.Value
+    value: JsonValue
     subagent_run_id: str
-    def __init__(self, base_event: _Optional[_Union[BaseEvent, _Mapping]] = ..., name: _Optional[str] = ..., value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., subagent_run_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, base_event: _Optional[_Union[BaseEvent, _Mapping]] = ..., name: _Optional[str] = ..., value: _Optional[_Union[JsonValue, _Mapping]] = ..., subagent_run_id: _Optional[str] = ...) -> None: ...
 
 class RunStartedEvent(_message.Message):
     __slots__ = ("base_event", "thread_id", "run_id", "parent_run_id", "input", "protocol_version")
@@ -591,12 +630,12 @@ class RunFinishedEvent(_message.Message):
     base_event: BaseEvent
     thread_id: str
     run_id: str
-    result: _struct_pb2.Value
+    result: JsonValue
     outcome: str
     interrupts: _containers.RepeatedCompositeFieldContainer[Interrupt]
     usage: _containers.RepeatedCompositeFieldContainer[Usage]
     pending_tool_call_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, base_event: _Optional[_Union[BaseEvent, _Mapping]] = ..., thread_id: _Optional[str] = ..., run_id: _Optional[str] = ..., result: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., outcome: _Optional[str] = ..., interrupts: _Optional[_Iterable[_Union[Interrupt, _Mapping]]] = ..., usage: _Optional[_Iterable[_Union[Usage, _Mapping]]] = ..., pending_tool_call_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, base_event: _Optional[_Union[BaseEvent, _Mapping]] = ..., thread_id: _Optional[str] = ..., run_id: _Optional[str] = ..., result: _Optional[_Union[JsonValue, _Mapping]] = ..., outcome: _Optional[str] = ..., interrupts: _Optional[_Iterable[_Union[Interrupt, _Mapping]]] = ..., usage: _Optional[_Iterable[_Union[Usage, _Mapping]]] = ..., pending_tool_call_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RunErrorEvent(_message.Message):
     __slots__ = ("base_event", "code", "message", "usage")
@@ -737,10 +776,10 @@ class SubagentFinishedEvent(_message.Message):
     INTERRUPT_IDS_FIELD_NUMBER: _ClassVar[int]
     base_event: BaseEvent
     subagent_run_id: str
-    result: _struct_pb2.Value
+    result: JsonValue
     outcome: str
     interrupt_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, base_event: _Optional[_Union[BaseEvent, _Mapping]] = ..., subagent_run_id: _Optional[str] = ..., result: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., outcome: _Optional[str] = ..., interrupt_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, base_event: _Optional[_Union[BaseEvent, _Mapping]] = ..., subagent_run_id: _Optional[str] = ..., result: _Optional[_Union[JsonValue, _Mapping]] = ..., outcome: _Optional[str] = ..., interrupt_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SubagentErrorEvent(_message.Message):
     __slots__ = ("base_event", "subagent_run_id", "message", "code")

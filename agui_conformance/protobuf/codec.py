@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from google.protobuf import empty_pb2, struct_pb2, unknown_fields
+from google.protobuf import empty_pb2, unknown_fields
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import DecodeError, EncodeError, Message
 
@@ -51,13 +51,15 @@ _ENVELOPE = pb.Event.DESCRIPTOR
 # event type (JSON string) -> the envelope's oneof arm (field name)
 ARMS: dict[str, str] = {f.name.upper(): f.name for f in _ENVELOPE.oneofs_by_name["event"].fields}
 _TYPE_OF_ARM = {arm: kind for kind, arm in ARMS.items()}
+_ARM_NUMBERS = {f.number: f.name.upper() for f in _ENVELOPE.oneofs_by_name["event"].fields}
 _BASE_TYPE = pb.EventType
 _OPS = pb.JsonPatchOperationType
 _OP_NAMES = frozenset(_OPS.keys())
 _SAFE = 1 << 53
-_VALUE = struct_pb2.Value.DESCRIPTOR.full_name
-_STRUCT = struct_pb2.Struct.DESCRIPTOR.full_name
-_LIST = struct_pb2.ListValue.DESCRIPTOR.full_name
+# open JSON: wire-identical to google.protobuf.Value/Struct/ListValue (see ag_ui.proto)
+_VALUE = pb.JsonValue.DESCRIPTOR.full_name
+_STRUCT = pb.JsonObject.DESCRIPTOR.full_name
+_LIST = pb.JsonArray.DESCRIPTOR.full_name
 _PARTS_ROLES = frozenset({"user", "tool"})
 _MAP_ROLES = frozenset({"activity"})
 _KNOWN_ROLES = frozenset(
@@ -80,6 +82,7 @@ def decode_event(payload: bytes) -> dict[str, Any] | None:
         envelope.ParseFromString(payload)
     except DecodeError as err:
         raise Undecodable(f"not a protobuf message of the AG-UI wire schema ({err})") from None
+    _one_arm(payload)
     arm = envelope.WhichOneof("event")
     if arm is None:
         if _only_future_arms(envelope):
@@ -110,6 +113,23 @@ def decode_event(payload: bytes) -> dict[str, Any] | None:
     return event
 
 
+def _one_arm(payload: bytes) -> None:
+    """Refuse an envelope that names two events, or an arm's number with a wire type no
+    message has (protobuf would keep the last arm, or skip the field, silently; the
+    official decoder refuses both). Read with the runtime: every top-level field of the
+    bytes parsed as an empty message is an unknown field with its number and wire type."""
+    arms: set[int] = set()
+    for field in unknown_fields.UnknownFieldSet(empty_pb2.Empty.FromString(payload)):  # type: ignore[attr-defined]
+        number = field.field_number
+        if number in _ARM_NUMBERS:
+            if field.wire_type != 2:
+                raise Undecodable(f"field {number} (the {_ARM_NUMBERS[number]} arm) is no message")
+            arms.add(number)
+    if len(arms) > 1:
+        names = " and ".join(_ARM_NUMBERS[n] for n in sorted(arms))
+        raise Undecodable(f"an envelope that carries two events ({names})")
+
+
 def _only_future_arms(envelope: Message) -> bool:
     """No known arm: a newer event only if every top-level field is length-delimited and
     parses as a message (what a newer arm is); an empty or scalar-only message is not."""
@@ -134,7 +154,7 @@ def _fields(message: Message, skip: str = "") -> dict[str, Any]:
         if name == skip:
             continue
         key = field.json_name
-        if field.is_repeated:
+        if _repeated(field):
             out[key] = [_single(field, item) for item in getattr(message, name)]
         elif field.message_type is not None and field.message_type.full_name == _VALUE:
             if message.HasField(name):
@@ -142,6 +162,14 @@ def _fields(message: Message, skip: str = "") -> dict[str, Any]:
         elif not field.has_presence or message.HasField(name):
             out[key] = _single(field, getattr(message, name))
     return out
+
+
+def _repeated(field: Field) -> bool:
+    """`is_repeated` (protobuf 6.31+, where 7 dropped `label`), else the label (5.29)."""
+    flag = getattr(field, "is_repeated", None)
+    if flag is None:
+        flag = field.label == FieldDescriptor.LABEL_REPEATED
+    return bool(flag)
 
 
 def _single(field: Field, value: Any) -> Any:
@@ -158,13 +186,13 @@ def _single(field: Field, value: Any) -> Any:
     return _fields(value)
 
 
-def _set_value(out: dict[str, Any], key: str, value: struct_pb2.Value) -> None:
+def _set_value(out: dict[str, Any], key: str, value: pb.JsonValue) -> None:
     """A `Value` field: JSON, or nothing when the Value sets no kind (as undefined in JS)."""
     if value.WhichOneof("kind") is not None:
         out[key] = _value(value)
 
 
-def _value(value: struct_pb2.Value) -> Any:
+def _value(value: pb.JsonValue) -> Any:
     kind = value.WhichOneof("kind")
     if kind == "number_value":
         number = value.number_value
@@ -180,8 +208,14 @@ def _value(value: struct_pb2.Value) -> Any:
     return None  # null_value, or no kind (only reachable inside a list or struct)
 
 
-def _struct(value: struct_pb2.Struct) -> dict[str, Any]:
-    return {key: _value(item) for key, item in value.fields.items()}
+def _struct(value: pb.JsonObject) -> dict[str, Any]:
+    """Members in wire order; one whose value sets no kind is dropped (as undefined in JS),
+    and a repeated key keeps its last value (as a protobuf map does)."""
+    return {
+        member.key: _value(member.value)
+        for member in value.fields
+        if member.value.WhichOneof("kind") is not None
+    }
 
 
 def _nothing(event: dict[str, Any]) -> None:
@@ -372,7 +406,7 @@ def _fill(
 
 def _fill_field(message: Message, field: Field, value: Any, path: str, lossy: bool) -> None:
     name = field.name
-    if field.is_repeated:
+    if _repeated(field):
         if not isinstance(value, list):
             raise TypeError(name)
         target = getattr(message, name)
@@ -399,17 +433,23 @@ def _fill_message(target: Any, kind: Any, value: Any, path: str, lossy: bool) ->
     elif name == _STRUCT:
         if not isinstance(value, dict):
             raise TypeError(path)
-        for key, item in value.items():
-            _to_value(target.fields[key], item, f"{path}/{key}")
+        _to_object(target, value, path)
     else:
         if not isinstance(value, dict):
             raise TypeError(path)
         _fill(target, value, path, lossy)
 
 
-def _to_value(target: struct_pb2.Value, value: Any, path: str) -> None:
+def _to_object(target: pb.JsonObject, value: dict[str, Any], path: str) -> None:
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise TypeError(path)
+        _to_value(target.fields.add(key=key).value, item, f"{path}/{key}")
+
+
+def _to_value(target: pb.JsonValue, value: Any, path: str) -> None:
     if value is None:
-        target.null_value = struct_pb2.NULL_VALUE
+        target.null_value = pb.JSON_NULL
     elif isinstance(value, bool):
         target.bool_value = value
     elif isinstance(value, (int, float)):
@@ -418,8 +458,7 @@ def _to_value(target: struct_pb2.Value, value: Any, path: str) -> None:
         target.string_value = value
     elif isinstance(value, dict):
         target.struct_value.SetInParent()
-        for key, item in value.items():
-            _to_value(target.struct_value.fields[key], item, f"{path}/{key}")
+        _to_object(target.struct_value, value, path)
     elif isinstance(value, list):
         target.list_value.SetInParent()
         for index, item in enumerate(value):
@@ -441,7 +480,7 @@ def _check_scalar(field: Field, value: Any) -> None:
 
 
 def _kind(field: Field) -> str:
-    if field.is_repeated:
+    if _repeated(field):
         return "a list"
     if field.message_type is not None:
         return f"a {field.message_type.name}"
