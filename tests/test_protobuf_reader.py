@@ -6,6 +6,8 @@ Spec: https://docs.ag-ui.com/spec/1.1/basic/transports/http-protobuf#framing (CO
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -121,3 +123,27 @@ def test_an_empty_frame_is_undecodable() -> None:
 
 def test_fast_path_declines() -> None:
     assert FrameReader().take_event(BODY) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300), st.lists(st.integers(min_value=0, max_value=300), max_size=6))
+def test_arbitrary_bytes_never_raise(data: bytes, cuts: list[int]) -> None:
+    """Hostile bodies: frames, hits, nothing else, and the same whatever the chunking."""
+    whole = _read([data], max_frame=1 << 10)
+    assert all(isinstance(item, (Frame, Hit)) for item in whole)
+    assert _read(_split(data, cuts), max_frame=1 << 10) == whole
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(EVERY_TYPE), st.integers(min_value=0), st.integers(0, 255))
+def test_a_corrupted_frame_is_an_event_or_one_hit(
+    event: dict[str, Any], where: int, byte: int
+) -> None:
+    """One byte of a valid message changed: it still decodes (to some event, or is dropped
+    as unknown), or it is reported undecodable; never an exception."""
+    payload = bytearray(encode_event(event))
+    payload[where % len(payload)] = byte
+    out = _read([frame(bytes(payload))])
+    assert len(out) <= 1
+    if out and isinstance(out[0], Hit):
+        assert out[0].rule in ("proto-frame-undecodable", "proto-unknown-event")

@@ -53,6 +53,7 @@ ARMS: dict[str, str] = {f.name.upper(): f.name for f in _ENVELOPE.oneofs_by_name
 _TYPE_OF_ARM = {arm: kind for kind, arm in ARMS.items()}
 _ARM_NUMBERS = {f.number: f.name.upper() for f in _ENVELOPE.oneofs_by_name["event"].fields}
 _BASE_TYPE = pb.EventType
+_BASE_NAMES = {number: name for name, number in _BASE_TYPE.items()}
 _OPS = pb.JsonPatchOperationType
 _OP_NAMES = frozenset(_OPS.keys())
 _SAFE = 1 << 53
@@ -82,10 +83,13 @@ def decode_event(payload: bytes) -> dict[str, Any] | None:
         envelope.ParseFromString(payload)
     except DecodeError as err:
         raise Undecodable(f"not a protobuf message of the AG-UI wire schema ({err})") from None
-    _one_arm(payload)
+    unknown = unknown_fields.UnknownFieldSet(envelope)
+    if len(unknown) or envelope.ByteSize() != len(payload):  # fields kept aside, dropped or
+        _one_arm(payload)  # merged (a second arm): look at the bytes' own fields
+
     arm = envelope.WhichOneof("event")
     if arm is None:
-        if _only_future_arms(envelope):
+        if _only_future_arms(unknown):
             return None
         raise Undecodable(
             "an empty message, naming no event"
@@ -97,7 +101,7 @@ def decode_event(payload: bytes) -> dict[str, Any] | None:
     if not message.HasField("base_event"):
         raise Undecodable(f"a {kind} arm without its base_event (field 1)")
     base = message.base_event
-    declared = _BASE_TYPE.Name(base.type) if base.type in _BASE_TYPE.values() else str(base.type)
+    declared = _BASE_NAMES.get(base.type) or str(base.type)
     if declared != kind:
         raise Undecodable(f"the envelope carries {kind} but its base_event declares {declared}")
     event: dict[str, Any] = {"type": kind}
@@ -130,11 +134,11 @@ def _one_arm(payload: bytes) -> None:
         raise Undecodable(f"an envelope that carries two events ({names})")
 
 
-def _only_future_arms(envelope: Message) -> bool:
+def _only_future_arms(unknown: Any) -> bool:
     """No known arm: a newer event only if every top-level field is length-delimited and
     parses as a message (what a newer arm is); an empty or scalar-only message is not."""
     seen = 0
-    for field in unknown_fields.UnknownFieldSet(envelope):  # type: ignore[attr-defined]
+    for field in unknown:
         if field.wire_type != 2:
             return False
         try:
@@ -145,22 +149,48 @@ def _only_future_arms(envelope: Message) -> bool:
     return seen > 0
 
 
+# How `_fields` reads each field of a message type, worked out once per type.
+_REPEATED, _JSON, _ALWAYS, _IF_SET = range(4)
+Plan = tuple[tuple[str, str, int, str | None], ...]  # (name, JSON key, how, message type)
+_PLANS: dict[str, Plan] = {}
+
+
+def _plan(descriptor: Any) -> Plan:
+    plan = _PLANS.get(descriptor.full_name)
+    if plan is None:
+        steps = []
+        for field in descriptor.fields:
+            kind = field.message_type.full_name if field.message_type is not None else None
+            if _repeated(field):
+                how = _REPEATED
+            elif kind == _VALUE:
+                how = _JSON
+            elif field.has_presence:
+                how = _IF_SET
+            else:
+                how = _ALWAYS
+            steps.append((field.name, field.json_name, how, kind))
+        plan = _PLANS[descriptor.full_name] = tuple(steps)
+    return plan
+
+
 def _fields(message: Message, skip: str = "") -> dict[str, Any]:
     """Every field of `message` as JSON members: present-tracking fields when set, scalars
     without presence always (materialised defaults), repeated fields always (as lists)."""
     out: dict[str, Any] = {}
-    for field in message.DESCRIPTOR.fields:
-        name = field.name
+    for name, key, how, kind in _plan(message.DESCRIPTOR):
         if name == skip:
             continue
-        key = field.json_name
-        if _repeated(field):
-            out[key] = [_single(field, item) for item in getattr(message, name)]
-        elif field.message_type is not None and field.message_type.full_name == _VALUE:
+        if how == _ALWAYS:
+            out[key] = getattr(message, name)  # scalars only: messages track presence
+        elif how == _IF_SET:
+            if message.HasField(name):
+                out[key] = _single(kind, getattr(message, name))
+        elif how == _JSON:
             if message.HasField(name):
                 _set_value(out, key, getattr(message, name))
-        elif not field.has_presence or message.HasField(name):
-            out[key] = _single(field, getattr(message, name))
+        else:
+            out[key] = [_single(kind, item) for item in getattr(message, name)]
     return out
 
 
@@ -172,16 +202,14 @@ def _repeated(field: Field) -> bool:
     return bool(flag)
 
 
-def _single(field: Field, value: Any) -> Any:
-    kind = field.message_type
+def _single(kind: str | None, value: Any) -> Any:
     if kind is None:
         return value  # str, int (int64), bool; enums are handled by their owners
-    name = kind.full_name
-    if name == _VALUE:
+    if kind == _VALUE:
         return _value(value)
-    if name == _STRUCT:
+    if kind == _STRUCT:
         return _struct(value)
-    if name == _LIST:
+    if kind == _LIST:
         return [_value(item) for item in value.values]
     return _fields(value)
 
