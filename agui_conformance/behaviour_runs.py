@@ -16,6 +16,8 @@ only the scenario shows:
 - state-types, history: the case's run, then the state it reported, or the reply, judged.
   history only with `RunnerConfig.behaviour` (it judges model output); otherwise not
   applicable.
+- negotiation: the case's run asked for with several `Accept` values
+  (agui_conformance.bindings owns it).
 
 Owns the sending order; knows nothing of reports.
 """
@@ -31,7 +33,7 @@ from typing import Any
 import httpx
 import orjson
 
-from agui_conformance import behaviour
+from agui_conformance import behaviour, bindings
 from agui_conformance.cases import Case, Ids, build_body
 from agui_conformance.exercise import exercised
 from agui_conformance.model import RunRecord
@@ -261,4 +263,5 @@ FLOWS: dict[str, Flow] = {
     "overlap": _overlap,
     "state-types": _state_types,
     "history": _history,
+    "negotiation": bindings.negotiate,
 }

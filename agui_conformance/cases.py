@@ -26,7 +26,13 @@ _KEBAB = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 Member = Literal["tools", "context", "state"]
 # The behaviour cases' flows (agui_conformance.behaviour_runs sends, .behaviour judges).
 Behaviour = Literal[
-    "continuation", "isolation", "isolation-interleaved", "overlap", "state-types", "history"
+    "continuation",
+    "isolation",
+    "isolation-interleaved",
+    "overlap",
+    "state-types",
+    "history",
+    "negotiation",
 ]
 _PLACEHOLDER = re.compile(r"\$\{(thread|run|id|id:[\w-]+|long|huge)\}")
 LONG = ("The quick brown fox jumps over the lazy dog. " * 445)[:20_000]
@@ -99,7 +105,7 @@ class Case(BaseModel):
         default=None,
         description="A scenario of several exchanges that no single stream shows "
         "(agui_conformance.behaviour_runs): continuation, isolation, isolation-interleaved, "
-        "overlap, state-types, history.",
+        "overlap, state-types, history, negotiation.",
     )
     fact: str | None = Field(
         default=None,

@@ -25,6 +25,7 @@ from agui_conformance.report.formats import (
     format_result,
 )
 from agui_conformance.rules import CATEGORIES, PROFILES, Rule, catalog
+from agui_conformance.vocabulary import BINDINGS
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -571,6 +572,16 @@ def _headers(specs: tuple[str, ...]) -> dict[str, str]:
     "does the reply use an earlier turn?); advisory, info level.",
 )
 @click.option(
+    "--binding",
+    type=click.Choice(BINDINGS),
+    default="sse",
+    show_default=True,
+    help="The HTTP binding the runs ask for: sse (Accept: text/event-stream), protobuf "
+    "(Accept names application/vnd.ag-ui.event+proto too; an agent without it answers SSE, "
+    "which is legal), or both (each deterministic case also on protobuf, the two runs "
+    "compared by structure).",
+)
+@click.option(
     "-x",
     "--maxfail",
     type=click.IntRange(1),
@@ -622,6 +633,7 @@ def run(
     min_coverage: float | None,
     compare_reference: bool,
     behaviour: bool,
+    binding: str,
     maxfail: int | None,
     list_cases: bool,
     quiet: bool,
@@ -694,6 +706,7 @@ def run(
             concurrency=concurrency,
             behaviour=behaviour,
             generated_budget=generated_budget,
+            binding=binding,
         )
         reference = None
         if compare_reference:
@@ -703,6 +716,7 @@ def run(
                 profile=profile,
                 deadlines=deadlines,
                 generated_budget=generated_budget,
+                binding=binding,
             )
         done: list[CaseResult] = []
         run_args = _run_args(cfg, builtin=builtin)
@@ -734,6 +748,10 @@ def run(
         _echo_baseline(report)
     if not quiet:
         _echo_rule_summary(report)
+        if binding != "sse":
+            from agui_conformance.bindings import binding_note
+
+            _say(binding_note(report.cases, binding))
     if fmt != "text":
         click.echo(REPORT_FORMATS[fmt](report), nl=False)
     paths = (json_path, junit_path, html_path if not no_html else None, sarif_path)
@@ -785,6 +803,7 @@ VERDICT_OPTIONS = (
     "baseline_path",
     "capabilities_source",
     "behaviour",
+    "binding",
     "maxfail",
 )
 

@@ -156,10 +156,13 @@ def exchange_tokens(
     events: Iterable[Any] = (),
     request: Any = None,
     stream: set[str] | None = None,
+    served: str | None = "sse",
+    admitted: bool = False,
 ) -> set[str]:
     """Tokens for one exchange judged in `mode` (run, reject, unauthorized, survival);
     `stream`: the stream's tokens when already computed over all its events (`events`
-    may then be a kept prefix)."""
+    may then be a kept prefix); `served`: the binding the answer came in (sse, protobuf,
+    None: neither); `admitted`: whether the request's Accept admitted protobuf."""
     out: set[str] = set()
     if status is not None:
         out.add("http")
@@ -172,8 +175,10 @@ def exchange_tokens(
     elif mode == "run":
         out.add("valid-input")
         events = events if isinstance(events, list) else list(events)
+        if status == 200 and served is not None:
+            out.add("accept:protobuf" if admitted else "accept:sse-only")
         if status == 200 and events:  # an answer with no event shows nothing of a stream
-            out.add("sse")
+            out.add("proto" if served == "protobuf" else "sse")
             out.update(stream if stream is not None else stream_tokens(events))
             out.update(request_tokens(request))
     return out

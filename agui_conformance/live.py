@@ -13,6 +13,7 @@ from typing import Literal
 
 import orjson
 
+from agui_conformance import negotiation
 from agui_conformance.evidence import outcome, unresponsive_hit
 from agui_conformance.hits import Hit
 from agui_conformance.transport import Exchange, redact_url
@@ -110,8 +111,11 @@ def _check_run(exchange: Exchange) -> list[Hit]:
             Hit(rule, None, f"A valid RunAgentInput was answered {exchange.status}: {detail}")
         )
         return hits
-    if exchange.content_type != "text/event-stream":
-        hits.append(
+    served = negotiation.served(exchange)
+    if served == "protobuf":
+        hits += negotiation.check(exchange)
+    if served is None:
+        hits += negotiation.mislabelled(exchange) or [
             Hit(
                 "http-content-type",
                 None,
@@ -119,7 +123,7 @@ def _check_run(exchange: Exchange) -> list[Hit]:
                 f"{exchange.response_headers.get('content-type', '(none)')!r}, not "
                 "text/event-stream.",
             )
-        )
+        ]
     elif not exchange.frames and exchange.ending in ("complete", "disconnected", "undecodable"):
         # An event stream the agent ended with no event at all: the run has no outcome (the
         # machine judges streams that hold events; with none it has nothing to see). One cut

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from agui_conformance.vocabulary import CATEGORIES, PROFILES
+from agui_conformance.vocabulary import BINDINGS, CATEGORIES, PROFILES
 
 if TYPE_CHECKING:  # the rest is imported where used: pytest loads this module in every run
     from agui_conformance.model import Level, ValidationResult
@@ -171,6 +171,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Also run the opt-in behaviour checks that judge model output.",
     )
     group.addoption(
+        "--agui-binding",
+        choices=list(BINDINGS),
+        default="sse",
+        help="The HTTP binding the runs ask for: sse, protobuf, or both (each deterministic "
+        "case also on protobuf, the runs compared by structure). Default sse.",
+    )
+    group.addoption(
         "--agui-generated-budget",
         type=float,
         default=300.0,
@@ -306,6 +313,7 @@ def _shared_run(config: pytest.Config) -> Any:
         seed=seed,
         capabilities=config.getoption("agui_capabilities"),
         behaviour=config.getoption("agui_behaviour"),
+        binding=config.getoption("agui_binding"),
         min_coverage=config.getoption("agui_min_coverage"),
         generated_budget=config.getoption("agui_generated_budget"),
     )

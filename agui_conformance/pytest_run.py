@@ -61,6 +61,7 @@ class Options:
     baseline: Baseline | None = None
     baseline_file: str = ""
     behaviour: bool = False
+    binding: str = "sse"  # sse | protobuf | both (agui_conformance.bindings)
     min_coverage: float | None = None  # percent of applicable rules the verdict needs
     generated_budget: float = 300.0  # seconds the generated inputs may take, shrinking included
     config: ConfigInfo | None = None  # the configuration file read, and what it set
@@ -90,6 +91,7 @@ def runner_config(opts: Options, url: str) -> RunnerConfig:
         concurrency=opts.concurrency,
         behaviour=opts.behaviour,
         generated_budget=opts.generated_budget,
+        binding=opts.binding,
     )
 
 

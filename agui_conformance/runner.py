@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import orjson
 
-from agui_conformance import differential, expectations, live
+from agui_conformance import differential, expectations, live, negotiation
 from agui_conformance.cases import Case, Ids, NotExercised, build_body, follow_up
 from agui_conformance.clip import MAX_MESSAGE, clip_text
 from agui_conformance.evidence import agent_error_hit, case_status, outcome
@@ -57,6 +57,9 @@ class RunnerConfig:
     header_env: dict[str, str] = field(default_factory=dict)  # header -> env var it came from
     concurrency: int = 4  # cases run at once (each case's own runs stay in order)
     behaviour: bool = False  # opt-in checks that judge model output (history honoured)
+    # the binding the runs ask for (their Accept): sse | protobuf | both (each deterministic
+    # case once more on protobuf, its event sequence compared: agui_conformance.bindings)
+    binding: str = "sse"
     # wall-clock seconds the generated-inputs phase may spend: no example or shrink step is
     # sent after it (one in flight ends within its own deadlines)
     generated_budget: float = 300.0
@@ -207,7 +210,8 @@ def _judge(
             hits.append(error)  # the agent's own failure: its own status, not a violation
     validator.add_hits(hits)
     tokens: set[str] | None = None
-    if mode == "run" and record.status == 200:
+    # protobuf frames under another media type: no SSE to read (negotiation says so)
+    if mode == "run" and record.status == 200 and not negotiation.framed_unlabelled(record):
         tokens = set()
         frames = record.frames
         done = len(prefix)
@@ -263,9 +267,12 @@ async def _send(
     case: Case,
     watch: Watch,
     stop_after: int | None = None,
+    accept: str | None = None,
 ) -> Exchange:
+    """One exchange of `case`: its auth variant, its headers, and the `Accept` of the run's
+    binding (`accept`, or the configured binding's, unless a header given names one)."""
     watch.check()
-    headers = dict(cfg.headers)
+    headers = with_accept(dict(cfg.headers), negotiation.accept_for(cfg.binding), keep=True)
     if case.auth == "omit":
         for name in cfg.auth_header_names():
             headers.pop(name, None)
@@ -273,6 +280,8 @@ async def _send(
         for name in cfg.auth_header_names():
             headers[name] = headers[name] + "-wrong"
     headers.update(case.headers)
+    if accept is not None:
+        headers = with_accept(headers, accept)
     record = await exchange(
         cfg.url,
         body,
@@ -285,6 +294,18 @@ async def _send(
     )
     watch.saw(record)
     return record
+
+
+def with_accept(headers: dict[str, str], accept: str, keep: bool = False) -> dict[str, str]:
+    """`headers` asking with `accept` (whatever the case of an `Accept` already there);
+    `keep`: an `Accept` already there stays (the user's own header wins)."""
+    named = [name for name in headers if name.lower() == "accept"]
+    if named and keep:
+        return headers
+    for name in named:
+        del headers[name]
+    headers["Accept"] = accept
+    return headers
 
 
 def _record(
@@ -303,7 +324,10 @@ def _record(
     covered: list[str] = []
     if expect is not None and completed(record):
         mode = mode_of(record, expect)
-        covered = exercised(exchange_tokens(mode, record.status, events, request, stream))
+        served = negotiation.served(record)
+        admitted = negotiation.admits_protobuf(negotiation.request_accept(record))
+        tokens = exchange_tokens(mode, record.status, events, request, stream, served, admitted)
+        covered = exercised(tokens)
     shown: Any = request
     if request is None:
         shown = body[:500].decode("utf-8", "replace")
@@ -452,6 +476,12 @@ async def run_case(
 
         for run in result.runs:
             run_error_findings(run, case.run_error, cfg.profile, case.title)
+    if cfg.binding == "both" and result.status == "passed":
+        from agui_conformance import bindings
+
+        if bindings.comparable(case):
+            with contextlib.suppress(Stopped):  # what was sent before the stop stays judged
+                await bindings.pair(case, cfg, client, watch, result)
     if case.differential and result.status == "passed":
         with contextlib.suppress(Stopped):  # what was sent before the stop stays judged
             await _differential(case, cfg, client, watch, result)
@@ -581,7 +611,7 @@ async def _survival_exchange(
     record = await exchange(
         cfg.url,
         orjson.dumps(request),
-        headers=cfg.headers,
+        headers=with_accept(dict(cfg.headers), negotiation.accept_for(cfg.binding), keep=True),
         deadlines=cfg.deadlines,
         client=client,
         secret_headers=cfg.secret_headers,

@@ -2,9 +2,12 @@
 
 Owns the wire: headers (auth values redacted from everything it returns, the
 response's as the request's: `redact.redact_headers`),
-`Accept: text/event-stream` as the SSE binding says, deadlines for connect,
-first byte, idle gap and total run, a cap on body size, and the SSE framing of
-what arrived (via `sse.SSEParser`). It knows nothing of rules: the runner
+`Accept: text/event-stream` as the SSE binding says (a caller asking for the
+protobuf binding sends its own `Accept`), deadlines for connect, first byte, idle
+gap and total run, a cap on body size, and the framing of what arrived, read by
+the parser the answer's `Content-Type` selects (`reader_for`: the protobuf media
+type gets `protobuf.reader.FrameReader`, anything else `sse.SSEParser`; both turn
+bytes into the same JSON event payloads). It knows nothing of rules: the runner
 feeds the frames to the validator. A stalled, endless, unreachable or crashing
 agent ends as a recorded `ending` (never a hang, never our error): `unreachable`
 when no connection could be made, `reset` when the connection failed before any
@@ -29,12 +32,13 @@ import httpx
 import orjson
 
 from agui_conformance.hits import Hit
+from agui_conformance.protobuf import MEDIA_TYPE as PROTOBUF_MEDIA_TYPE
 from agui_conformance.redact import REDACTED as REDACTED  # re-exported: callers keep working
 from agui_conformance.redact import SECRET_WORDS as SECRET_WORDS
 from agui_conformance.redact import is_secret as is_secret
 from agui_conformance.redact import redact_headers as redact_headers
 from agui_conformance.redact import redact_url as redact_url
-from agui_conformance.sse import Frame, SSEParser
+from agui_conformance.sse import SSEParser
 
 SSE_ACCEPT = "text/event-stream"
 # Endings the agent chose (it closed the body, or broke it); every other ending is a cut
@@ -52,6 +56,18 @@ class Deadlines:
     idle: float = 30.0
     total: float = 120.0
     linger: float = 5.0  # after a terminal event, how long the body may stay open
+
+
+def reader_for(content_type: str) -> Any:
+    """The frame parser a consumer picks by the answer's `Content-Type` (media type only:
+    case and parameters aside): the protobuf binding's frame reader for its media type,
+    the SSE parser for anything else. Both have `feed`, `take_event` and `close`, and
+    yield frames whose data is one JSON event, and `Hit`s for framing problems."""
+    if content_type.split(";")[0].strip().lower() == PROTOBUF_MEDIA_TYPE:
+        from agui_conformance.protobuf.reader import FrameReader  # the codec, only when used
+
+        return FrameReader()
+    return SSEParser()
 
 
 @dataclass(slots=True)
@@ -326,7 +342,7 @@ async def _read(
     A body with a Content-Encoding (the client asks for gzip, as browsers and httpx do) is
     decoded first, as clients decode it: SSE is framed on the decoded body, and the size
     cap counts decoded bytes."""
-    parser = SSEParser()
+    parser = reader_for(response.headers.get("content-type", ""))
     take_event = parser.take_event
     frames = record.frames
     append = frames.append
@@ -372,12 +388,12 @@ async def _read(
                     continue
             else:
                 for item in parser.feed(chunk):
-                    if isinstance(item, Frame):
+                    if isinstance(item, Hit):
+                        record.framing.append(item)
+                    else:
                         append(TimedFrame(item.index, now, item.data))
                         if b"RUN_" in item.data:
                             terminal_seen = _ends_run(item.data, terminal_seen)
-                    else:
-                        record.framing.append(item)
                 wait = deadlines.linger if terminal_seen else deadlines.idle
                 deadline.at(clock + wait)
                 continue
@@ -404,10 +420,10 @@ async def _read(
         return  # we cut the body (cap, deadline, hung up): its last partial frame is ours
     now = monotonic() - start
     for item in parser.close():
-        if isinstance(item, Frame):
-            frames.append(TimedFrame(item.index, now, item.data))
-        else:
+        if isinstance(item, Hit):
             record.framing.append(item)
+        else:
+            frames.append(TimedFrame(item.index, now, item.data))
 
 
 def _ends_run(data: bytes, ended: bool) -> bool:

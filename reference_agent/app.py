@@ -1,6 +1,7 @@
-"""The reference agent's HTTP surface (FastAPI): AG-UI 1.1 over HTTP + SSE.
+"""The reference agent's HTTP surface (FastAPI): AG-UI 1.1 over HTTP + SSE and HTTP + Protobuf.
 
-Owns the transport side: content negotiation, input validation with the same
+Owns the transport side: content negotiation (protobuf when `Accept` admits it:
+`binary`), input validation with the same
 `schemas/` the validator uses, errors as RFC 9457 problem documents before
 any stream starts, auth, body limits, SSE framing flushed event by event,
 and fault injection. What to say is `behaviours`; how to break it is `faults`.
@@ -24,7 +25,7 @@ from starlette.requests import ClientDisconnect
 
 from agui_conformance.hits import Hit
 from agui_conformance.schema import get_checker
-from reference_agent import behaviours, faults
+from reference_agent import behaviours, binary, faults
 from reference_agent.behaviours import COMMANDS, Plan
 from reference_agent.inputs import STRIP_LIMIT, UNRECOGNISED, Unstrippable
 from reference_agent.limits import BODY_SECONDS
@@ -47,7 +48,7 @@ CAPABILITIES: dict[str, Any] = {
         "version": "0.1.0",
         "provider": "agui-conformance",
     },
-    "transport": {"streaming": True, "httpBinary": False},
+    "transport": {"streaming": True, "httpBinary": True},
     "tools": {
         "supported": True,
         "clientProvided": True,
@@ -74,6 +75,7 @@ class AgentConfig:
     allow_faults: bool = False
     max_body: int = MAX_BODY
     body_seconds: float = BODY_SECONDS  # the whole body, from the end of the headers
+    protobuf: bool = True  # answer protobuf when Accept admits it (HTTP + Protobuf binding)
 
 
 def problem(
@@ -190,6 +192,12 @@ async def _run(request: Request, config: AgentConfig, agent: str | None) -> Resp
     events, delay, framing = prepared
     if framing == "stall":
         await asyncio.sleep(STALL_SECONDS)
+    if binary.wants_protobuf(request.headers.get("accept"), framing, config.protobuf):
+        return StreamingResponse(
+            binary.frames(events, delay, framing, request),
+            media_type=binary.content_type(framing),
+            headers=SSE_HEADERS,
+        )
     return StreamingResponse(
         sse(events, delay, framing, request), media_type="text/event-stream", headers=SSE_HEADERS
     )

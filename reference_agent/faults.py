@@ -26,7 +26,7 @@ class Fault:
     description: str
     events: Callable[[Iterator[Event], dict[str, Any]], Iterator[Event]] | None = None
     framing: str | None = None  # crlf | no-data-prefix | buffered | stall | hang
-    #                             | 500-on-bad-input | refuse-resume
+    #                             | 500-on-bad-input | refuse-resume | proto-* (binary.py)
     command: str = "hello"  # the user message that exercises it best
     needs_tools: bool = False
     profile: str = "spec"  # the profile under which the rule applies
@@ -587,6 +587,38 @@ FAULTS: dict[str, Fault] = {
             live=True,
             case="history-honoured",
             options=("--behaviour",),
+        ),
+        # The HTTP + Protobuf binding (reference_agent.binary): judged on protobuf runs
+        Fault(
+            "proto-to-sse-client",
+            "proto-not-admitted",
+            "answer protobuf to every request, `Accept: text/event-stream` included",
+            framing="proto-to-sse-client",
+            live=True,
+        ),
+        Fault(
+            "proto-wrong-content-type",
+            "proto-content-type-inexact",
+            "send protobuf frames under Content-Type application/x-protobuf",
+            framing="proto-wrong-content-type",
+            live=True,
+            options=("--binding", "protobuf"),
+        ),
+        Fault(
+            "proto-named-only",
+            "proto-not-served",
+            "answer protobuf only when Accept names its media type (*/* and application/* get SSE)",
+            framing="proto-named-only",
+            live=True,
+            case="binding-negotiation",
+        ),
+        Fault(
+            "proto-extra-step",
+            "proto-binding-differs",
+            "wrap the run in a step on the protobuf binding only",
+            framing="proto-extra-step",
+            live=True,
+            options=("--binding", "both"),
         ),
     ]
 }

@@ -37,7 +37,7 @@ def encode(event: Event, framing: str | None) -> bytes:
     return b"data: " + payload + b"\n\n"
 
 
-def _safe(events: Iterator[Event]) -> Iterator[Event]:
+def safe(events: Iterator[Event]) -> Iterator[Event]:
     """`events`, ended by a RUN_ERROR if making the next one fails."""
     while True:
         try:
@@ -54,7 +54,7 @@ def _safe(events: Iterator[Event]) -> Iterator[Event]:
 async def sse(
     events: Iterator[Event], delay: float, framing: str | None, request: Request
 ) -> AsyncIterator[bytes]:
-    made = _safe(events)
+    made = safe(events)
     if framing == "buffered":
         await asyncio.sleep(BUFFER_SECONDS)  # a proxy holding the body back
         burst = bytearray()

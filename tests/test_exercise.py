@@ -27,6 +27,7 @@ FIXED = {
     "stream", "sse", "proto", "request", "valid-input", "probe", "survival", "auth-probe", "http",
     "multi-run", "parts", "reopen:text", "reopen:tool", "request:history", "capabilities",
     "differential", "isolation", "overlap", "state-types", "history", "expectation",
+    "accept:sse-only", "accept:protobuf", "negotiation:protobuf", "binding-pair",
 }  # fmt: skip
 PREFIXES = ("field:", "key:", "outcome:", "refusal:", "run-error:")
 
@@ -80,6 +81,21 @@ def test_probes_exercise_only_the_input_handling_rules() -> None:
     done = set(exercised(exchange_tokens("reject", 400)))
     assert "input-rejection-5xx" in done and "lifecycle-first-event" not in done
     assert set(exercised(exchange_tokens("unauthorized", 401))) >= {"auth-not-enforced"}
+
+
+def test_the_binding_served_and_the_accept_sent_are_tokens() -> None:
+    """A protobuf answer exercises the protobuf rules, not the SSE framing ones; the Accept
+    decides which negotiation rule the run exercised."""
+    stream = [{"type": "RUN_STARTED", "threadId": "t", "runId": "r"}]
+    binary = exchange_tokens("run", 200, stream, None, None, "protobuf", True)
+    assert {"proto", "accept:protobuf"} <= binary and not {"sse", "accept:sse-only"} & binary
+    assert "proto-content-type-inexact" in exercised(binary)
+    text = exchange_tokens("run", 200, stream, None, None, "sse", False)
+    assert {"sse", "accept:sse-only"} <= text and "proto" not in text
+    assert "proto-not-admitted" in exercised(text)
+    assert "proto-content-type-inexact" not in exercised(text)
+    other = exchange_tokens("run", 200, [], None, None, None, True)  # JSON: no binding
+    assert not {"accept:protobuf", "accept:sse-only", "proto", "sse"} & other
 
 
 def test_hostile_events_never_raise() -> None:

@@ -23,7 +23,8 @@ def test_assert_conformant_and_reference_agent_fixture(pytester: pytest.Pytester
             body = {"threadId": "t", "runId": "r", "messages": [
                 {"id": "u", "role": "user", "content": "hello"}]}
             response = httpx.post(reference_agent.url, content=orjson.dumps(body),
-                                  headers={"Content-Type": "application/json"}, timeout=10)
+                                  headers={"Content-Type": "application/json",
+                                           "Accept": "text/event-stream"}, timeout=10)
             assert validate_recording(response.content, request=body).findings == []
 
         def test_assert_conformant_raises_with_rule_and_fix():

@@ -124,11 +124,66 @@ def test_sse_headers_and_framing(agent: RunningAgent) -> None:
     assert first["type"] == "RUN_STARTED" and first["protocolVersion"] == "1.1"
 
 
-def test_protobuf_accept_still_gets_sse(agent: RunningAgent) -> None:
-    body = request_for("hello")
-    accept = "application/vnd.ag-ui.event+proto, text/event-stream;q=0.5"
+PROTO = "application/vnd.ag-ui.event+proto"
+
+
+def frames_of(response: httpx.Response) -> list[dict[str, Any]]:
+    from agui_conformance.protobuf.reader import FrameReader
+
+    reader = FrameReader()
+    items = [*reader.feed(response.content), *reader.close()]
+    assert all(hasattr(item, "data") for item in items), items  # frames only, no framing hit
+    return [orjson.loads(item.data) for item in items]
+
+
+def _shape(events: list[dict[str, Any]]) -> list[tuple[str, ...]]:
+    return [(e["type"], *(k for k in sorted(e) if k not in ("threadId", "runId"))) for e in events]
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        f"{PROTO}, text/event-stream;q=0.5",
+        "*/*",
+        "application/*",
+        f"text/event-stream, {PROTO};q=0.1",
+    ],
+)
+def test_protobuf_is_served_whenever_accept_admits_it(agent: RunningAgent, accept: str) -> None:
+    """PROTO-003: a producer that speaks protobuf answers it whenever Accept admits the
+    type with a positive quality (wildcards too; relative q not consulted), exactly under
+    its media type (PROTO-005), carrying the events SSE carries (PROTO-001)."""
+    body = request_for("tool", tools=[WEATHER_TOOL])
     response = post(agent, body, headers={"Accept": accept})
     assert response.status_code == 200
+    assert response.headers["content-type"] == PROTO
+    events = frames_of(response)
+    assert events[0]["runId"] == body["runId"] and events[-1]["type"] == "RUN_FINISHED"
+    again = request_for("tool", tools=[WEATHER_TOOL])
+    assert _shape(events_of(post(agent, again))) == _shape(events)
+
+
+@pytest.mark.parametrize("accept", ["text/event-stream", f"{PROTO};q=0, text/event-stream", None])
+def test_sse_is_served_when_protobuf_is_not_admitted(
+    agent: RunningAgent, accept: str | None
+) -> None:
+    """PROTO-004: SSE otherwise; and SSE to a request without any Accept (as the official
+    encoder does)."""
+    body = orjson.dumps(request_for("hello"))
+    headers = {"Content-Type": "application/json", **({"Accept": accept} if accept else {})}
+    with httpx.Client(timeout=TIMEOUT) as client:
+        request = client.build_request("POST", agent.url, content=body, headers=headers)
+        if accept is None:
+            del request.headers["accept"]
+        response = client.send(request)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert events_of(response)[-1]["type"] == "RUN_FINISHED"
+
+
+def test_protobuf_can_be_switched_off() -> None:
+    with running_agent(AgentConfig(protobuf=False)) as off:
+        response = post(off, request_for("hello"), headers={"Accept": PROTO})
     assert response.headers["content-type"].startswith("text/event-stream")
 
 
@@ -554,6 +609,11 @@ def test_list_faults_names_the_rule_each_breaks() -> None:
         assert FAULTS[name].rule == rule and rule in catalog()
 
 
+def binding_option(options: tuple[str, ...]) -> str:
+    """The `--binding` a fault's `run` options name (sse without one)."""
+    return options[options.index("--binding") + 1] if "--binding" in options else "sse"
+
+
 @pytest.mark.parametrize("name", sorted(n for n, f in FAULTS.items() if f.live))
 def test_live_fault_breaks_exactly_its_rule(agent: RunningAgent, name: str) -> None:
     """Faults only the exchange shows (timing, status), judged by the runner."""
@@ -570,6 +630,7 @@ def test_live_fault_breaks_exactly_its_rule(agent: RunningAgent, name: str) -> N
         headers={FAULT_HEADER: name},
         profile=fault.profile,
         behaviour="--behaviour" in fault.options,  # the fault's case is an opt-in check
+        binding=binding_option(fault.options),  # a protobuf fault shows on its binding
         deadlines=Deadlines(first_byte=3.0, idle=1.0, total=6.0, linger=1.0),
     )
     result = asyncio.run(run_suite([case], cfg))[0]

@@ -15,7 +15,9 @@ Fixtures live in tests/fixtures/rules/<rule-id>.yaml:
                            # or `exchange: {expect, status, content_type, frames: [{at,
                            # event}], ended_at, ending, raw_prefix, valid_status}` for
                            # live rules (valid_status: what the agent answered the valid
-                           # baseline sent before the probes, live.not_judged)
+                           # baseline sent before the probes, live.not_judged; accept: the
+                           # request's Accept; raw_prefix_frames: [events] the body's first
+                           # bytes as protobuf frames)
         refusal: rule      # optional, with `exchange`: the case's refusal rule
         declaration: {...} # or: a capabilities declaration, with `streams: [[...]]` the
                            # events the agent streamed in the run
@@ -27,6 +29,10 @@ Fixtures live in tests/fixtures/rules/<rule-id>.yaml:
                            # state-types, state, stream} | {kind: overlap, input, exchange}
                            # | {kind: history, fact, history: [ids], stream} | {kind:
                            # run-error, input, exchange}
+        negotiation:       # or: the negotiation case's answers, [{accept, served}] (served:
+                           # sse | protobuf | null), judged by bindings.not_served
+        binding_pair:      # or: one input's runs on both bindings, {sse: [...], protobuf:
+                           # [...], again: {sse, protobuf}} (the runner's repeat)
         expectations:      # or: a case's own expectations (agui_conformance.expectations),
                            # {expect_tool_call, expect_state, expect_outcome} as in a case
                            # file, judged on `stream` (a finished run) with `input`
@@ -72,6 +78,11 @@ def _exchange(spec: dict[str, Any]) -> Exchange:
         data = frame["data"] if "data" in frame else orjson.dumps(frame["event"]).decode()
         frames.append(TimedFrame(position, float(frame.get("at", 0.0)), data.encode()))
     headers = {"content-type": spec.get("content_type", "text/event-stream")}
+    raw_prefix = spec.get("raw_prefix", "").encode()
+    if "raw_prefix_frames" in spec:  # a protobuf body: each event framed by the codec
+        from agui_conformance.protobuf import encode_event, frame
+
+        raw_prefix = b"".join(frame(encode_event(e)) for e in spec["raw_prefix_frames"])
     # silence: given (comments kept the stream alive), or the longest gap between frames
     gaps = [(b.at - a.at, a.index) for a, b in itertools.pairwise(frames)]
     silence, after = max(gaps, default=(0.0, None))
@@ -79,12 +90,12 @@ def _exchange(spec: dict[str, Any]) -> Exchange:
         silence, after = float(spec["silence"]), spec.get("silence_after")
     return Exchange(
         url="http://agent.test/",
-        request_headers={},
+        request_headers={"Accept": spec["accept"]} if "accept" in spec else {},
         body=b"",
         status=spec.get("status", 200),
         response_headers=headers,
         frames=frames,
-        raw_prefix=spec.get("raw_prefix", "").encode(),
+        raw_prefix=raw_prefix,
         ended_at=float(spec.get("ended_at", frames[-1].at if frames else 0.0)),
         ending=spec.get("ending", "complete"),
         failure=spec.get("failure"),
@@ -111,6 +122,10 @@ def _run(case: dict[str, Any]) -> ValidationResult:
         return _behaviour(case["behaviour"], profile)
     if "expectations" in case:
         return _expectations(case, profile)
+    if "negotiation" in case:
+        return _negotiation(case["negotiation"], profile)
+    if "binding_pair" in case:
+        return _binding_pair(case["binding_pair"], profile)
     if "proto" in case:
         return validate_recording(_proto_body(case["proto"]), request=request, profile=profile)
     if "sse" in case or "sse_base64" in case:
@@ -232,6 +247,34 @@ def _expectations(case: dict[str, Any], profile: str) -> ValidationResult:
     stream = case["stream"]
     hits = expectations.judge(stated, case["input"], enumerate(stream))
     return ValidationResult(findings=behaviour.findings(hits, profile), events=len(stream))
+
+
+def _negotiation(answers: list[dict[str, Any]], profile: str) -> ValidationResult:
+    """The negotiation case's judgement over its answers ({accept, served}: the binding the
+    agent answered each Accept with; each run's own rules are judged by their fixtures)."""
+    from agui_conformance import bindings
+    from agui_conformance.validator import StreamValidator
+
+    found = bindings.not_served([(a["accept"], a.get("served")) for a in answers])
+    checker = StreamValidator(profile=profile)
+    checker.add_hits([hit for _, hit in found])
+    return checker.result()
+
+
+def _binding_pair(spec: dict[str, Any], profile: str) -> ValidationResult:
+    """The same input's runs on SSE and protobuf ({sse, protobuf}: their events; `again`:
+    the pair sent once more, as the runner does after a difference)."""
+    from agui_conformance import bindings
+    from agui_conformance.validator import StreamValidator
+
+    def shapes(pair: dict[str, Any]) -> tuple[bindings.Shape, bindings.Shape]:
+        return bindings.shape(pair["sse"]), bindings.shape(pair["protobuf"])
+
+    again = spec.get("again")
+    _, hit = bindings.compare(*shapes(spec), None if again is None else shapes(again))
+    checker = StreamValidator(profile=profile)
+    checker.add_hits([hit] if hit is not None else [])
+    return checker.result()
 
 
 def _cases(kind: str) -> list[Any]:
