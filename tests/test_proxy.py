@@ -401,26 +401,71 @@ def test_each_exchange_gets_one_line_with_its_verdict_rules_and_user_agent(
     assert book.counts["other"] == 1
 
 
-def test_a_protobuf_answer_is_forwarded_and_noted_not_judged() -> None:
-    frames = b"\x00\x00\x00\x03abc\x00\x00\x00\x01z"
+def _until_judged(book: Book, count: int = 1) -> None:
+    deadline = time.monotonic() + 10
+    while len(book.cases) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def test_a_protobuf_answer_is_forwarded_unchanged_and_judged_decoded() -> None:
+    """The protobuf binding's frames pass through byte for byte; the side validation reads
+    them with the frame reader (by the answer's Content-Type) and judges the run's events:
+    here a run that leaves its message open, split across chunks mid-frame."""
+    from agui_conformance.protobuf import encode_event, frame
+
+    def body_for(request: dict[str, Any]) -> bytes:
+        events = conformant_run(request)
+        del events[3]  # TEXT_MESSAGE_END: the message stays open
+        return b"".join(frame(encode_event(e)) for e in events)
+
+    app = FastAPI()
+
+    @app.post("/")
+    async def run(request: Request) -> StreamingResponse:
+        data = body_for(orjson.loads(await request.body()))
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for start in range(0, len(data), 7):  # frames split across chunks
+                yield data[start : start + 7]
+
+        return StreamingResponse(chunks(), media_type="application/vnd.ag-ui.event+proto")
+
+    with serve_app(app) as url, running(ProxyConfig(upstream=url, port=0)) as (proxied, book):
+        sent = _request("hello", False, "run-proto")
+        accept = {"Accept": "application/vnd.ag-ui.event+proto, text/event-stream"}
+        with httpx.Client(timeout=10) as client:
+            got = client.post(proxied, content=orjson.dumps(sent), headers=accept).content
+        assert got == body_for(sent)
+        _until_judged(book)
+        (case,) = book.cases
+        assert book.counts["protobuf"] == 1 and book.counts["judged"] == 1
+        (run,) = case.runs
+        assert [e["type"] for e in run.events] == [
+            "RUN_STARTED", "TEXT_MESSAGE_START", "TEXT_MESSAGE_CONTENT", "RUN_FINISHED"
+        ]  # fmt: skip
+        assert case.status == "failed"
+        assert {f.rule for f in run.findings} == {"item-open-at-finish"}
+        assert "proto-content-type-inexact" in run.exercised
+
+
+def test_protobuf_sent_to_an_sse_only_front_end_is_its_finding() -> None:
+    from agui_conformance.protobuf import encode_event, frame
+
     app = FastAPI()
 
     @app.post("/")
     async def run(request: Request) -> Response:
-        return Response(frames, media_type="application/vnd.ag-ui.event+proto")
+        events = conformant_run(orjson.loads(await request.body()))
+        data = b"".join(frame(encode_event(e)) for e in events)
+        return Response(data, media_type="application/vnd.ag-ui.event+proto")
 
     with serve_app(app) as url, running(ProxyConfig(upstream=url, port=0)) as (proxied, book):
-        body = orjson.dumps(_request("hello", False, "run-proto"))
-        accept = {"Accept": "application/vnd.ag-ui.event+proto"}
+        body = orjson.dumps(_request("hello", False, "run-sse-only"))
         with httpx.Client(timeout=10) as client:
-            assert client.post(proxied, content=body, headers=accept).content == frames
-        deadline = time.monotonic() + 10
-        while not book.cases and time.monotonic() < deadline:
-            time.sleep(0.02)
+            client.post(proxied, content=body, headers={"Accept": "text/event-stream"})
+        _until_judged(book)
         (case,) = book.cases
-        assert case.status == "not-applicable"
-        assert "not judged (binding not yet supported)" in case.reason
-        assert book.counts["protobuf"] == 1
+        assert {f.rule for f in case.findings} == {"proto-not-admitted"}
 
 
 def test_a_gzip_answer_is_forwarded_compressed_and_judged_decoded() -> None:

@@ -1,12 +1,14 @@
 """The judging side of the proxy: ended exchanges in, judged cases and a report out.
 
 Runs in a thread of its own, reading the taps the forwarder ended (`tap.Ended`). Each tap
-becomes the same `transport.Exchange` the runner records (SSE frames with their arrival
-times, framing hits, how the body ended), and is judged by the runner's own engine
-(`runner.examine`: the live checks, the validator, the trigger tokens, the outcome), with
-the RunAgentInput the front end really sent. Keeps the last `keep` cases (bounded memory),
-counts what it could not judge, and builds a `Report` for the report writers. Knows nothing
-of sockets: the forwarder (`proxy.app`) owns them.
+becomes the same `transport.Exchange` the runner records (frames with their arrival times,
+read by the parser the answer's Content-Type selects, `transport.reader_for`: SSE, or the
+protobuf binding's frames; framing hits; how the body ended), and is judged by the runner's
+own engine (`runner.examine`: the live checks, the validator, the trigger tokens, the
+outcome), with the RunAgentInput the front end really sent and the Accept it sent with it.
+Keeps the last `keep` cases (bounded memory), counts what it could not judge, and builds a
+`Report` for the report writers. Knows nothing of sockets: the forwarder (`proxy.app`)
+owns them.
 """
 
 from __future__ import annotations
@@ -22,15 +24,15 @@ from typing import Any
 
 import orjson
 
+from agui_conformance.hits import Hit
 from agui_conformance.model import CaseResult, Level, Report, ToolInfo
+from agui_conformance.protobuf import MEDIA_TYPE as PROTOBUF
 from agui_conformance.proxy.tap import Budget, Ended, Tap
 from agui_conformance.redact import printable, redact_headers, redact_url, scrub_result
 from agui_conformance.schema import get_checker
-from agui_conformance.sse import Frame, SSEParser
-from agui_conformance.transport import AGENT_ENDINGS, Exchange, TimedFrame, _ends_run
+from agui_conformance.transport import AGENT_ENDINGS, Exchange, TimedFrame, _ends_run, reader_for
 
 KEEP = 200  # cases kept for the live page and the report (the oldest go first)
-PROTOBUF = "application/vnd.ag-ui.event+proto"
 RUN_KEYS = ("threadId", "runId", "messages")
 _CODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 
@@ -46,8 +48,9 @@ def parsed_request(tap: Tap) -> Any:
 
 
 def kind_of(tap: Tap, request: Any) -> str:
-    """`run` (an AG-UI run: judged), `protobuf` (the other binding: not judged yet) or
-    `other` (traffic that is no run: a GET, a POST of something else)."""
+    """`run` (an AG-UI run over SSE: judged), `protobuf` (a run over the protobuf binding:
+    judged, and counted) or `other` (traffic that is no run: a GET, a POST of something
+    else)."""
     content_type = tap.response_headers.get("content-type", "").split(";")[0].strip().lower()
     if tap.method != "POST":
         return "other"
@@ -85,7 +88,7 @@ def to_exchange(tap: Tap, url: str, chunks: list[tuple[float, bytes]]) -> Exchan
         status=tap.status,
         response_headers=redact_headers(tap.response_headers),
     )
-    parser = SSEParser()
+    parser = reader_for(tap.response_headers.get("content-type", ""))
     frames = record.frames
     terminal = False
     last = silence = 0.0
@@ -101,12 +104,12 @@ def to_exchange(tap: Tap, url: str, chunks: list[tuple[float, bytes]]) -> Exchan
         if len(prefix) < 4096:
             prefix += chunk[: 4096 - len(prefix)]
         for item in parser.feed(chunk):
-            if isinstance(item, Frame):
+            if isinstance(item, Hit):
+                record.framing.append(item)
+            else:
                 frames.append(TimedFrame(item.index, now, item.data))
                 if b"RUN_" in item.data:
                     terminal = _ends_run(item.data, terminal)
-            else:
-                record.framing.append(item)
     record.raw_prefix = bytes(prefix)
     record.size = tap.size
     record.silence, record.silence_after = silence, after
@@ -118,10 +121,10 @@ def to_exchange(tap: Tap, url: str, chunks: list[tuple[float, bytes]]) -> Exchan
     record.ending = ending
     if ending in AGENT_ENDINGS:
         for item in parser.close():
-            if isinstance(item, Frame):
-                frames.append(TimedFrame(item.index, record.ended_at, item.data))
-            else:
+            if isinstance(item, Hit):
                 record.framing.append(item)
+            else:
+                frames.append(TimedFrame(item.index, record.ended_at, item.data))
     return record
 
 
@@ -244,9 +247,8 @@ class Book:
         chunks = _decoded(tap)
         why = None
         if kind == "protobuf":
-            self.counts["protobuf"] += 1
-            why = f"not judged (binding not yet supported): the answer is {PROTOBUF}"
-        elif tap.dropped:
+            self.counts["protobuf"] += 1  # judged as any run; counted apart
+        if tap.dropped:
             self.counts["dropped"] += 1
             why = (
                 "not judged: the validator fell behind (the proxy's judging budget of "
@@ -255,7 +257,7 @@ class Book:
         elif isinstance(chunks, str):
             why = f"not judged: {chunks}"
         if why is not None:
-            case.status = "not-applicable" if kind == "protobuf" else "inconclusive"
+            case.status = "inconclusive"
             case.reason = why
             return self._scrub(case, tap)
         assert not isinstance(chunks, str)
