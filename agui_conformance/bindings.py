@@ -215,3 +215,40 @@ def compare(
         f"different structure: {first_difference(sse, protobuf)}.",
     )
     return True, hit
+
+
+# ------------------------------------------------------------------ what was served
+
+
+def _header(headers: dict[str, str], name: str) -> str | None:
+    return next((v for k, v in headers.items() if k.lower() == name), None)
+
+
+def binding_note(cases: Sequence[CaseResult], binding: str) -> str:
+    """One line on how often protobuf was served to the runs that asked for it: an agent
+    that answers SSE instead does not support the optional binding (legal: PROTO-004),
+    and no protobuf rule counts as exercised by those runs."""
+    asked = served = sse = 0
+    for case in cases:
+        for run in case.runs:
+            accept = _header(run.requestHeaders, "accept")
+            if run.status != 200 or accept is None or not negotiation.admits_protobuf(accept):
+                continue
+            asked += 1
+            answer = negotiation.media_type(_header(run.responseHeaders, "content-type") or "")
+            served += answer == MEDIA_TYPE
+            sse += answer == SSE_ACCEPT
+    if not asked:
+        return f"binding {binding}: no run that asked for protobuf was answered 200"
+    if sse == asked:
+        return (
+            f"binding {binding}: the agent answered SSE to all {asked} runs that asked for "
+            "protobuf: it does not serve the optional HTTP + Protobuf binding (legal); those "
+            "runs were judged as SSE and exercised no protobuf rule"
+        )
+    other = asked - served - sse
+    return (
+        f"binding {binding}: protobuf served to {served} of {asked} runs that asked for it"
+        + (f", SSE to {sse}" if sse else "")
+        + (f", neither to {other}" if other else "")
+    )
