@@ -124,7 +124,11 @@ def _check_run(exchange: Exchange) -> list[Hit]:
                 "text/event-stream.",
             )
         ]
-    elif not exchange.frames and exchange.ending in ("complete", "disconnected", "undecodable"):
+    elif (
+        not exchange.frames
+        and not exchange.stopped  # a fatal framing finding said why nothing was read
+        and exchange.ending in ("complete", "disconnected", "undecodable")
+    ):
         # An event stream the agent ended with no event at all: the run has no outcome (the
         # machine judges streams that hold events; with none it has nothing to see). One cut
         # at a deadline is the deadline's finding.

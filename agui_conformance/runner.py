@@ -225,8 +225,10 @@ def _judge(
             tokens |= stream_tokens(decoded)
             done += len(batch)
         validator.add_hits(record.framing)
-        if completed(record):
-            validator.close()  # a body we cut (deadline, cap) is not judged as truncated
+        if completed(record) and not record.stopped:
+            # a body we cut (deadline, cap) is not judged as truncated, nor one whose
+            # reading a fatal framing finding ended (its end was never seen)
+            validator.close()
     return validator.result().findings, tokens
 
 

@@ -101,6 +101,9 @@ class Exchange:
     harness_error: str | None = None
     silence: float = 0.0  # longest stretch with no byte at all while a run was active (s)
     silence_after: int | None = None  # index of the last frame before that stretch
+    # a fatal framing hit ended the reading (protobuf: an undecodable or oversized frame):
+    # the stream's end was never seen, so it is not judged
+    stopped: bool = False
 
     @property
     def content_type(self) -> str:
@@ -416,6 +419,7 @@ async def _read(
         record.size = size
         record.silence = silence
         record.silence_after = silence_after
+        record.stopped = bool(getattr(parser, "stopped", False))
     if record.ending not in AGENT_ENDINGS:
         return  # we cut the body (cap, deadline, hung up): its last partial frame is ours
     now = monotonic() - start

@@ -87,12 +87,17 @@ async def frames(
     made = safe(events)
     if framing == "proto-extra-step":
         made = _stepped(made)
+    held = b""  # fault proto-truncated: each frame waits for the next, the last is cut
     for position, event in enumerate(made):
         if delay and position:
             await asyncio.sleep(delay)
         if position % _CHECK_EVERY == _CHECK_EVERY - 1 and await request.is_disconnected():
             return  # the client left: stop working for nobody
         data = encode(event, framing, position)
+        if framing == "proto-truncated":
+            data, held = held, data
         if data:
             yield data
         await asyncio.sleep(0)
+    if held:
+        yield held[:-3]

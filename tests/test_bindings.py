@@ -157,6 +157,35 @@ def test_protobuf_under_another_media_type_is_named_not_misread_as_sse() -> None
     assert _rules(result) == {"proto-content-type-inexact"}, result.findings
 
 
+def test_an_undecodable_frame_ends_the_reading_and_only_it_is_reported() -> None:
+    """Fatal to the stream (PROTO-008): what follows is never read, so the run's missing
+    end is not reported beside it; a body cut inside a frame is a truncated run."""
+
+    def garbage_second(body: dict[str, Any]) -> bytes:
+        frames = [frame(encode_event(e)) for e in conformant_run(body)]
+        frames[1] = frame(b"\xff\xff\xff\xff")
+        return b"".join(frames)
+
+    def cut(body: dict[str, Any]) -> bytes:
+        return b"".join(frame(encode_event(e)) for e in conformant_run(body))[:-2]
+
+    for body_of, rules in (
+        (garbage_second, {"proto-frame-undecodable"}),
+        (cut, {"stream-truncated"}),
+    ):
+        app = FastAPI()
+
+        @app.post("/")
+        async def run(request: Request) -> Response:
+            data = body_of(orjson.loads(await request.body()))  # noqa: B023 - used at once
+            return Response(data, media_type=MEDIA_TYPE)
+
+        with serve_app(app) as url:
+            (result,) = _suite(url, ("minimal-input",), "protobuf")
+        assert _rules(result) == rules, result.findings
+        assert result.status == "failed"
+
+
 def test_an_agent_that_looks_for_the_type_name_in_accept_breaks_both_negotiation_rules() -> None:
     """The naive check (`MEDIA_TYPE in accept`, seen in public middleware): wildcards admit
     protobuf too, so SSE to */* from an agent shown to speak protobuf breaks PROTO-003 (a

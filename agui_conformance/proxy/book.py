@@ -111,6 +111,7 @@ def to_exchange(tap: Tap, url: str, chunks: list[tuple[float, bytes]]) -> Exchan
                 if b"RUN_" in item.data:
                     terminal = _ends_run(item.data, terminal)
     record.raw_prefix = bytes(prefix)
+    record.stopped = bool(getattr(parser, "stopped", False))
     record.size = tap.size
     record.silence, record.silence_after = silence, after
     record.ended_at = max(tap.ended_at - tap.started, 0.0)
