@@ -732,6 +732,11 @@ class _Face:
         write(f"verdict: {verdict_text(summary, report.baseline, report.cases)}")
         if report.examples:
             write(f"generated inputs: {report.examples} examples, seed {report.seed}")
+        binding = self.config.getoption("agui_binding")
+        if binding != "sse":
+            from agui_conformance.bindings import binding_note
+
+            write(binding_note(report.cases, binding))
         comparison = report.baseline
         if comparison is not None:
             write(

@@ -277,3 +277,21 @@ def test_run_binding_both_against_the_reference_agent(tmp_path: Path) -> None:
     assert types == ["text/event-stream; charset=utf-8", MEDIA_TYPE]
     assert case["runs"][1]["events"][-1]["type"] == "RUN_FINISHED"
     assert "proto-binding-differs" in case["runs"][1]["exercised"]
+
+
+def test_the_pytest_face_takes_agui_binding(tmp_path: Path) -> None:
+    """`pytest --agui-binding both`: the same engine, the same pair, the same note."""
+    report = tmp_path / "report.json"
+    command = [
+        sys.executable, "-m", "pytest", "--agui-reference", "--agui-binding", "both",
+        "--agui-examples", "0", "-k", "minimal-input", "-q", "-p", "no:randomly",
+        "-p", "no:cacheprovider", "--agui-json", str(report),
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=180, check=False, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "binding both: protobuf served to 1 of 1 runs that asked for it" in done.stdout
+    data = orjson.loads(report.read_bytes())
+    (case,) = [c for c in data["cases"] if c["id"] == "minimal-input"]
+    assert [run["responseHeaders"]["content-type"] for run in case["runs"]][1] == MEDIA_TYPE
