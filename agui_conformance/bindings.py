@@ -239,7 +239,7 @@ def binding_note(cases: Sequence[CaseResult], binding: str) -> str:
             served += answer == MEDIA_TYPE
             sse += answer == SSE_ACCEPT
     if not asked:
-        return f"binding {binding}: no run that asked for protobuf was answered 200"
+        return f"binding {binding}: no run the report keeps asked for protobuf and got a 200"
     if sse == asked:
         return (
             f"binding {binding}: the agent answered SSE to all {asked} runs that asked for "

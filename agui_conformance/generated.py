@@ -124,7 +124,7 @@ async def _judge_one(
     record = await exchange(
         cfg.url,
         body,
-        headers=cfg.headers,
+        headers=cfg.binding_headers(),
         deadlines=cfg.deadlines,
         max_bytes=cfg.max_bytes,
         secret_headers=cfg.secret_headers,

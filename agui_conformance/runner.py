@@ -64,6 +64,11 @@ class RunnerConfig:
     # sent after it (one in flight ends within its own deadlines)
     generated_budget: float = 300.0
 
+    def binding_headers(self) -> dict[str, str]:
+        """The headers every run sends: the configured ones, asking for the binding's
+        `Accept` unless they name one themselves (both: SSE; the pair asks for protobuf)."""
+        return with_accept(dict(self.headers), negotiation.accept_for(self.binding), keep=True)
+
     def auth_header_names(self) -> list[str]:
         return [h for h in self.headers if is_secret(h, self.secret_headers)]
 
@@ -274,7 +279,7 @@ async def _send(
     """One exchange of `case`: its auth variant, its headers, and the `Accept` of the run's
     binding (`accept`, or the configured binding's, unless a header given names one)."""
     watch.check()
-    headers = with_accept(dict(cfg.headers), negotiation.accept_for(cfg.binding), keep=True)
+    headers = cfg.binding_headers()
     if case.auth == "omit":
         for name in cfg.auth_header_names():
             headers.pop(name, None)
@@ -613,7 +618,7 @@ async def _survival_exchange(
     record = await exchange(
         cfg.url,
         orjson.dumps(request),
-        headers=with_accept(dict(cfg.headers), negotiation.accept_for(cfg.binding), keep=True),
+        headers=cfg.binding_headers(),
         deadlines=cfg.deadlines,
         client=client,
         secret_headers=cfg.secret_headers,
