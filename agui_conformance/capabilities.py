@@ -40,7 +40,9 @@ CONTRADICTIONS: tuple[tuple[str, str, str, frozenset[str]], ...] = (
     ("humanInTheLoop", "interrupts", "an interrupt outcome", frozenset({"outcome:interrupt"})),
     ("humanInTheLoop", "supported", "an interrupt outcome", frozenset({"outcome:interrupt"})),
     ("tools", "supported", "tool calls", frozenset({"TOOL_CALL_START", "TOOL_CALL_CHUNK"})),
+    ("transport", "httpBinary", "HTTP + Protobuf answers", frozenset({"binding:protobuf"})),
 )  # fmt: skip
+PROTOBUF = "application/vnd.ag-ui.event+proto"  # = agui_conformance.protobuf.MEDIA_TYPE
 # Declaring these for the HTTP bindings is a declaration that cannot hold (CAP-005).
 HTTP_CANNOT = (("transport", "resumable"), ("transport", "pushNotifications"))
 # A declaration is a few hundred bytes; a body past this is read no further (and a file
@@ -183,9 +185,12 @@ def _known_group(path: Iterable[Any]) -> bool:
 
 
 def _tokens(cases: Iterable[CaseResult]) -> Iterator[tuple[str, str, int | None]]:
-    """(token, case id, event index) for every event type and interrupt outcome seen."""
+    """(token, case id, event index) for every event type and interrupt outcome seen, and
+    `binding:protobuf` (no index) for an answer in the protobuf binding."""
     for case in cases:
         for run in case.runs:
+            if _media(run.responseHeaders) == PROTOBUF and run.status == 200:
+                yield "binding:protobuf", case.id, None
             for index, event in enumerate(run.events):
                 if not isinstance(event, dict) or not isinstance(event.get("type"), str):
                     continue
@@ -194,6 +199,44 @@ def _tokens(cases: Iterable[CaseResult]) -> Iterator[tuple[str, str, int | None]
                 interrupted = isinstance(outcome, dict) and outcome.get("type") == "interrupt"
                 if event["type"] == "RUN_FINISHED" and interrupted:
                     yield "outcome:interrupt", case.id, index
+
+
+def _header(headers: dict[str, str], name: str) -> str | None:
+    return next((v for k, v in headers.items() if k.lower() == name), None)
+
+
+def _media(headers: dict[str, str]) -> str:
+    return (_header(headers, "content-type") or "").split(";")[0].strip().lower()
+
+
+def binary_unserved(value: Any, cases: list[CaseResult]) -> tuple[bool, list[Hit]]:
+    """PROTO-003 for an agent that declares `transport.httpBinary: true`: whether a run
+    asked for protobuf and was answered (then the rule was exercised), and a hit when
+    such runs got SSE. The Accept each run sent says whether it admitted protobuf."""
+    from agui_conformance.negotiation import admits_protobuf
+
+    transport = value.get("transport") if isinstance(value, dict) else None
+    if not isinstance(transport, dict) or transport.get("httpBinary") is not True:
+        return False, []
+    asked = [
+        (case.id, _media(run.responseHeaders))
+        for case in cases
+        for run in case.runs
+        if run.status == 200
+        and admits_protobuf(_header(run.requestHeaders, "accept"))
+        and _media(run.responseHeaders) in (PROTOBUF, "text/event-stream")
+    ]
+    unserved = [case_id for case_id, media in asked if media != PROTOBUF]
+    if not unserved:
+        return bool(asked), []
+    hit = Hit(
+        "proto-not-served",
+        None,
+        f"`transport.httpBinary` is declared true, but {len(unserved)} of {len(asked)} runs "
+        f"whose Accept admitted {PROTOBUF} were answered SSE (first: case {unserved[0]}).",
+        "/transport/httpBinary",
+    )
+    return True, [hit]
 
 
 def cross_check(value: Any, cases: list[CaseResult]) -> list[Hit]:
@@ -216,7 +259,7 @@ def cross_check(value: Any, cases: list[CaseResult]) -> list[Hit]:
                     "capabilities-contradicted",
                     None,
                     f"`{group}.{name}` is declared false, but the agent streamed {what} "
-                    f"(case {case_id}, event {index}).",
+                    f"(case {case_id}{'' if index is None else f', event {index}'}).",
                     f"/{group}/{name}",
                 )
             )

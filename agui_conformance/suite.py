@@ -110,6 +110,8 @@ async def capabilities_case(
     checker = StreamValidator(profile=cfg.profile)
     checker.add_hits(capabilities.check_shape(declared.value))
     checker.add_hits(capabilities.cross_check(declared.value, results))
+    asked, unserved = capabilities.binary_unserved(declared.value, results)
+    checker.add_hits(unserved)
     case.runs.append(
         RunRecord(
             request={"GET": redact_url(source)} if remote else {"file": source},
@@ -119,7 +121,11 @@ async def capabilities_case(
             timing={},
             events=[declared.value],
             findings=checker.result().findings,
-            exercised=["capabilities-malformed", "capabilities-contradicted"],
+            exercised=[
+                "capabilities-malformed",
+                "capabilities-contradicted",
+                *(["proto-not-served"] if asked else []),
+            ],
             outcome="read",
         )
     )

@@ -295,3 +295,50 @@ def test_the_pytest_face_takes_agui_binding(tmp_path: Path) -> None:
     data = orjson.loads(report.read_bytes())
     (case,) = [c for c in data["cases"] if c["id"] == "minimal-input"]
     assert [run["responseHeaders"]["content-type"] for run in case["runs"]][1] == MEDIA_TYPE
+
+
+# ------------------------------------------------------------------ the declaration
+
+
+def _answered(accept: str, content_type: str) -> CaseResult:
+    from agui_conformance.model import RunRecord
+
+    run = RunRecord(
+        request={}, requestHeaders={"Accept": accept}, status=200,
+        responseHeaders={"content-type": content_type}, timing={},
+    )  # fmt: skip
+    return CaseResult(id="c", title="", requirements=[], expect="run", status="passed", runs=[run])
+
+
+def test_a_declaration_of_http_binary_is_held_to_what_was_served() -> None:
+    from agui_conformance.capabilities import binary_unserved, cross_check
+
+    sse, proto = "text/event-stream", MEDIA_TYPE
+    false = {"transport": {"httpBinary": False}}
+    hits = cross_check(false, [_answered("*/*", proto)])
+    assert [h.rule for h in hits] == ["capabilities-contradicted"]
+    assert "HTTP + Protobuf answers (case c)" in hits[0].message
+    assert cross_check(false, [_answered("*/*", sse)]) == []
+
+    true = {"transport": {"httpBinary": True}}
+    asked, hits = binary_unserved(true, [_answered("*/*", sse), _answered("*/*", proto)])
+    assert asked and [h.rule for h in hits] == ["proto-not-served"]
+    assert "1 of 2 runs" in hits[0].message
+    assert binary_unserved(true, [_answered("*/*", proto)]) == (True, [])
+    assert binary_unserved(true, [_answered(sse, sse)]) == (False, [])  # SSE asked, SSE got
+    assert binary_unserved({"transport": {}}, [_answered("*/*", sse)]) == (False, [])
+
+
+def test_an_agent_declaring_http_binary_that_serves_only_sse_breaks_proto_not_served() -> None:
+    """The reference agent with protobuf switched off, while its /capabilities still says
+    `httpBinary: true`: declared support makes PROTO-003's SHOULD apply."""
+    from agui_conformance import suite
+    from reference_agent.server import AgentConfig, running_agent
+
+    with running_agent(AgentConfig(protobuf=False)) as off:
+        cfg = RunnerConfig(url=off.url, binding="protobuf", deadlines=FAST)
+        plan = suite.Plan(_cases("minimal-input"), capabilities=off.url + "capabilities")
+        report = suite.run(cfg, plan, shown_target=off.url)
+    declared = next(c for c in report.cases if c.id == "capabilities")
+    assert _rules(declared) == {"proto-not-served"}
+    assert "proto-not-served" in _exercised(declared)
