@@ -472,6 +472,14 @@ def _headers(specs: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("-k", "keyword", help="Only cases whose id contains this text.")
 @click.option(
+    "--case",
+    "case_ids",
+    multiple=True,
+    metavar="ID",
+    help="Only the case with exactly this id (repeatable; generated-inputs and "
+    "capabilities included): what reproducers use, as -k also runs every id containing it.",
+)
+@click.option(
     "--cases",
     "cases_path",
     type=click.Path(file_okay=False),
@@ -613,6 +621,7 @@ def run(
     profile: str,
     fail_on: str,
     keyword: str | None,
+    case_ids: tuple[str, ...],
     cases_path: str | None,
     json_path: str | None,
     junit_path: str | None,
@@ -654,16 +663,24 @@ def run(
     ctx = click.get_current_context()
     shown_config = config_info(ctx.obj, ctx) if ctx.obj is not None else None
     try:
-        cases = [c for c in all_cases(cases_path) if keyword is None or keyword in c.id]
+        known = all_cases(cases_path)
     except ValueError as err:
         raise ToolError(f"cases: {err}") from err
-    generated = examples if keyword is None or keyword in suite.GENERATED else 0
-    # -k selects the capabilities case too (a reproducer's `-k capabilities`), when there is
+    _check_case_ids(case_ids, [c.id for c in known])
+
+    def chosen(case_id: str) -> bool:
+        return (keyword is None or keyword in case_id) and (not case_ids or case_id in case_ids)
+
+    cases = [c for c in known if chosen(c.id)]
+    generated = examples if chosen(suite.GENERATED) else 0
+    # -k / --case select the capabilities case too (`--case capabilities`), when there is
     # a declaration to check: the one given, or the built-in agent's
-    declared = keyword is None or keyword in CAPABILITIES_CASE
+    declared = chosen(CAPABILITIES_CASE)
     checked = declared and (capabilities_source is not None or agent_url is None)
     if not cases and not generated and not checked:
-        raise ToolError(f"no case matches -k {keyword!r}")
+        asked = f"-k {keyword!r}" if keyword is not None else ""
+        asked += (" and " if asked and case_ids else "") + " ".join(f"--case {c}" for c in case_ids)
+        raise ToolError(f"no case matches {asked}")
     if quiet and verbose:
         raise click.UsageError("-q/--quiet and -v/--verbose exclude each other")
     if list_cases:  # before the headers: listing needs no secret from the environment
@@ -741,7 +758,9 @@ def run(
             reference=reference,
         )
     report.config = shown_config
-    _reproducible(report, run_args, builtin=builtin, keyword=keyword, examples=examples)
+    _reproducible(
+        report, run_args, builtin=builtin, keyword=keyword, cases=case_ids, examples=examples
+    )
     if baseline_path and update_baseline:
         _update_baseline(report, baseline_path, threshold)
     elif report.baseline is not None and not quiet:
@@ -756,6 +775,20 @@ def run(
         click.echo(REPORT_FORMATS[fmt](report), nl=False)
     paths = (json_path, junit_path, html_path if not no_html else None, sarif_path)
     _finish(report, *paths, quiet=quiet)
+
+
+def _check_case_ids(given: Sequence[str], known: list[str]) -> None:
+    """Every `--case` names a case: a typo is a usage error, never an empty run."""
+    import difflib
+
+    from agui_conformance import suite
+
+    every = [*known, suite.GENERATED, CAPABILITIES_CASE]
+    for case_id in given:
+        if case_id not in every:
+            close = difflib.get_close_matches(case_id, every, n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else " (--list-cases lists them)"
+            raise ToolError(f"--case: no case {case_id!r}{hint}")
 
 
 def _quiet(_text: str) -> None:
@@ -843,7 +876,13 @@ def _run_args(cfg: RunnerConfig, *, builtin: bool) -> list[str]:
 
 
 def _reproducible(
-    report: Report, run_args: list[str], *, builtin: bool, keyword: str | None, examples: int
+    report: Report,
+    run_args: list[str],
+    *,
+    builtin: bool,
+    keyword: str | None,
+    cases: Sequence[str],
+    examples: int,
 ) -> None:
     """The report's reproducers: `Report.runArgs` and the command that runs it again; the
     generated inputs' curl names serve's port for the built-in agent, not the temporary one."""
@@ -851,7 +890,9 @@ def _reproducible(
 
     report.runArgs = run_args
     report.builtInAgent = builtin
-    report.command = run_command(run_args, keyword=keyword, examples=examples, seed=report.seed)
+    report.command = run_command(
+        run_args, keyword=keyword, cases=cases, examples=examples, seed=report.seed
+    )
 
 
 def _serve_curls(result: CaseResult, temporary: str) -> None:

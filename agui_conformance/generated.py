@@ -219,7 +219,7 @@ def run_generated(
             if minimal.outcome != "unresponsive":
                 reproduce = (  # the whole command: the report's, with the run's options
                     f"failing input {how} (seed {seed}); reproduce: "
-                    f"the run's command with -k {GENERATED} --examples {examples} --seed {seed}"
+                    f"the run's command with --case {GENERATED} --examples {examples} --seed {seed}"
                 )
                 minimal.request = {
                     "input": minimal.request,

@@ -1,8 +1,9 @@
 """Reproducers: shell commands that replay a failing exchange or case.
 
 Owns the `curl` command for one request and the `agui-conformance run`
-command for a run, one case or the generated inputs: `run_command` from the
-run's verdict arguments (`Report.runArgs`, which the CLI derives from its own
+command for a run, one case (`--case ID`: exactly that case, where `-k` would run
+every id containing it) or the generated inputs: `run_command` from the run's
+verdict arguments (`Report.runArgs`, which the CLI derives from its own
 options), `suite_command` for reports made without them. Secret header values
 never appear: each becomes a reference to an environment variable
 (`$AGUI_AUTHORIZATION`) the user sets; the URL goes through `redact.redact_url`
@@ -95,13 +96,17 @@ def run_command(
     args: Sequence[str],
     *,
     keyword: str | None = None,
+    cases: Sequence[str] = (),
     examples: int | None = None,
     seed: int | None = None,
 ) -> str:
-    """`agui-conformance run ARGS` (already quoted), then `-k`, `--examples`, `--seed`."""
+    """`agui-conformance run ARGS` (already quoted), then `-k`, every `--case`,
+    `--examples`, `--seed`."""
     parts = ["agui-conformance", "run", *args]
     if keyword is not None:
         parts += ["-k", shlex.quote(keyword)]
+    for case in cases:
+        parts += ["--case", shlex.quote(case)]
     if examples is not None:
         parts += ["--examples", str(examples)]
     if seed is not None:
@@ -112,10 +117,11 @@ def run_command(
 def case_command(
     args: Sequence[str], case: str, *, examples: int = 0, seed: int | None = None
 ) -> str:
-    """One case again (the generated inputs: with their count and seed)."""
+    """That case again and no other (`--case`, an exact id: `-k` would also run every case
+    whose id contains it); the generated inputs with their count and seed."""
     if case == GENERATED:
-        return run_command(args, keyword=case, examples=examples, seed=seed)
-    return run_command(args, keyword=case, examples=0)
+        return run_command(args, cases=[case], examples=examples, seed=seed)
+    return run_command(args, cases=[case], examples=0)
 
 
 def suite_command(
@@ -139,9 +145,9 @@ def suite_command(
     if profile != "spec":
         parts += ["--profile", profile]
     if case is not None:
-        parts += ["-k", shlex.quote(case), "--examples", "0"]
+        parts += ["--case", shlex.quote(case), "--examples", "0"]
     elif only_generated:
-        parts += ["-k", "generated-inputs"]
+        parts += ["--case", GENERATED]
     if case is None and examples is not None:
         parts += ["--examples", str(examples)]
     if seed is not None:

@@ -71,7 +71,7 @@ def test_the_summary_groups_by_rule_with_its_fix_and_a_reproducer_that_fails_aga
         )
         assert tail[2] == "      fix: " + catalog()["lifecycle-event-after-finish"].hint
         prefix = "      reproduce: agui-conformance run "
-        assert tail[3].startswith(prefix) and f"-k {failed[0]} " in tail[3]
+        assert tail[3].startswith(prefix) and f"--case {failed[0]} " in tail[3]
         assert tail[4].startswith(f"{len(cases)} cases: ")  # then the counts and the verdict
         again = [*shlex.split(tail[3][len(prefix) :]), "--no-html"]
         code2, out2 = run("run", *again)
@@ -138,8 +138,8 @@ def test_the_summary_lists_errors_first_then_the_most_cases_and_is_bounded() -> 
     assert lines[0] == "findings by rule (25 rules):"  # the info note is not listed
     assert lines[1] == "  error an-error ×4 in 2 cases"
     assert lines[2] == "      fix: fix an-error"
-    assert (
-        lines[3] == "      reproduce: agui-conformance run --agent-url http://a/ -k e1 --examples 0"
+    assert lines[3] == (
+        "      reproduce: agui-conformance run --agent-url http://a/ --case e1 --examples 0"
     )
     entries = [line for line in lines if line.startswith("  ") and not line.startswith("    ")]
     assert len(entries) == 21  # 20 rules, then how many more

@@ -163,7 +163,7 @@ def test_case_reproducers_in_the_html_report_carry_the_run_arguments(
     assert command is not None
     assert command.get_text() == (
         f"agui-conformance run --agent-url {noted_agent} --fail-on info "
-        "--total-timeout 40.0 -k minimal-input --examples 0"
+        "--total-timeout 40.0 --case minimal-input --examples 0"
     )
 
 
@@ -184,7 +184,7 @@ def test_a_curl_reproducer_for_the_built_in_agent_starts_it_first() -> None:
     view = case_view(case, report)
     assert view.curl.startswith("agui-conformance serve &")
     assert "http://127.0.0.1:8000/" in view.curl and "45678" not in view.curl
-    assert view.command == "agui-conformance run -k minimal-input --examples 0"
+    assert view.command == "agui-conformance run --case minimal-input --examples 0"
 
 
 def test_the_generated_inputs_case_id_is_the_same_everywhere() -> None:
@@ -205,7 +205,7 @@ def test_the_capabilities_case_reproducer_runs_that_case(noted_agent: str, tmp_p
     code, first = _run(args, tmp_path / "first.json")
     assert code == 1 and _statuses(first)["capabilities"] == "failed", first["cases"]
     command = case_command(first["runArgs"], "capabilities")
-    assert command.endswith(f"--capabilities {declaration} -k capabilities --examples 0")
+    assert command.endswith(f"--capabilities {declaration} --case capabilities --examples 0")
     again_code, again = _rerun(command, tmp_path / "again.json")
     assert (again_code, _statuses(again)) == (1, {"capabilities": "failed"})
 
@@ -224,10 +224,58 @@ def test_a_failed_generated_input_prints_its_whole_reproducer(tmp_path: Path) ->
         command = line.removeprefix("    reproduce: ")
         assert command == (
             f"agui-conformance run --agent-url {url} --total-timeout 50.0 "
-            "-k generated-inputs --examples 4 --seed 7"
+            "--case generated-inputs --examples 4 --seed 7"
         )
         code, again = _rerun(command, tmp_path / "again.json")
     assert (code, _statuses(again)) == (1, {"generated-inputs": "failed"})
+
+
+OWN = """\
+id: {id}
+title: A greeting
+requirements: [LIFE-001]
+expect: run
+request:
+  threadId: ${{thread}}
+  runId: ${{run}}
+  messages: [{{id: "${{id}}", role: user, content: hello}}]
+"""
+
+
+def test_a_case_reproducer_runs_that_case_alone_not_every_id_containing_it(
+    noted_agent: str, tmp_path: Path
+) -> None:
+    """`-k greeting` would also run `greeting-again`: the reproducer names its case
+    exactly, and run as printed it runs that one case to the same verdict."""
+    folder = tmp_path / "own"
+    folder.mkdir()
+    for case_id in ("greeting", "greeting-again"):
+        (folder / f"{case_id}.yaml").write_text(OWN.format(id=case_id))
+    args = ["run", "--agent-url", noted_agent, "--cases", str(folder), "-k", "greeting",
+            "--examples", "0", "--fail-on", "info"]  # fmt: skip
+    code, first = _run(args, tmp_path / "first.json")
+    assert (code, _statuses(first)) == (1, {"greeting": "failed", "greeting-again": "failed"})
+    from bs4 import BeautifulSoup
+
+    html = tmp_path / "r.html"
+    assert CliRunner().invoke(main, [*args, "--html", str(html)]).exit_code == 1
+    shown = BeautifulSoup(html.read_text(), "html.parser").select_one(
+        "#case-greeting pre.reproducer.suite"
+    )
+    assert shown is not None
+    command = shown.get_text()
+    assert command.endswith("--case greeting --examples 0"), command
+    again_code, again = _rerun(command, tmp_path / "again.json")
+    assert (again_code, _statuses(again)) == (1, {"greeting": "failed"})
+
+
+def test_case_names_an_exact_id_and_a_typo_is_a_usage_error() -> None:
+    result = CliRunner().invoke(main, ["run", "--case", "minimal-inpu", "--list-cases"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "--case: no case 'minimal-inpu' (did you mean minimal-input" in result.output
+    listed = CliRunner().invoke(main, ["run", "--case", "minimal-input", "--list-cases"])
+    assert listed.exit_code == 0 and listed.output.split()[0] == "minimal-input"
+    assert len(listed.output.splitlines()) == 1
 
 
 def test_the_built_in_agents_curl_names_serves_port_not_the_temporary_one() -> None:

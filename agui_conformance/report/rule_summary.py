@@ -2,7 +2,7 @@
 
     error lifecycle-event-after-finish ×22 in 16 cases
         fix: Send nothing after RUN_FINISHED ...
-        reproduce: agui-conformance run -k minimal-input --examples 0
+        reproduce: agui-conformance run --case minimal-input --examples 0
 
 One entry per rule with findings at warning or above, each with the rule's fix and the
 reproducer of the first case that broke it (`reproduce.case_command`, from the report's
