@@ -19,10 +19,13 @@ import orjson
 
 from agui_conformance.records import FAIL_ON, Level, exit_fails, fail_level
 from agui_conformance.report.formats import (
+    DEFAULT_ARTIFACT,
+    PRINTED_FORMATS,
     REPORT_FORMATS,
     VALIDATION_FORMATS,
     Source,
     format_result,
+    render_report,
 )
 from agui_conformance.rules import CATEGORIES, PROFILES, Rule, catalog
 from agui_conformance.vocabulary import BINDINGS
@@ -609,7 +612,7 @@ def _headers(specs: tuple[str, ...]) -> dict[str, str]:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", *REPORT_FORMATS]),
+    type=click.Choice(["text", *PRINTED_FORMATS]),
     default="text",
     show_default=True,
     help="github: also print GitHub Actions annotations (one per rule and case) at the end.",
@@ -772,7 +775,7 @@ def run(
 
             _say(binding_note(report.cases, binding))
     if fmt != "text":
-        click.echo(REPORT_FORMATS[fmt](report), nl=False)
+        click.echo(render_report(fmt, report), nl=False)
     paths = (json_path, junit_path, html_path if not no_html else None, sarif_path)
     _finish(report, *paths, quiet=quiet)
 
@@ -994,24 +997,11 @@ def _finish(
     as_version = f" (as {version}, the version the agent declared)" if version else ""
     say(f"conformance level reached: {summary.conformance}{as_version}")
     click.echo(f"verdict: {verdict_text(summary, report.baseline, report.cases)}")
-    if json_path:
-        from agui_conformance.report.json_report import report_to_json
-
-        _write_report(json_path, report_to_json(report), "JSON report")
-    if junit_path:
-        from agui_conformance.report.junit import to_junit
-
-        threshold = fail_level(report.failOn)
-        _write_report(junit_path, to_junit(report.cases, fail_on=threshold), "JUnit report")
-    if sarif_path:
-        from agui_conformance.report.sarif import report_to_sarif
-
-        artifact = json_path or html_path or "reports/compliance.json"
-        _write_report(sarif_path, report_to_sarif(report, artifact), "SARIF report")
-    if html_path:
-        from agui_conformance.report.html import to_html
-
-        _write_report(html_path, to_html(report), "HTML report")
+    artifact = json_path or html_path or DEFAULT_ARTIFACT  # what SARIF's locations name
+    for fmt, path in (("json", json_path), ("junit", junit_path), ("sarif", sarif_path),
+                      ("html", html_path)):  # fmt: skip
+        if path:
+            _write_report(path, render_report(fmt, report, artifact), REPORT_FORMATS[fmt].label)
     if summary.cases.get("harness-error"):
         sys.exit(EXIT_ERROR)
     if summary.coverage is not None and not summary.coverage.met:
@@ -1263,14 +1253,9 @@ def proxy(
     assert summary is not None
     counts = ", ".join(f"{n} {status}" for status, n in summary.cases.items()) or "none"
     click.echo(f"{len(report.cases)} exchange(s) judged: {counts}")
-    if json_path:
-        from agui_conformance.report.json_report import report_to_json
-
-        _write_report(json_path, report_to_json(report), "JSON report")
-    if html_path:
-        from agui_conformance.report.html import to_html
-
-        _write_report(html_path, to_html(report), "HTML report")
+    for fmt, path in (("json", json_path), ("html", html_path)):
+        if path:
+            _write_report(path, render_report(fmt, report), REPORT_FORMATS[fmt].label)
 
 
 if __name__ == "__main__":  # pragma: no cover

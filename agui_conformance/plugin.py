@@ -700,18 +700,18 @@ class _Face:
         report = self.run.load() if self.controller else None
         if report is None:
             return
-        from agui_conformance.report.json_report import report_to_json
+        from agui_conformance.report.formats import render_report
 
         report.command = "pytest " + " ".join(_shown_args(self.config))
         report.config = self.run.opts.config
         coverage = report.summary.coverage if report.summary is not None else None
         if coverage is not None and not coverage.met and session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # as `run --min-coverage`
-        for option, render in (("agui_json", report_to_json), ("agui_html", _html)):
+        for option, fmt in (("agui_json", "json"), ("agui_html", "html")):
             path = self.config.getoption(option)
             if path:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-                Path(path).write_text(render(report), encoding="utf-8")
+                Path(path).write_text(render_report(fmt, report), encoding="utf-8")
                 self.written.append(path)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -748,12 +748,6 @@ class _Face:
         html = self.config.getoption("agui_html")
         if html and html in self.written:
             write(f"HTML report: {html}")
-
-
-def _html(report: Any) -> str:
-    from agui_conformance.report.html import to_html
-
-    return str(to_html(report))
 
 
 def _shown_args(config: pytest.Config) -> list[str]:
