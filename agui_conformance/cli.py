@@ -34,7 +34,13 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from agui_conformance.cases import Case
-    from agui_conformance.model import BaselineComparison, CaseResult, Report, Summary
+    from agui_conformance.model import (
+        BaselineComparison,
+        CaseResult,
+        ConfigInfo,
+        Report,
+        Summary,
+    )
     from agui_conformance.runner import RunnerConfig
     from agui_conformance.transport import Deadlines
 
@@ -475,6 +481,28 @@ def _headers(specs: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("-k", "keyword", help="Only cases whose id contains this text.")
 @click.option(
+    "--select",
+    multiple=True,
+    metavar="RULES",
+    help="Only these rules apply: rule ids or categories, comma-separated (repeatable); "
+    "replaces the configuration file's select.",
+)
+@click.option(
+    "--ignore",
+    multiple=True,
+    metavar="RULES",
+    help="Turn these rules off: rule ids or categories, comma-separated (repeatable); "
+    "replaces the configuration file's ignore.",
+)
+@click.option(
+    "--level",
+    "levels",
+    multiple=True,
+    metavar="RULE=LEVEL",
+    help="This rule's level (error, warning, info or off) under every profile (repeatable); "
+    "wins over the file's level for that rule.",
+)
+@click.option(
     "--case",
     "case_ids",
     multiple=True,
@@ -624,6 +652,9 @@ def run(
     profile: str,
     fail_on: str,
     keyword: str | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    levels: tuple[str, ...],
     case_ids: tuple[str, ...],
     cases_path: str | None,
     json_path: str | None,
@@ -664,7 +695,7 @@ def run(
     from agui_conformance.transport import Deadlines, env_refs
 
     ctx = click.get_current_context()
-    shown_config = config_info(ctx.obj, ctx) if ctx.obj is not None else None
+    shown_config = config_info(ctx.obj, ctx, _rule_sources(ctx, select, ignore, levels))
     try:
         known = all_cases(cases_path)
     except ValueError as err:
@@ -691,8 +722,8 @@ def run(
         return
     headers = _headers(header_specs)
     say = _quiet if quiet else click.echo
-    if shown_config is not None:
-        say(f"config: {shown_config.file}")
+    for line in config_lines(shown_config):
+        say(line)
     if generated:
         seed = seed if seed is not None else random.randrange(2**31)
     threshold = fail_level(fail_on)
@@ -780,6 +811,43 @@ def run(
     _finish(report, *paths, quiet=quiet)
 
 
+def _rule_sources(
+    ctx: click.Context, select: Sequence[str], ignore: Sequence[str], levels: Sequence[str]
+) -> Any:
+    """The rule choice in force: the file's (`ctx.obj`) under --select / --ignore /
+    --level, applied to every rule until the command ends (`rules.overridden`)."""
+    from agui_conformance import config, rules
+
+    settings = ctx.obj if ctx.obj is not None else config.Settings()
+    try:
+        sources = config.with_command_line(settings, select=select, ignore=ignore, levels=levels)
+    except config.ConfigError as err:
+        raise ToolError(str(err)) from err
+    if sources.from_line:
+        ctx.with_resource(rules.overridden(sources.choice))
+    return sources
+
+
+def config_lines(shown: ConfigInfo | None) -> list[str]:
+    """What a face prints of its configuration: the file, then the rule choice in force
+    with where each part came from."""
+    if shown is None:
+        return []
+    lines = [f"config: {shown.file}"] if shown.file is not None else []
+    parts = []
+    for key, value in (
+        ("select", ", ".join(shown.select)),
+        ("ignore", ", ".join(shown.ignore)),
+        ("levels", ", ".join(f"{rule}={level}" for rule, level in shown.levels.items())),
+    ):
+        if value:
+            where = "command line" if key in shown.fromCommandLine else "file"
+            parts.append(f"{key} {value} ({where})")
+    if parts:
+        lines.append("rules: " + "; ".join(parts))
+    return lines
+
+
 def _check_case_ids(given: Sequence[str], known: list[str]) -> None:
     """Every `--case` names a case: a typo is a usage error, never an empty run."""
     import difflib
@@ -841,6 +909,9 @@ VERDICT_OPTIONS = (
     "behaviour",
     "binding",
     "maxfail",
+    "select",
+    "ignore",
+    "levels",
 )
 
 
@@ -859,7 +930,10 @@ def _verdict_args(ctx: click.Context) -> list[str]:
         if value is None or value is False or value == param.get_default(ctx):
             continue
         flag = max(param.opts, key=len)
-        if param.is_flag:
+        if param.multiple:
+            for item in value:
+                args += [flag, shlex.quote(str(item))]
+        elif param.is_flag:
             args.append(flag)
         else:
             shown = redact_url(value) if str(value).startswith(("http://", "https://")) else value

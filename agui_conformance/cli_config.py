@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.core import ParameterSource
 
-from agui_conformance.config import Settings
+from agui_conformance.config import RULE_KEYS, RuleSources, Settings
 
 if TYPE_CHECKING:
     from agui_conformance.model import ConfigInfo
@@ -32,7 +32,8 @@ OPTIONS: dict[str, dict[str, str]] = {
     },
     "validate": {"profile": "profile", "fail-on": "fail_on"},
 }
-RULE_KEYS = ("select", "ignore", "levels")  # no option: they only come from the file
+# select / ignore / levels: the command line's --select, --ignore, --level merge with the
+# file's in `config.with_command_line` (RuleSources), not through default_map
 
 
 def default_map(settings: Settings) -> dict[str, dict[str, Any]]:
@@ -49,9 +50,14 @@ def default_map(settings: Settings) -> dict[str, dict[str, Any]]:
     return out
 
 
-def config_info(settings: Settings, ctx: click.Context) -> ConfigInfo | None:
-    """Which of the file's settings this command used, and which the command line overrode."""
-    if settings.path is None:
+def config_info(
+    settings: Settings, ctx: click.Context, rules: RuleSources | None = None
+) -> ConfigInfo | None:
+    """Which of the file's settings this command used, which the command line overrode,
+    and the rule choice in force (`rules`: the file's under the command line's; None: the
+    file's alone). None when there is neither a file nor a rule choice on the line."""
+    rules = rules if rules is not None else RuleSources(settings.rules, _file_rule_keys(settings))
+    if settings.path is None and not rules.from_line:
         return None
     options = OPTIONS.get(ctx.command.name or "", {})
     from_file: list[str] = []
@@ -59,7 +65,7 @@ def config_info(settings: Settings, ctx: click.Context) -> ConfigInfo | None:
     for key in settings.set_keys():
         name = options.get(key)
         if name is None:
-            if key in RULE_KEYS:
+            if key in rules.from_file:
                 from_file.append(key)
             continue  # a key this command has no use for
         source = ctx.get_parameter_source(name)
@@ -69,4 +75,15 @@ def config_info(settings: Settings, ctx: click.Context) -> ConfigInfo | None:
             from_line.append(key)
     from agui_conformance.model import ConfigInfo  # pydantic: only a run needs it
 
-    return ConfigInfo(file=str(settings.path), fromFile=from_file, fromCommandLine=from_line)
+    return ConfigInfo(
+        file=None if settings.path is None else str(settings.path),
+        fromFile=from_file,
+        fromCommandLine=from_line + [k for k in RULE_KEYS if k in rules.from_line],
+        select=list(rules.choice.select),
+        ignore=list(rules.choice.ignore),
+        levels=dict(rules.choice.levels),
+    )
+
+
+def _file_rule_keys(settings: Settings) -> tuple[str, ...]:
+    return tuple(key for key in RULE_KEYS if key in settings.set_keys())

@@ -90,7 +90,7 @@ class Settings:
         out = list(self.values)
         if self.headers:
             out.append("headers")
-        out += [k for k in ("select", "ignore") if getattr(self.rules, k)]
+        out += [k for k in ("select", "ignore") if getattr(self.rules, k)]  # RULE_KEYS
         if self.rules.levels:
             out.append("levels")
         return out
@@ -215,18 +215,82 @@ def _names(value: Any, key: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _levels(value: Any, where: str) -> dict[str, str]:
+def _levels(value: Any, where: str, key: str = "levels") -> dict[str, str]:
+    """`key`: how the message names the setting (`levels` in a file, `--level` there)."""
     if not isinstance(value, dict):
         raise ConfigError(f'{where}: levels must be a table of rule-id = "error"|"warning"|...')
     rules = catalog()
     for rule_id, level in value.items():
         if rule_id not in rules:
-            raise ConfigError(f"{where}: levels: unknown rule {rule_id!r}" + _close(rule_id, rules))
+            raise ConfigError(f"{where}: {key}: unknown rule {rule_id!r}" + _close(rule_id, rules))
         if level not in LEVELS:
             raise ConfigError(
-                f"{where}: levels.{rule_id} must be one of {', '.join(LEVELS)}, not {level!r}"
+                f"{where}: {key} {rule_id} must be one of {', '.join(LEVELS)}, not {level!r}"
+                if key.startswith("--")
+                else f"{where}: levels.{rule_id} must be one of {', '.join(LEVELS)}, not {level!r}"
             )
     return dict(value)
+
+
+RULE_KEYS = ("select", "ignore", "levels")
+
+
+@dataclass(frozen=True)
+class RuleSources:
+    """The rule choice in force and where each part came from: the rule keys the
+    configuration file supplied and those the command line gave (it wins)."""
+
+    choice: RuleChoice
+    from_file: tuple[str, ...] = ()
+    from_line: tuple[str, ...] = ()
+
+
+def split_names(given: Iterable[str]) -> list[str]:
+    """`--select a,b --select c` -> [a, b, c] (comma-separated and repeatable, as ruff's)."""
+    return [name.strip() for item in given for name in item.split(",") if name.strip()]
+
+
+def with_command_line(
+    settings: Settings,
+    *,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    levels: Iterable[str] = (),
+) -> RuleSources:
+    """The file's rule choice under the command line's, checked as the file's is: a
+    `select` or `ignore` given there replaces the file's list (ruff's `--select`), a
+    `RULE=LEVEL` given there wins over the file's level for that rule only."""
+    where = "command line"
+    line_select = _names(split_names(select), "--select", where)
+    line_ignore = _names(split_names(ignore), "--ignore", where)
+    line_levels = _levels(_pairs(levels, where), where, "--level")
+    file = settings.rules
+    choice = RuleChoice(
+        select=line_select or file.select,
+        ignore=line_ignore or file.ignore,
+        levels={**file.levels, **line_levels},
+    )
+    given = {"select": line_select, "ignore": line_ignore, "levels": line_levels}
+    from_line = tuple(key for key in RULE_KEYS if given[key])
+    in_file = {"select": file.select, "ignore": file.ignore, "levels": file.levels}
+    # a level the file set for a rule the command line did not name still comes from it
+    kept_levels = set(file.levels) - set(line_levels)
+    from_file = tuple(
+        key
+        for key in RULE_KEYS
+        if in_file[key] and (key not in from_line or (key == "levels" and kept_levels))
+    )
+    return RuleSources(choice, from_file, from_line)
+
+
+def _pairs(given: Iterable[str], where: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in split_names(given):
+        rule_id, equals, level = item.partition("=")
+        if not equals:
+            raise ConfigError(f"{where}: --level {item!r} must be RULE=LEVEL")
+        out[rule_id.strip()] = level.strip()
+    return out
 
 
 def _close(name: str, known: Iterable[str]) -> str:

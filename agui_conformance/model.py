@@ -182,15 +182,32 @@ class BaselineComparison(BaseModel):
 
 
 class ConfigInfo(BaseModel):
-    """The configuration file a run read, and where each setting came from."""
+    """The configuration a run used: the file read, where each setting came from, and the
+    rule choice in force (command line over file)."""
 
-    file: str = Field(description="The agui-conformance.toml or pyproject.toml read.")
+    file: str | None = Field(
+        default=None,
+        description="The agui-conformance.toml or pyproject.toml read (null: none was, and "
+        "the rule choice came from the command line).",
+    )
     fromFile: list[str] = Field(
         default_factory=list, description="Settings taken from the file (its key names)."
     )
     fromCommandLine: list[str] = Field(
         default_factory=list,
-        description="Settings the file also sets that the command line gave (it wins).",
+        description="Settings the file also sets that the command line gave (it wins), and "
+        "the rule keys (select, ignore, levels) the command line gave.",
+    )
+    select: list[str] = Field(
+        default_factory=list,
+        description="Rule ids or categories in force (empty: every rule of the profile).",
+    )
+    ignore: list[str] = Field(
+        default_factory=list, description="Rule ids or categories turned off."
+    )
+    levels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per-rule levels in force (error | warning | info | off).",
     )
 
 

@@ -184,6 +184,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SECONDS",
         help="Wall-clock time the generated inputs may take, shrinking included (default 300).",
     )
+    for name, what in (
+        ("select", "Only these rules apply"),
+        ("ignore", "Turn these rules off"),
+    ):
+        group.addoption(
+            f"--agui-{name}",
+            action="append",
+            default=[],
+            metavar="RULES",
+            help=f"{what}: rule ids or categories, comma-separated (repeatable); replaces "
+            f"the configuration file's {name}, as `run --{name}`.",
+        )
+    group.addoption(
+        "--agui-level",
+        action="append",
+        default=[],
+        metavar="RULE=LEVEL",
+        help="This rule's level (error, warning, info or off), as `run --level`; wins over "
+        "the file's level for that rule.",
+    )
     group.addoption(
         "--agui-html",
         metavar="PATH",
@@ -318,12 +338,13 @@ def _shared_run(config: pytest.Config) -> Any:
         generated_budget=config.getoption("agui_generated_budget"),
     )
     baseline_path = chosen("baseline", "agui_baseline", None)
-    opts.config = chosen.info()
+    sources = chosen.rules()
+    opts.config = chosen.info(sources)
     _check_ranges(opts)
-    if chosen.settings.rules:
+    if sources.choice:
         from agui_conformance import rules
 
-        rules.activate(chosen.settings.rules)  # every process of the session, until cleanup
+        rules.activate(sources.choice)  # every process of the session, until cleanup
         config.add_cleanup(lambda: rules.activate(None))
     if baseline_path is not None:
         from agui_conformance import baseline
@@ -368,16 +389,34 @@ class _Chosen:
         self.from_file.append(key)
         return self.settings.header_specs if key == "headers" else self.settings.values[key]
 
-    def info(self) -> Any:
+    def rules(self) -> Any:
+        """The file's rule choice under --agui-select / --agui-ignore / --agui-level
+        (`config.with_command_line`, as `run` merges them)."""
+        from agui_conformance import config as config_file
+
+        option = self.config.getoption
+        try:
+            return config_file.with_command_line(
+                self.settings,
+                select=option("agui_select"),
+                ignore=option("agui_ignore"),
+                levels=option("agui_level"),
+            )
+        except config_file.ConfigError as err:
+            raise pytest.UsageError(str(err).replace("--", "--agui-", 1)) from err
+
+    def info(self, sources: Any) -> Any:
         from agui_conformance.model import ConfigInfo
 
-        if self.settings.path is None:
+        if self.settings.path is None and not sources.from_line:
             return None
-        rules = [k for k in ("select", "ignore", "levels") if k in self.settings.set_keys()]
         return ConfigInfo(
-            file=str(self.settings.path),
-            fromFile=self.from_file + rules,
-            fromCommandLine=self.from_line,
+            file=None if self.settings.path is None else str(self.settings.path),
+            fromFile=self.from_file + list(sources.from_file),
+            fromCommandLine=self.from_line + list(sources.from_line),
+            select=list(sources.choice.select),
+            ignore=list(sources.choice.ignore),
+            levels=dict(sources.choice.levels),
         )
 
 
@@ -689,7 +728,9 @@ class _Face:
 
         opts = self.run.opts
         target = redact_url(opts.url) if opts.url else "the built-in reference agent"
-        shown = [f"config: {opts.config.file}"] if opts.config is not None else []
+        from agui_conformance.cli import config_lines
+
+        shown = config_lines(opts.config)
         line = (
             f"agui-conformance: {target}, profile {opts.profile}, fail-on {opts.fail_on}, "
             f"seed {opts.seed} (re-run with --agui-seed {opts.seed})"

@@ -140,6 +140,8 @@ def _run(tmp_path: Path, *args: str) -> tuple[Any, dict[str, Any]]:
             str(out / "r.sarif"),
             "--html",
             str(out / "r.html"),
+            "--format",
+            "github",
             *args,
         ],
         env={"NO_COLOR": "1"},
@@ -186,6 +188,9 @@ def test_file_only_sets_target_and_options(
         "file": str(path),
         "fromFile": ["agent-url", "examples", "profile"],  # the file's order
         "fromCommandLine": [],
+        "select": [],
+        "ignore": [],
+        "levels": {},
     }
     html = (tmp_path / "out" / "r.html").read_text()
     assert 'id="card-config"' in html and str(path) in html
@@ -208,7 +213,9 @@ def test_ignore_reaches_every_format_and_the_verdict(
     _project(tmp_path, monkeypatch, f'examples = 0\nignore = ["{RULE}"]\n')
     result, report = _run(tmp_path, "--agent-url", late_url)
     assert result.exit_code == 0, result.output
-    assert RULE not in result.output  # the text face
+    assert f"rules: ignore {RULE} (file)" in result.output.splitlines()
+    shown = [line for line in result.output.splitlines() if not line.startswith("rules: ")]
+    assert RULE not in "\n".join(shown)  # the text face
     assert not [f for f in _findings(report) if f["rule"] == RULE]
     row = next(r for r in report["requirements"] if r["rule"] == RULE)
     assert row["status"] == "not-applicable" and row["exercised"] is False
@@ -246,6 +253,132 @@ def test_a_level_override_reaches_every_format_and_the_verdict(
     # and --fail-on warning on the command line makes it fail again
     again, _ = _run(tmp_path, "--agent-url", late_url, "--fail-on", "warning")
     assert again.exit_code == 1
+
+
+# ------------------------------------------------------ the rule choice on the command line
+
+
+def _in_every_format(tmp_path: Path, output: str, level: str | None) -> None:
+    """RULE as every format of the run shows it: `level` None, nowhere (turned off)."""
+    from bs4 import BeautifulSoup
+
+    out = tmp_path / "out"
+    report = json.loads((out / "r.json").read_text())
+    assert [f["level"] for f in _findings(report) if f["rule"] == RULE] == (
+        [] if level is None else [level]
+    )
+    failures = [f.get("message", "") for f in ET.parse(out / "r.xml").getroot().iter("failure")]
+    assert any(RULE in text for text in failures) == (level == "error")
+    sarif = json.loads((out / "r.sarif").read_text())["runs"][0]
+    assert [r["level"] for r in sarif["results"] if r["ruleId"] == RULE] == (
+        [] if level is None else [{"info": "note"}.get(level, level)]
+    )
+    soup = BeautifulSoup((out / "r.html").read_text(), "html.parser")
+    failed = [div["data-rule"] for div in soup.select("#failures .failed-rule")]
+    assert (RULE in failed) == (level == "error")
+    annotation = f"::{level} title={RULE} (minimal-input)::"
+    assert (annotation in output) == (level in ("error", "warning"))
+    if level is None:
+        assert f"title={RULE}" not in output
+
+
+def test_ignore_on_the_command_line_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, late_url: str
+) -> None:
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path)
+    result, report = _run(tmp_path, "--agent-url", late_url, "--examples", "0", "--ignore", RULE)
+    assert result.exit_code == 0, result.output
+    _in_every_format(tmp_path, result.output, None)
+    assert report["config"] == {
+        "file": None,
+        "fromFile": [],
+        "fromCommandLine": ["ignore"],
+        "select": [],
+        "ignore": [RULE],
+        "levels": {},
+    }
+    assert f"rules: ignore {RULE} (command line)" in result.output.splitlines()
+    assert "config:" not in result.output  # no file was read
+    html = (tmp_path / "out" / "r.html").read_text()
+    assert "no configuration file" in html and 'id="config-ignore"' in html
+    assert f"--ignore {RULE} " in report["command"]  # the reproducer carries it
+    assert rules.get(RULE).applies_to("spec")  # the override ended with the command
+
+
+def test_the_command_lines_rule_choice_wins_over_the_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, late_url: str
+) -> None:
+    """The file turns RULE off; --ignore on the line replaces the file's list (RULE is
+    back, an error in every format) and --level there wins for the rule it names."""
+    path = _project(tmp_path, monkeypatch, f'examples = 0\nignore = ["{RULE}"]\n')
+    file_only, _ = _run(tmp_path, "--agent-url", late_url)
+    assert file_only.exit_code == 0, file_only.output
+    _in_every_format(tmp_path, file_only.output, None)
+    both, report = _run(
+        tmp_path, "--agent-url", late_url, "--ignore", "snake-case-key,tool-args-not-json"
+    )
+    assert both.exit_code == 1, both.output
+    _in_every_format(tmp_path, both.output, "error")
+    assert report["config"]["file"] == str(path)
+    assert report["config"]["fromFile"] == ["examples"]
+    assert report["config"]["fromCommandLine"] == ["ignore"]
+    assert report["config"]["ignore"] == ["snake-case-key", "tool-args-not-json"]
+    levelled, report = _run(tmp_path, "--agent-url", late_url, "--ignore", "snake-case-key",
+                            "--level", f"{RULE}=warning")  # fmt: skip
+    assert levelled.exit_code == 0, levelled.output
+    _in_every_format(tmp_path, levelled.output, "warning")
+    assert report["config"]["levels"] == {RULE: "warning"}
+    assert f"rules: ignore snake-case-key (command line); levels {RULE}=warning (command line)" in (
+        levelled.output
+    )
+
+
+def test_select_on_the_line_replaces_the_files_and_a_level_there_wins_per_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, late_url: str
+) -> None:
+    _project(
+        tmp_path,
+        monkeypatch,
+        'examples = 0\nselect = ["tool-calls"]\n[tool.agui-conformance.levels]\n'
+        f'{RULE} = "info"\nsnake-case-key = "off"\n',
+    )
+    file_only, _ = _run(tmp_path, "--agent-url", late_url)
+    assert file_only.exit_code == 0
+    _in_every_format(tmp_path, file_only.output, None)  # not in the file's selection
+    both, report = _run(tmp_path, "--agent-url", late_url, "--select", "lifecycle")
+    assert both.exit_code == 0, both.output
+    _in_every_format(tmp_path, both.output, "info")  # selected now, at the file's level
+    assert report["config"]["select"] == ["lifecycle"]
+    assert report["config"]["fromFile"] == ["examples", "levels"]
+    again, report = _run(tmp_path, "--agent-url", late_url, "--select", "lifecycle",
+                         "--level", f"{RULE}=error")  # fmt: skip
+    assert again.exit_code == 1
+    _in_every_format(tmp_path, again.output, "error")
+    assert report["config"]["levels"] == {RULE: "error", "snake-case-key": "off"}
+    # the file still gives snake-case-key's level: levels come from both, rule by rule
+    assert report["config"]["fromFile"] == ["examples", "levels"]
+    assert report["config"]["fromCommandLine"] == ["select", "levels"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--select", "lifecycle,lifecylce"], "command line: --select: unknown rule or category "
+         "'lifecylce' (did you mean lifecycle"),
+        (["--ignore", "nope-rule"], "command line: --ignore: unknown rule or category"),
+        (["--level", f"{RULE}"], f"command line: --level '{RULE}' must be RULE=LEVEL"),
+        (["--level", f"{RULE}=loud"], f"command line: --level {RULE} must be one of error"),
+    ],
+)  # fmt: skip
+def test_a_wrong_rule_choice_on_the_line_is_one_line_exit_2(
+    args: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["run", "--list-cases", *args])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert message in result.output, result.output
 
 
 def test_validate_reads_profile_and_levels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -302,6 +435,44 @@ def test_the_pytest_face_reads_the_same_file(pytester: pytest.Pytester, late_url
     assert written["profile"] == "spec" and written["examples"] == 0
     assert written["config"]["fromCommandLine"] == ["profile"]
     assert "fail-on error" in both.stdout.str() and "profile spec" in both.stdout.str()
+
+
+def test_the_pytest_faces_rule_choice_wins_over_the_file(
+    pytester: pytest.Pytester, late_url: str
+) -> None:
+    base = f'[tool.agui-conformance]\nagent-url = "{late_url}"\nexamples = 0\n'
+    pytester.makefile(".toml", pyproject=base + f'ignore = ["{RULE}"]\n')
+    report = pytester.path / "r.json"
+    args = ["-p", "no:cacheprovider", "--agui", "-k", "minimal-input", "--agui-json", str(report)]
+    line_wins = pytester.runpytest_subprocess(*args, "--agui-ignore", "snake-case-key")
+    assert line_wins.ret == 1, line_wins.stdout.str()[-2000:]
+    written = json.loads(report.read_text())
+    assert [f["level"] for f in _findings(written) if f["rule"] == RULE] == ["error"]
+    assert written["config"]["fromCommandLine"] == ["ignore"]
+    assert "rules: ignore snake-case-key (command line)" in line_wins.stdout.str()
+    levelled = pytester.runpytest_subprocess(
+        *args, "--agui-ignore", "snake-case-key", "--agui-level", f"{RULE}=warning"
+    )
+    assert levelled.ret == 0, levelled.stdout.str()[-2000:]
+    written = json.loads(report.read_text())
+    assert [f["level"] for f in _findings(written) if f["rule"] == RULE] == ["warning"]
+    bad = pytester.runpytest_subprocess(*args, "--agui-select", "lifecylce")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--agui-select: unknown rule or category 'lifecylce'" in bad.stderr.str()
+
+
+def test_the_pytest_face_takes_select_without_a_file(
+    pytester: pytest.Pytester, late_url: str
+) -> None:
+    report = pytester.path / "r.json"
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--agent-url", late_url, "--agui-examples", "0",
+        "-k", "minimal-input", "--agui-json", str(report), "--agui-select", "tool-calls",
+    )  # fmt: skip
+    assert result.ret == 0, result.stdout.str()[-2000:]
+    written = json.loads(report.read_text())
+    assert not [f for f in _findings(written) if f["rule"] == RULE]
+    assert written["config"]["file"] is None and written["config"]["select"] == ["tool-calls"]
 
 
 def test_pytest_face_malformed_file_is_a_usage_error(pytester: pytest.Pytester) -> None:

@@ -93,7 +93,7 @@ def test_faulted_run_highlights_the_event_and_names_the_rule(
     assert _one(bad[0], ".finding")["data-rule"] == "item-open-at-finish"
     assert "Fix:" in bad[0].get_text()
     suite_cmd = _one(section, "pre.reproducer.suite").get_text()
-    assert "-k frontend-tool-round-trip" in suite_cmd
+    assert "--case frontend-tool-round-trip" in suite_cmd
     curl = _one(section, "pre.reproducer.curl").get_text()
     assert curl.startswith("curl -N -X POST") and '"tools"' in curl
 
