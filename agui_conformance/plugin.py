@@ -89,6 +89,7 @@ GENERATED = "generated-inputs"
 CAPABILITIES = "capabilities"
 CAPABILITY_REQUIREMENTS = ["CAP-001", "CAP-002", "CAP-003", "CAP-005", "CAP-007"]
 RUN_KEY = pytest.StashKey["Any"]()  # the session's SharedRun
+EXIT_PREFIX = "agui-conformance: "  # the one line a session ends with (pytest.exit)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -203,6 +204,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="RULE=LEVEL",
         help="This rule's level (error, warning, info or off), as `run --level`; wins over "
         "the file's level for that rule.",
+    )
+    group.addoption(
+        "--agui-format",
+        choices=["text", "github"],
+        default="text",
+        help="github: also print GitHub Actions annotations (one per rule and case) at the "
+        "end, as `run --format github`.",
     )
     group.addoption(
         "--agui-html",
@@ -336,10 +344,15 @@ def _shared_run(config: pytest.Config) -> Any:
         binding=config.getoption("agui_binding"),
         min_coverage=config.getoption("agui_min_coverage"),
         generated_budget=config.getoption("agui_generated_budget"),
+        cases_path=config.getoption("agui_cases"),
+        no_preflight=config.getoption("agui_no_preflight"),
     )
     baseline_path = chosen("baseline", "agui_baseline", None)
     sources = chosen.rules()
     opts.config = chosen.info(sources)
+    for name in ("select", "ignore", "level"):
+        for value in config.getoption(f"agui_{name}"):
+            opts.rule_args += [f"--{name}", value]
     _check_ranges(opts)
     if sources.choice:
         from agui_conformance import rules
@@ -564,7 +577,7 @@ class AguiCaseItem(pytest.Item):
         except EngineProblem as err:
             problem = err  # handled outside: no chained exceptions in the message
         if problem is not None:
-            message = f"agui-conformance: {problem}"
+            message = f"{EXIT_PREFIX}{problem}"
             if not hasattr(self.config, "workerinput"):
                 pytest.exit(message, returncode=pytest.ExitCode.INTERRUPTED)
             # an xdist worker stops through shouldstop (pytest.exit there reads as a crash);
@@ -693,6 +706,7 @@ class _Face:
         self.controller = not hasattr(config, "workerinput")
         self.written: list[str] = []
         self.unignored: Path | None = None  # topmost folder on the anchor's path pytest skips
+        self.exited_at_start = False  # the preflight ended the session (pytest.exit)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> Any:
@@ -721,7 +735,8 @@ class _Face:
 
         problem = preflight_problem(self.run.opts)
         if problem is not None:
-            pytest.exit(f"agui-conformance: {problem}", returncode=pytest.ExitCode.INTERRUPTED)
+            self.exited_at_start = True
+            pytest.exit(f"{EXIT_PREFIX}{problem}", returncode=pytest.ExitCode.INTERRUPTED)
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         from agui_conformance.redact import redact_url
@@ -741,10 +756,14 @@ class _Face:
         report = self.run.load() if self.controller else None
         if report is None:
             return
+        from agui_conformance.pytest_run import run_args
         from agui_conformance.report.formats import render_report
 
         report.command = "pytest " + " ".join(_shown_args(self.config))
         report.config = self.run.opts.config
+        # reproducers (the summary by rule, the HTML report's) are `run`'s, for one case
+        report.runArgs = run_args(self.run.opts)
+        report.builtInAgent = self.run.opts.url is None
         coverage = report.summary.coverage if report.summary is not None else None
         if coverage is not None and not coverage.met and session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # as `run --min-coverage`
@@ -761,10 +780,13 @@ class _Face:
             return
         from agui_conformance.cli import verdict_text
         from agui_conformance.matrix import declared_as
+        from agui_conformance.report.rule_summary import summary_lines
 
         summary = report.summary
         write = terminalreporter.write_line
         terminalreporter.section("AG-UI conformance")
+        for line in summary_lines(report):  # as `run` ends: what broke, by rule
+            write(line)
         counts = ", ".join(f"{n} {status}" for status, n in summary.cases.items())
         write(f"{len(report.cases)} cases: {counts} (profile {report.profile})")
         version = declared_as(summary)
@@ -789,6 +811,24 @@ class _Face:
         html = self.config.getoption("agui_html")
         if html and html in self.written:
             write(f"HTML report: {html}")
+        fmt = self.config.getoption("agui_format")
+        if fmt != "text":
+            from agui_conformance.report.formats import render_report
+
+            for line in render_report(fmt, report).splitlines():
+                write(line)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """Our own end of a session at its start (`pytest.exit` from the preflight, before
+        the session runs) is already printed once by pytest as `Exit: ...`; the terminal
+        reporter would print it again, at unconfigure, as `! _pytest.outcomes.Exit: ... !`.
+        (An exit once the session runs is printed only by the reporter: left alone.)"""
+        exited = excinfo.value
+        if self.exited_at_start and isinstance(exited, pytest.exit.Exception):
+            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None and hasattr(reporter, "_keyboardinterrupt_memo"):
+                reporter._keyboardinterrupt_memo = None
 
 
 def _shown_args(config: pytest.Config) -> list[str]:

@@ -65,10 +65,48 @@ class Options:
     min_coverage: float | None = None  # percent of applicable rules the verdict needs
     generated_budget: float = 300.0  # seconds the generated inputs may take, shrinking included
     config: ConfigInfo | None = None  # the configuration file read, and what it set
+    cases_path: str | None = None  # --agui-cases
+    no_preflight: bool = False
+    rule_args: list[str] = field(default_factory=list)  # the line's --select/--ignore/--level
 
     @property
     def threshold(self) -> Level:
         return fail_level(self.fail_on)
+
+
+DEFAULT_DEADLINES = Deadlines()
+
+
+def run_args(opts: Options) -> list[str]:
+    """The session's options as `agui-conformance run` arguments (`Report.runArgs`): the
+    target (none for the built-in agent, which a reproducer starts again), its headers
+    (secrets as env: references) and every option that decides the verdict, so the
+    reproducers of the pytest face are `run`'s (`reproduce.case_command`)."""
+    import shlex
+
+    from agui_conformance.reproduce import target_args
+
+    secret = runner_config(opts, opts.url or "").secret_headers
+    args = target_args(opts.url, opts.headers, secret, opts.header_env)
+    flags = {"--auth-required": opts.auth_required, "--no-preflight": opts.no_preflight,
+             "--behaviour": opts.behaviour}  # fmt: skip
+    args += [flag for flag, given in flags.items() if given]
+    valued: list[tuple[str, object, object]] = [
+        ("--profile", opts.profile, "spec"),
+        ("--fail-on", opts.fail_on, "error"),
+        ("--cases", opts.cases_path, None),
+        ("--first-byte-timeout", opts.deadlines.first_byte, DEFAULT_DEADLINES.first_byte),
+        ("--idle-timeout", opts.deadlines.idle, DEFAULT_DEADLINES.idle),
+        ("--total-timeout", opts.deadlines.total, DEFAULT_DEADLINES.total),
+        ("--concurrency", opts.concurrency, 4),
+        ("--generated-budget", opts.generated_budget, 300.0),
+        ("--baseline", opts.baseline_file or None, None),
+        ("--capabilities", opts.capabilities, None),
+    ]  # not --min-coverage, as `run`'s: one case again would never reach the coverage
+    for flag, value, default in valued:
+        if value is not None and value != default:
+            args += [flag, shlex.quote(str(value))]
+    return args + [shlex.quote(arg) for arg in opts.rule_args]
 
 
 @dataclass

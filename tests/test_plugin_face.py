@@ -5,6 +5,8 @@ summary, well-formed JUnit, and the same verdict as `agui-conformance run`."""
 from __future__ import annotations
 
 import re
+import shlex
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from typing import Any
@@ -143,6 +145,7 @@ def test_an_unreachable_agent_ends_the_session_in_one_line(pytester: pytest.Pyte
         assert result.ret == 2, lines
         assert len(lines) < 50, len(lines)
         assert any(line.startswith("Exit: agui-conformance: connection refused") for line in lines)
+        assert sum("connection refused" in line for line in lines) == 1, lines  # once
         assert "failed" not in result.stdout.str() and "Traceback" not in "\n".join(lines)
 
 
@@ -184,6 +187,65 @@ def test_closing_summary_names_level_verdict_seed_and_html_path(
         ]
     )
     assert (pytester.path / "out" / "r.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def _cli(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """`agui-conformance ARGS` in its own process, as a user runs it."""
+    return pytester.run(sys.executable, "-m", "agui_conformance.cli", *args, timeout=120)
+
+
+def _block(lines: list[str], first: str) -> list[str]:
+    """The summary by rule: from its heading to the case counts or the annotations."""
+    start = lines.index(first)
+    end = next(i for i in range(start + 1, len(lines)) if re.match(r"\d+ cases: |::", lines[i]))
+    return lines[start:end]
+
+
+def test_the_summary_by_rule_and_annotations_are_runs(
+    pytester: pytest.Pytester, after_finish_url: str
+) -> None:
+    """`pytest --agui-format github` ends as `run --format github` does: the same summary
+    by rule (fix, and a reproducer that runs that one case) and the same annotations."""
+    face = pytester.runpytest_subprocess(
+        *QUIET, "--agent-url", after_finish_url, "agui-conformance::minimal-input",
+        "--agui-format", "github",
+    )  # fmt: skip
+    assert face.ret == 1
+    ran = _cli(pytester, "run", "--agent-url", after_finish_url, "--case", "minimal-input",
+               "--examples", "0", "--no-html", "--format", "github")  # fmt: skip
+    assert ran.ret == 1, ran.stdout.str()
+    face_lines, run_lines = face.stdout.lines, ran.stdout.lines
+    heading = "findings by rule (1 rule):"
+    summary = _block(face_lines, heading)
+    assert summary == _block(run_lines, heading)
+    assert summary[1] == "  error lifecycle-event-after-finish ×5 in 1 case"
+    annotations = [line for line in face_lines if line.startswith("::")]
+    assert annotations == [line for line in run_lines if line.startswith("::")]
+    assert len(annotations) == 1 and annotations[0].startswith(
+        "::error title=lifecycle-event-after-finish (minimal-input)::"
+    )
+    assert annotations[0].endswith("(×5)")
+    # the reproducer, run as printed, runs that one case to the same verdict
+    command = summary[-1].removeprefix("      reproduce: ")
+    assert command == (
+        f"agui-conformance run --agent-url {after_finish_url} --case minimal-input --examples 0"
+    )
+    again = _cli(pytester, *shlex.split(command)[1:], "--no-html")
+    assert again.ret == 1
+    assert [line for line in again.stdout.lines if line.startswith("[")] == [
+        "[1/1] FAILED          minimal-input"
+    ]
+
+
+def test_without_the_github_format_no_annotation_is_printed(
+    pytester: pytest.Pytester, after_finish_url: str
+) -> None:
+    face = pytester.runpytest_subprocess(
+        *QUIET, "--agent-url", after_finish_url, "agui-conformance::minimal-input"
+    )
+    assert face.ret == 1
+    assert "findings by rule (1 rule):" in face.stdout.str()
+    assert not [line for line in face.stdout.lines if line.startswith("::")]
 
 
 def test_the_seed_is_random_by_default_and_printed(pytester: pytest.Pytester) -> None:
