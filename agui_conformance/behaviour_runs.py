@@ -228,9 +228,9 @@ async def _state_types(
 ) -> str | None:
     reason = await _thread_runs(case, cfg, client, watch, runs)
     run = runs[-1] if runs else None
-    if run is None or run.outcome != "finished" or not isinstance(run.request, dict):
+    if run is None or run.outcome != "finished" or run.request.input is None:
         return reason
-    judged, hit = behaviour.state_types_hit(run.request.get("state", {}), run.events)
+    judged, hit = behaviour.state_types_hit(run.request.input.get("state", {}), run.events)
     if hit is not None:
         run.findings.extend(behaviour.findings([hit], cfg.profile))
     if judged:
@@ -245,9 +245,10 @@ async def _history(
         return HISTORY_OFF
     reason = await _thread_runs(case, cfg, client, watch, runs)
     run = runs[-1] if runs else None
-    if run is None or run.outcome != "finished" or not isinstance(run.request, dict):
+    if run is None or run.outcome != "finished" or run.request.input is None:
         return reason
-    history = [str(m.get("id")) for m in run.request.get("messages", []) if isinstance(m, dict)]
+    sent = run.request.input.get("messages", [])
+    history = [str(m.get("id")) for m in sent if isinstance(m, dict)]
     judged, hit = behaviour.history_hit(case.fact or "", run.events, history)
     if hit is not None:
         run.findings.extend(behaviour.findings([hit], cfg.profile))

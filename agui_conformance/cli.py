@@ -436,10 +436,10 @@ def _echo_result(result: CaseResult, position: int, total: int, *, verbose: bool
     _say(
         f"[{position:>{width}}/{total}] {result.status.upper():<15} {result.id}  {reason}".rstrip()
     )
-    request = result.runs[0].request if result.runs else None
-    if result.id == "generated-inputs" and isinstance(request, dict) and "curl" in request:
+    curl = result.runs[0].reproducer if result.runs else None
+    if result.id == "generated-inputs" and curl:
         _say("    minimal failing input, as a curl command:")
-        _say("    " + str(request["curl"]).replace("\n", "\n    "))
+        _say("    " + curl.replace("\n", "\n    "))
     cut = len(shown) if verbose else 5
     for (level, rule, where, message), count in list(shown.items())[:cut]:
         times = f" (×{count})" if count > 1 else ""
@@ -978,10 +978,9 @@ def _serve_curls(result: CaseResult, temporary: str) -> None:
     from agui_conformance.reproduce import SERVE_URL
 
     for record in result.runs:
-        request = record.request
-        if isinstance(request, dict) and isinstance(request.get("curl"), str):
-            curl = request["curl"].replace(temporary, SERVE_URL)
-            request["curl"] = "agui-conformance serve &  # the built-in reference agent\n" + curl
+        if record.reproducer:
+            curl = record.reproducer.replace(temporary, SERVE_URL)
+            record.reproducer = "agui-conformance serve &  # the built-in reference agent\n" + curl
 
 
 def _echo_generated(

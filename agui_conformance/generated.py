@@ -221,10 +221,9 @@ def run_generated(
                     f"failing input {how} (seed {seed}); reproduce: "
                     f"the run's command with --case {GENERATED} --examples {examples} --seed {seed}"
                 )
-                minimal.request = {
-                    "input": minimal.request,
-                    "curl": curl_reproducer(cfg, orjson.dumps(minimal.request)),
-                }
+                if minimal.request.input is not None:  # kept whole: replayable
+                    body = orjson.dumps(minimal.request.input)
+                    minimal.reproducer = curl_reproducer(cfg, body)
     result.exercised = sorted(covered)
     if result.status != "harness-error":
         verdict(result, fail_on)

@@ -9,9 +9,10 @@ reports and the CLI only read these.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema, field_serializer, field_validator
 
 from agui_conformance.records import (
     FAIL_ON,
@@ -34,6 +35,7 @@ __all__ = [
     "Report",
     "RequirementStatus",
     "RunRecord",
+    "SentRequest",
     "Strength",
     "Summary",
     "ToolInfo",
@@ -44,10 +46,90 @@ __all__ = [
 ]
 
 
+RAW_PREVIEW = 500  # characters of a body that is not a JSON object kept in a report
+LARGE_BODY = 100_000  # bytes above which a sent object is not kept, only its first bytes
+LARGE_PREVIEW = 2_000
+
+
+@dataclass
+class SentRequest:
+    """What one exchange sent, typed. Exactly one of: `input` (the JSON object POSTed: a
+    RunAgentInput, or a probe's object), `body` (a body that is not a JSON object: its
+    first characters; with `size`, the first characters of an object too large to keep),
+    `url` (a GET: the capabilities declaration, redacted) or `file` (a declaration read
+    from a file, `method` READ). Headers are `RunRecord.requestHeaders` (redacted)."""
+
+    method: str = "POST"
+    input: dict[str, Any] | None = None
+    body: str | None = None
+    size: int | None = None  # bytes of a body too large to keep
+    url: str | None = None
+    file: str | None = None
+
+    @classmethod
+    def sent(cls, request: Any, body: bytes) -> SentRequest:
+        """The request of a POST: its parsed object (None: the body was not one)."""
+        if request is None:
+            return cls(body=body[:RAW_PREVIEW].decode("utf-8", "replace"))
+        if len(body) > LARGE_BODY:
+            return cls(body=body[:LARGE_PREVIEW].decode("utf-8", "replace"), size=len(body))
+        return cls(input=request if isinstance(request, dict) else {"value": request})
+
+    @classmethod
+    def shown(cls, value: Any) -> SentRequest:
+        """From the report's JSON shape (`as_shown`'s inverse; older reports included)."""
+        if isinstance(value, SentRequest):
+            return value
+        if isinstance(value, str):
+            return cls(body=value)
+        if isinstance(value, dict):
+            keys = set(value)
+            if keys == {"GET"}:
+                return cls(method="GET", url=str(value["GET"]))
+            if keys == {"file"}:
+                return cls(method="READ", file=str(value["file"]))
+            if keys == {"preview", "bytes"}:
+                return cls(body=str(value["preview"]), size=int(value["bytes"]))
+            if keys == {"input", "curl"} and isinstance(value["input"], dict):
+                return cls(input=value["input"])  # a report before `RunRecord.reproducer`
+            return cls(input=value)
+        return cls(input={} if value is None else {"value": value})
+
+    def as_shown(self) -> Any:
+        """The report's JSON shape, as it has always been: the object sent, a string (a
+        raw body's first characters), {"preview", "bytes"}, {"GET": url} or {"file": path}."""
+        if self.url is not None:
+            return {"GET": self.url}
+        if self.file is not None:
+            return {"file": self.file}
+        if self.size is not None:
+            return {"preview": self.body or "", "bytes": self.size}
+        if self.body is not None:
+            return self.body
+        return self.input if self.input is not None else {}
+
+
+REQUEST_SCHEMA = WithJsonSchema(
+    {
+        "title": "Request",
+        "description": "What the exchange sent: the JSON object POSTed (a RunAgentInput); a "
+        "string (the first 500 characters of a body that is not a JSON object); "
+        '{"preview", "bytes"} (a body over 100,000 bytes: its first 2,000 characters and '
+        'its size); {"GET": url} or {"file": path} (a capabilities declaration).',
+        "type": ["object", "string"],
+    }
+)
+
+
 class RunRecord(BaseModel):
     """One HTTP exchange of a case, as reports show it."""
 
-    request: Any = Field(description="The RunAgentInput sent (or a preview of a raw body).")
+    request: Annotated[SentRequest, REQUEST_SCHEMA]
+    reproducer: str | None = Field(
+        default=None,
+        description="A command replaying this exchange (the generated inputs' minimal "
+        "failing input, as curl; secrets as environment variables).",
+    )
     requestHeaders: dict[str, str]
     status: int | None
     responseHeaders: dict[str, str]
@@ -71,6 +153,15 @@ class RunRecord(BaseModel):
         description="What the exchange showed: finished | run-error | refused | no-run | "
         "unresponsive | cut | left | harness-error | read (agui_conformance.evidence).",
     )
+
+    @field_validator("request", mode="before")
+    @classmethod
+    def _typed(cls, value: Any) -> SentRequest:
+        return SentRequest.shown(value)
+
+    @field_serializer("request")
+    def _shown(self, request: SentRequest) -> Any:
+        return request.as_shown()
 
 
 class CaseResult(BaseModel):

@@ -638,9 +638,7 @@ def _outcome(result: Any, requirement: str | None, opts: Any) -> tuple[str, str]
         message += f"\nagent error (not a protocol violation): {result.reason}"
     if result.id == GENERATED and result.runs:
         first = result.runs[0]
-        curl = getattr(first, "reproducer", None) or (
-            first.request.get("curl") if isinstance(first.request, dict) else None
-        )
+        curl = first.reproducer
         if curl:
             message += f"\n{result.reason}\n{curl}"
     return "fail", message

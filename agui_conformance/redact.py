@@ -296,7 +296,16 @@ class Secrets:
     def run(self, run: RunRecord) -> None:
         """One exchange's stored strings, in place."""
         run.events = self.events(run.events)
-        run.request = self.value(run.request)
+        sent = run.request
+        run.request = dataclasses.replace(
+            sent,
+            input=self.value(sent.input),
+            body=self.value(sent.body),
+            url=self.value(sent.url),
+            file=self.value(sent.file),
+        )
+        if run.reproducer:
+            run.reproducer = self.text(run.reproducer)
         run.requestHeaders = self.value(run.requestHeaders)
         run.responseHeaders = self.value(run.responseHeaders)
         run.timing = self.value(run.timing)

@@ -24,7 +24,7 @@ from agui_conformance.clip import MAX_MESSAGE, clip_text
 from agui_conformance.evidence import agent_error_hit, case_status, outcome
 from agui_conformance.exercise import exchange_tokens, exercised, stream_tokens
 from agui_conformance.hits import Hit
-from agui_conformance.model import CaseResult, Finding, Level, RunRecord
+from agui_conformance.model import CaseResult, Finding, Level, RunRecord, SentRequest
 from agui_conformance.redact import scrub_result
 from agui_conformance.transport import (
     Deadlines,
@@ -335,13 +335,8 @@ def _record(
         admitted = negotiation.admits_protobuf(negotiation.request_accept(record))
         tokens = exchange_tokens(mode, record.status, events, request, stream, served, admitted)
         covered = exercised(tokens)
-    shown: Any = request
-    if request is None:
-        shown = body[:500].decode("utf-8", "replace")
-    elif len(body) > 100_000:
-        shown = {"preview": body[:2000].decode("utf-8", "replace"), "bytes": len(body)}
     return RunRecord(
-        request=shown,
+        request=SentRequest.sent(request, body),
         requestHeaders=record.request_headers,
         status=record.status,
         responseHeaders=record.response_headers,

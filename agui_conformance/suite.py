@@ -22,7 +22,7 @@ from agui_conformance.baseline import Baseline
 from agui_conformance.cases import Case
 from agui_conformance.generated import GENERATED, run_generated
 from agui_conformance.matrix import attach_reference, requirements, summarize
-from agui_conformance.model import CaseResult, Level, Report, RunRecord, ToolInfo
+from agui_conformance.model import CaseResult, Level, Report, RunRecord, SentRequest, ToolInfo
 from agui_conformance.redact import scrub_result
 from agui_conformance.reproduce import suite_command
 from agui_conformance.runner import RunnerConfig, Watch, run_suite, verdict
@@ -114,7 +114,11 @@ async def capabilities_case(
     checker.add_hits(unserved)
     case.runs.append(
         RunRecord(
-            request={"GET": redact_url(source)} if remote else {"file": source},
+            request=(
+                SentRequest(method="GET", url=redact_url(source))
+                if remote
+                else SentRequest(method="READ", file=source)
+            ),
             requestHeaders=redact_headers(cfg.headers, cfg.secret_headers) if remote else {},
             status=declared.status,
             responseHeaders={},

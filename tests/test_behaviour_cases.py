@@ -177,8 +177,8 @@ def test_the_same_continuation_on_a_second_thread_is_sent_and_judged() -> None:
     with serve_app(agent(on_run)) as url:
         result = suite(url, ["stateless-continuation"])["stateless-continuation"]
     first, second = result.runs
-    assert first.request["messages"] == second.request["messages"]
-    assert first.request["threadId"] != second.request["threadId"]
+    assert first.request.input["messages"] == second.request.input["messages"]
+    assert first.request.input["threadId"] != second.request.input["threadId"]
     assert not first.findings
     assert [f.rule for f in second.findings] == ["stateless-continuation-refused"]
     assert result.status == "failed"
@@ -218,9 +218,8 @@ def test_a_working_memory_shared_across_threads_leaks_and_is_named(leak: str) ->
         assert rules(result) == {"thread-state-leaked"}, result.findings
         finding = result.findings[0]
         assert finding.category == "isolation" and finding.level is Level.ERROR
-        canaries = [
-            re.search(r"canary-[0-9a-f-]{36}", r.request["state"]["project"]) for r in result.runs
-        ]
+        projects = [r.request.input["state"]["project"] for r in result.runs]
+        canaries = [re.search(r"canary-[0-9a-f-]{36}", project) for project in projects]
         leaked = [c.group(0) for c in canaries if c and c.group(0) in finding.message]
         assert len(leaked) == 1  # the other thread's canary, named in the message
     # one after the other: the second thread shows the first's canary
@@ -349,8 +348,8 @@ def test_an_empty_200_for_a_run_on_a_busy_thread_is_named() -> None:
     assert not first.findings and first.outcome == "finished"
     assert second.status == 200 and second.outcome == "no-run" and not second.events
     assert [f.rule for f in second.findings] == ["overlapping-run-unanswered"]
-    assert second.request["threadId"] == first.request["threadId"]
-    assert second.request["runId"] != first.request["runId"]
+    assert second.request.input["threadId"] == first.request.input["threadId"]
+    assert second.request.input["runId"] != first.request.input["runId"]
     assert "overlapping-run-unanswered" in second.exercised
 
 

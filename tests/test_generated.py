@@ -72,7 +72,9 @@ def test_a_failure_is_shrunk_without_sending_an_input_twice() -> None:
         result = run_generated(RunnerConfig(url=url, concurrency=4), examples=10, seed=5)
     assert result.status == "failed"
     assert "identity-run-id-echo" in {f.rule for f in result.findings}
-    assert "curl" in result.runs[0].request and "--seed 5" in result.reason
+    reproducer = result.runs[0].reproducer
+    assert reproducer is not None and reproducer.startswith("curl ") and "--seed 5" in result.reason
+    assert "curl" not in str(result.runs[0].model_dump()["request"])  # its own field
     assert len(agent.bodies) == len(set(agent.bodies)), "an input was sent twice"
 
 
@@ -85,7 +87,7 @@ def test_a_silent_agent_stops_the_phase_at_once() -> None:
         )
     assert result.status == "failed"
     assert [f.rule for f in result.findings] == ["agent-unresponsive"]
-    assert "curl" not in str(result.runs[0].request)  # nothing was shrunk
+    assert result.runs[0].reproducer is None  # nothing was shrunk
     assert len(accepted) <= 2  # the first batch only, not one request per example
 
 

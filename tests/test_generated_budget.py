@@ -75,7 +75,7 @@ def test_a_slow_failing_agent_ends_the_phase_at_its_budget() -> None:
     assert took < 4 + 1 + 8, took  # the budget, one exchange in flight, hypothesis' own work
     assert result.status == "failed"
     assert "identity-run-id-echo" in {f.rule for f in result.findings}
-    assert len(result.runs) == 1 and "curl" in result.runs[0].request
+    assert len(result.runs) == 1 and "curl" in (result.runs[0].reproducer or "")
     assert f"{len(agent.arrived)} of {inputs} examples sent" in result.reason
     assert "time budget (4 s) ran out" in result.reason
     assert "shrunk for 0 step(s), until it reached its time" in result.reason
@@ -89,7 +89,7 @@ def test_shrinking_sends_at_most_its_steps(monkeypatch: pytest.MonkeyPatch) -> N
     assert result.status == "failed"
     assert len(agent.arrived) <= len(draw(10, 5)) + 3 + 1  # and the minimal sent again
     assert "shrunk for 3 step(s), until it reached its limit of 3 steps" in result.reason
-    assert len(result.runs) == 1 and "curl" in result.runs[0].request
+    assert len(result.runs) == 1 and "curl" in (result.runs[0].reproducer or "")
 
 
 def test_an_unbudgeted_failure_is_shrunk_to_its_minimal_example() -> None:
@@ -98,7 +98,8 @@ def test_an_unbudgeted_failure_is_shrunk_to_its_minimal_example() -> None:
         result = run_generated(RunnerConfig(url=url), examples=10, seed=5)
     assert "shrunk to a minimal example" in result.reason
     assert "budget" not in result.reason
-    shrunk = result.runs[0].request["input"]
+    shrunk = result.runs[0].request.input
+    assert shrunk is not None
     assert len(shrunk.get("messages", [])) <= 1 and not shrunk.get("tools")  # a small input
     assert len(agent.arrived) <= len(draw(10, 5)) + generated.SHRINK_STEPS + 1
 
@@ -160,7 +161,7 @@ def test_an_endless_failing_agent_is_shrunk_in_bounded_time_and_memory(tmp_path:
     [case] = json.loads(report.read_text())["cases"]
     assert case["status"] == "failed" and len(case["runs"]) == 1
     run = case["runs"][0]
-    assert run["timing"]["ending"] == "too-large" and "curl" in run["request"]
+    assert run["timing"]["ending"] == "too-large" and run["reproducer"].startswith("curl ")
     assert sum(len(json.dumps(e)) for e in run["events"]) < 300 << 10  # the kept prefix
 
 
@@ -179,7 +180,7 @@ def test_the_phase_holds_the_shortest_failing_records_only() -> None:
     for size in (40, 30, 70, 20, 35):
         kept.offer(b"y" * size, record(size))
     assert sorted(map(len, kept.records)) == [20, 30, 35, 40]  # KEEP_FAILING, the shortest
-    assert kept.shortest() is not None and kept.shortest().request == {"n": 20}  # type: ignore[union-attr]
+    assert kept.shortest() is not None and kept.shortest().request.input == {"n": 20}  # type: ignore[union-attr]
 
 
 def test_a_minimal_example_whose_record_was_let_go_is_sent_once_more(
@@ -190,7 +191,8 @@ def test_a_minimal_example_whose_record_was_let_go_is_sent_once_more(
     with serve_app(agent.app) as url:
         result = run_generated(RunnerConfig(url=url), examples=10, seed=5)
     assert "shrunk to a minimal example" in result.reason
-    shrunk = result.runs[0].request["input"]
+    shrunk = result.runs[0].request.input
+    assert shrunk is not None
     assert len(shrunk.get("messages", [])) <= 1 and not shrunk.get("tools")
 
 

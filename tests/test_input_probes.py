@@ -80,7 +80,8 @@ def test_a_crash_without_tools_is_named_by_the_tools_differential() -> None:
         result = suite(url, ["absent-equals-empty-tools"])["absent-equals-empty-tools"]
     assert result.status == "failed", result.reason
     assert [run.outcome for run in result.runs] == ["refused", "finished", "refused", "finished"]
-    assert "tools" not in result.runs[0].request and result.runs[1].request["tools"] == []
+    assert "tools" not in result.runs[0].request.input
+    assert result.runs[1].request.input["tools"] == []
     (finding,) = [f for f in result.runs[0].findings if f.rule == "input-absent-not-empty"]
     assert finding.message.startswith(
         "With `tools` absent the input was refused with HTTP 500, no run; with `tools: []` "

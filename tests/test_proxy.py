@@ -151,7 +151,7 @@ def _judged(book: Book, run: str, timeout: float = 10.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for case in list(book.cases):
-            request = case.runs[0].request if case.runs else None
+            request = case.runs[0].request.input if case.runs else None
             if isinstance(request, dict) and request.get("runId") == run:
                 return case
         time.sleep(0.02)
@@ -571,7 +571,7 @@ def test_keep_bounds_the_cases_kept() -> None:
         )
         tap.end("complete")
         small.take(tap)
-    assert [c.runs[0].request["runId"] for c in small.cases] == ["run-2", "run-3", "run-4"]
+    assert [c.runs[0].request.input["runId"] for c in small.cases] == ["run-2", "run-3", "run-4"]
 
 
 # ---------------------------------------------------------------- the command
@@ -659,8 +659,11 @@ def test_a_large_request_body_is_forwarded_whole_and_judged_without_it() -> None
             time.sleep(0.02)
         (case,) = book.cases
         assert case.runs[0].outcome == "finished"
-        shown = case.runs[0].request  # not parsed: its first bytes only
+        sent = case.runs[0].request  # not parsed: its first bytes only
+        assert sent.input is None and sent.size is None
+        shown = sent.body
         assert isinstance(shown, str) and shown.startswith('{"threadId"') and len(shown) <= 500
+        assert case.runs[0].model_dump()["request"] == shown  # the report's shape
 
 
 def test_the_live_page_asked_right_after_a_run_shows_it(agents: tuple[str, str]) -> None:

@@ -152,7 +152,7 @@ def test_url_credentials_reach_no_output(leaky_url: str, tmp_path: Path, preflig
             assert not _leaks(value, text), (name, value)
     data = json.loads(reports["json"])
     generated = next(c for c in data["cases"] if c["id"] == "generated-inputs")
-    assert "POST 'http://***@127.0.0.1" in generated["runs"][0]["request"]["curl"]
+    assert "POST 'http://***@127.0.0.1" in generated["runs"][0]["reproducer"]
     assert "--case generated-inputs --examples 2 --seed 7" in generated["reason"]
     (printed,) = [line for line in output.splitlines() if line.startswith("    reproduce: ")]
     assert "--agent-url 'http://***@127.0.0.1" in printed and "api_key=***" in printed

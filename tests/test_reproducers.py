@@ -284,7 +284,7 @@ def test_the_built_in_agents_curl_names_serves_port_not_the_temporary_one() -> N
 
     temporary = "http://127.0.0.1:45678/"
     run = RunRecord(
-        request={"input": {}, "curl": f"curl -N -X POST {temporary} --data-binary @-"},
+        request={}, reproducer=f"curl -N -X POST {temporary} --data-binary @-",
         requestHeaders={}, status=200, responseHeaders={}, timing={},
     )  # fmt: skip
     case = CaseResult(
@@ -292,7 +292,7 @@ def test_the_built_in_agents_curl_names_serves_port_not_the_temporary_one() -> N
         runs=[run],
     )  # fmt: skip
     _serve_curls(case, temporary)
-    assert run.request["curl"] == (
+    assert run.reproducer == (
         "agui-conformance serve &  # the built-in reference agent\n"
         "curl -N -X POST http://127.0.0.1:8000/ --data-binary @-"
     )

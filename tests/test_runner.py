@@ -342,13 +342,14 @@ def test_generated_failure_is_shrunk_with_seed_and_curl_reproducer() -> None:
         again = run_generated(cfg, examples=10, seed=99)
     assert first.status == "failed"
     assert "seed 99" in first.reason and "--seed 99" in first.reason
-    shown = first.runs[0].request
-    assert shown["curl"].startswith("curl -N -X POST")
-    assert "$AGUI_AUTHORIZATION" in shown["curl"] and "zz-secret" not in shown["curl"]
+    curl = first.runs[0].reproducer
+    assert curl is not None and curl.startswith("curl -N -X POST")
+    assert "$AGUI_AUTHORIZATION" in curl and "zz-secret" not in curl
     assert "zz-secret" not in json.dumps(first.model_dump(mode="json"))
     assert {f.rule for f in first.findings} == {"version-missing"}
     # shrunk: the minimal input is as small as the strategy allows
-    minimal = shown["input"]
+    minimal = first.runs[0].request.input
+    assert minimal is not None
     assert len(minimal["messages"]) == 1 and set(minimal) <= {
         "threadId",
         "runId",
@@ -358,7 +359,9 @@ def test_generated_failure_is_shrunk_with_seed_and_curl_reproducer() -> None:
     # same seed, same minimal example (ids aside)
     strip = {k: v for k, v in minimal.items() if k not in ("threadId", "runId")}
     other = {
-        k: v for k, v in again.runs[0].request["input"].items() if k not in ("threadId", "runId")
+        k: v
+        for k, v in (again.runs[0].request.input or {}).items()
+        if k not in ("threadId", "runId")
     }
     assert strip == other
 

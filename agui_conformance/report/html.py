@@ -94,20 +94,16 @@ def _request_body(run: RunRecord) -> tuple[str, str]:
         (v for k, v in run.requestHeaders.items() if k.lower() == "content-type"),
         "application/json",
     )
-    request = run.request
-    if isinstance(request, dict) and set(request) == {"input", "curl"}:
-        request = request["input"]  # a shrunk generated input
-    if isinstance(request, dict) and set(request) == {"preview", "bytes"}:
-        return f"{request['preview']}… ({request['bytes']} bytes in all)", content_type
-    if isinstance(request, str):
-        return request, content_type
-    return orjson.dumps(request).decode(), content_type
+    sent = run.request
+    if sent.size is not None:
+        return f"{sent.body}… ({sent.size} bytes in all)", content_type
+    if sent.body is not None:
+        return sent.body, content_type
+    return orjson.dumps(sent.as_shown()).decode(), content_type
 
 
 def _run_view(case: CaseResult, run: RunRecord, position: int) -> RunView:
-    request = run.request
-    if isinstance(request, dict) and set(request) == {"input", "curl"}:
-        request = request["input"]
+    request = run.request.as_shown()
     events = [e for e in run.events if isinstance(e, dict)]
     try:
         assembled = assistant_messages(events)
