@@ -67,7 +67,8 @@ def test_the_pytest_face_writes_through_the_registry(
         "        lambda _r, _a, n=_name: 'from the registry: ' + n, _name)\n"
     )
     page, data = tmp_path / "p.html", tmp_path / "p.json"
-    result = pytester.runpytest(
+    # its own process: the conftest replaces registry entries for that session only
+    result = pytester.runpytest_subprocess(
         "--agui-reference", "--agui-examples", "0", "-k", "minimal-input",
         f"--agui-html={page}", f"--agui-json={data}", "-p", "no:randomly",
     )  # fmt: skip
