@@ -102,6 +102,7 @@ def run_args(opts: Options) -> list[str]:
         ("--generated-budget", opts.generated_budget, 300.0),
         ("--baseline", opts.baseline_file or None, None),
         ("--capabilities", opts.capabilities, None),
+        ("--binding", opts.binding, "sse"),
     ]  # not --min-coverage, as `run`'s: one case again would never reach the coverage
     for flag, value, default in valued:
         if value is not None and value != default:
