@@ -18,11 +18,10 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
-import httpx
-
 from agui_conformance.proxy.book import Book
 from agui_conformance.proxy.tap import Tap
-from agui_conformance.transport import describe_failure, ssl_context
+from agui_conformance.proxy.upstream import Headers, ReadTimeout, Upstream, UpstreamError
+from agui_conformance.transport import describe_failure
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -45,17 +44,10 @@ HOP_BY_HOP = frozenset(
     }
 )
 PAGE = "/_agui"
-# httpcore's pool scans every connection for every waiting request (quadratic): at 50
-# streams on one pool that scan held the loop for ~3.7 ms each time a stream began or ended
-# (benchmarks/proxy_overhead.py); several small pools, used in turn, keep it short
-POOLS = 8
 
 
 class ClientLeft(Exception):
     """The front end hung up while its request was still being sent."""
-
-
-Headers = list[tuple[bytes, bytes]]
 
 
 def forwarded(headers: Headers, drop: frozenset[bytes] = frozenset()) -> Headers:
@@ -68,14 +60,6 @@ def forwarded(headers: Headers, drop: frozenset[bytes] = frozenset()) -> Headers
     }
     gone = HOP_BY_HOP | listed | drop
     return [(key, value) for key, value in headers if key.lower() not in gone]
-
-
-def new_upstream_client(connect: float, idle: float) -> httpx.AsyncClient:
-    """One pooled client to the upstream: no redirect followed (the front end's to see), a
-    connect deadline and an idle deadline between two reads of the answer."""
-    timeout = httpx.Timeout(idle, connect=connect)
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
-    return httpx.AsyncClient(timeout=timeout, limits=limits, verify=ssl_context())
 
 
 class ProxyApp:
@@ -97,12 +81,12 @@ class ProxyApp:
             for k, v in (agent_headers or {}).items()
         ]
         self._set = frozenset(k for k, _ in self.agent_headers)
-        self.clients = [new_upstream_client(connect_timeout, idle_timeout) for _ in range(POOLS)]
-        self._turn = 0
+        # no redirect followed (the front end's to see), a connect deadline and an idle
+        # deadline between two reads of the answer
+        self.client = Upstream(connect_timeout, idle_timeout)
 
     async def aclose(self) -> None:
-        for client in self.clients:
-            await client.aclose()
+        await self.client.aclose()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -136,7 +120,7 @@ class ProxyApp:
             content = self._rest(chunk, receive, tap, sent)
         else:
             sent.set()
-        request = httpx.Request(scope["method"], self._url(scope), headers=headers, content=content)
+        request = (scope["method"], self._url(scope), headers, content)
         work = asyncio.ensure_future(self._exchange(request, send, tap))
         watch = asyncio.ensure_future(_left(receive, sent))
         try:
@@ -174,30 +158,32 @@ class ProxyApp:
                 sent.set()
                 return
 
-    async def _exchange(self, request: httpx.Request, send: Send, tap: Tap) -> None:
+    async def _exchange(
+        self, request: tuple[str, str, Headers, bytes | AsyncIterator[bytes]], send: Send, tap: Tap
+    ) -> None:
         try:
-            self._turn = (self._turn + 1) % len(self.clients)
-            response = await self.clients[self._turn].send(request, stream=True)
-        except httpx.TransportError as err:
+            response = await self.client.send(*request)
+        except UpstreamError as err:
             await self._unanswered(err, send, tap)
             return
         try:
-            tap.status = response.status_code
-            raw = response.headers.raw
+            tap.status = response.status
+            raw = response.headers
             tap.response_headers = _texts(raw)
-            start = {"type": "http.response.start", "status": response.status_code}
+            start = {"type": "http.response.start", "status": response.status}
             start["headers"] = forwarded(raw)
             await send(start)
             budget = self.book.budget
+            read = response.read
             try:
-                async for chunk in response.aiter_raw():
+                while chunk := await read():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                     tap.add(chunk, budget)
-            except httpx.ReadTimeout as err:
+            except ReadTimeout as err:
                 tap.failure = describe_failure(err)
                 tap.end("idle-timeout")
                 return  # the answer left incomplete: uvicorn fails the client's connection
-            except httpx.TransportError as err:
+            except UpstreamError as err:
                 tap.failure = describe_failure(err)
                 tap.end("disconnected")
                 return  # as above: the front end sees the break the agent made
@@ -209,12 +195,10 @@ class ProxyApp:
         finally:
             await response.aclose()
 
-    async def _unanswered(self, err: httpx.TransportError, send: Send, tap: Tap) -> None:
+    async def _unanswered(self, err: UpstreamError, send: Send, tap: Tap) -> None:
         """No answer from the upstream: a 502 (504 past the deadline) says so to the front
         end; the exchange is judged as the unanswered run it is."""
-        timeout = isinstance(err, httpx.TimeoutException) and not isinstance(
-            err, httpx.ConnectTimeout
-        )
+        timeout = isinstance(err, ReadTimeout)
         tap.failure = describe_failure(err)
         tap.end("first-byte-timeout" if timeout else "unreachable")
         text = f"agui-conformance proxy: no answer from the agent: {tap.failure}\n"
