@@ -225,16 +225,21 @@ class _Wire(asyncio.Protocol):
             self.transport.close()
 
     @property
-    def reusable(self) -> bool:
-        conn = self.conn
+    def alive(self) -> bool:
+        """Open, and nothing went wrong on it."""
+        transport = self.transport
         return (
             not self.lost
             and self.error is None
-            and conn.our_state is h11.DONE
-            and conn.their_state is h11.DONE
-            and self.transport is not None
-            and not self.transport.is_closing()
+            and transport is not None
+            and not transport.is_closing()
         )
+
+    @property
+    def whole(self) -> bool:
+        """Both messages of the exchange complete, the connection fit for another."""
+        conn = self.conn
+        return self.alive and conn.our_state is h11.DONE and conn.their_state is h11.DONE
 
 
 class Answer:
@@ -268,7 +273,7 @@ class Answer:
         wire = self._wire
         wire.idle = 0.0
         wire._stop_timer()
-        if wire.ended and not wire.body and wire.reusable:
+        if wire.ended and not wire.body and wire.whole:
             self._pool._keep(self._origin, wire)
         else:
             wire.close()  # a stream left before its end: the agent sees the disconnect
@@ -304,7 +309,7 @@ class Upstream:
         now = time.monotonic()
         while kept:
             wire = kept.pop()
-            if wire.reusable and now - wire.idle_since < KEEPALIVE and not wire.body:
+            if wire.alive and now - wire.idle_since < KEEPALIVE:
                 return wire
             wire.close()
         return None
