@@ -1,13 +1,15 @@
 """What the live proxy adds to a stream: not a test, a report.
 
-Three processes: an upstream agent (this script with `--serve-upstream`) that streams valid
+Four processes: an upstream agent (this script with `--serve-upstream`) that streams valid
 AG-UI runs and stamps each event with the moment it was written (`time.monotonic_ns()`,
 one clock for every process on the machine; each stream at its own phase of the gap, as
 independent users' streams are), `agui-conformance proxy` in front of it
-(judging every run, as it does for users), and this process as the client. In the same run,
-in turns, the client reads the same streams directly and through the proxy, at each level
-of concurrency; per event, the latency is arrival minus stamp. Added time to first byte and
-added per-event delay (p50, p99) are the proxy's numbers minus the direct ones.
+(judging every run, as it does for users), a bare TCP relay in front of it (this script with
+`--serve-relay`: bytes in, the same bytes out, no HTTP; the floor any proxy in Python on
+asyncio pays for the extra hop), and this process as the client. In the same run, in turns,
+the client reads the same streams directly, through the proxy and through the relay, at each
+level of concurrency; per event, the latency is arrival minus stamp. Added time to first
+byte and added per-event delay (p50, p99) are each path's numbers minus the direct ones.
 Target: under 1 ms p99 per event at 50 concurrent streams.
 
     python benchmarks/proxy_overhead.py [--streams 1,50] [--events 100] [--gap-ms 20] [--rounds 3]
@@ -81,6 +83,62 @@ def serve_upstream(port: int, events: int, gap: float) -> None:
 
     app = upstream_app(events, gap)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+# ---------------------------------------------------------------- the floor: a bare relay
+
+
+class _Pipe(asyncio.Protocol):
+    """One side of a TCP relay: what it receives, the other side's transport writes (no
+    flow control: the streams here are small)."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.peer: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        assert self.peer is not None
+        self.peer.write(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.peer is not None:
+            self.peer.close()
+
+
+class _Front(_Pipe):
+    """The client's side: reading waits until the upstream connection is open."""
+
+    def __init__(self, upstream_port: int) -> None:
+        super().__init__()
+        self.upstream_port = upstream_port
+        self.opening: asyncio.Future[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        assert self.transport is not None
+        self.transport.pause_reading()
+        self.opening = asyncio.ensure_future(self._open())
+
+    async def _open(self) -> None:
+        loop = asyncio.get_running_loop()
+        back_transport, back = await loop.create_connection(_Pipe, "127.0.0.1", self.upstream_port)
+        assert self.transport is not None
+        back.peer, self.peer = self.transport, back_transport
+        self.transport.resume_reading()
+
+
+def serve_relay(port: int, upstream_port: int) -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: _Front(upstream_port), "127.0.0.1", port)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
 
 
 # ---------------------------------------------------------------- processes
@@ -175,22 +233,29 @@ def main() -> None:
     parser.add_argument("--gap-ms", type=float, default=20.0, help="upstream gap between events")
     parser.add_argument("--rounds", type=int, default=3, help="turns per path and level")
     parser.add_argument("--serve-upstream", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-relay", type=int, nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_upstream:
         serve_upstream(args.serve_upstream, args.events, args.gap_ms / 1000)
         return
+    if args.serve_relay:
+        serve_relay(*args.serve_relay)
+        return
     levels = [int(n) for n in args.streams.split(",")]
-    up, px = free_port(), free_port()
+    up, px, rl = free_port(), free_port(), free_port()
     upstream = f"http://127.0.0.1:{up}/"
     proxy = f"http://127.0.0.1:{px}/"
+    relay = f"http://127.0.0.1:{rl}/"
     me = [sys.executable, __file__, "--events", str(args.events), "--gap-ms", str(args.gap_ms)]
     proxy_cmd = [sys.executable, "-m", "agui_conformance.cli", "proxy", "--upstream", upstream]
     with (
         spawned([*me, "--serve-upstream", str(up)], upstream + "docs"),
         spawned([*proxy_cmd, "--listen", f"127.0.0.1:{px}"], proxy + "_agui/report.json") as p,
+        spawned([*me, "--serve-relay", str(rl), str(up)], relay + "docs") as r,
     ):
-        asyncio.run(measure(upstream, 2, "warm"))
-        asyncio.run(measure(proxy, 2, "warm"))
+        paths = {"direct": (upstream, 0), "proxy": (proxy, p.pid), "relay": (relay, r.pid)}
+        for url, _ in paths.values():
+            asyncio.run(measure(url, 2, "warm"))
         load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
         print(
             f"{args.events} stamped events per stream, {args.gap_ms:g} ms apart; "
@@ -198,38 +263,42 @@ def main() -> None:
             f"{os.cpu_count()} CPUs, load average {load}"
         )
         print(
-            f"{'streams':>7} | {'TTFB p50 direct':>15} | {'added TTFB p50':>14} | "
+            f"{'streams':>7} | {'path':>5} | {'TTFB p50 direct':>15} | {'added TTFB p50':>14} | "
             f"{'event p50 direct':>16} | {'added p50':>9} | {'event p99 direct':>16} | "
-            f"{'added p99':>9} | proxy CPU/event"
+            f"{'added p99':>9} | CPU/event"
         )
         worst = 0.0
         for streams in levels:
-            direct: tuple[list[float], list[float]] = ([], [])
-            through: tuple[list[float], list[float]] = ([], [])
-            cpu = 0.0
+            seen: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in paths}
+            cpu = dict.fromkeys(paths, 0.0)
             for n in range(args.rounds):
-                for side, url in ((direct, upstream), (through, proxy)):
-                    before = cpu_seconds(p.pid) if side is through else 0.0
+                for name, (url, pid) in paths.items():
+                    before = cpu_seconds(pid) if pid else 0.0
                     ttfb, lat = asyncio.run(measure(url, streams, f"r{n}-{streams}"))
-                    if side is through:
-                        cpu += cpu_seconds(p.pid) - before
-                    side[0].extend(ttfb)
-                    side[1].extend(lat)
-            added_ttfb = pct(through[0], 50) - pct(direct[0], 50)
-            added50 = pct(through[1], 50) - pct(direct[1], 50)
-            added99 = pct(through[1], 99) - pct(direct[1], 99)
-            if streams >= 50:
-                worst = max(worst, added99)
-            per_event = cpu / max(1, len(through[1])) * 1e6
-            print(
-                f"{streams:>7} | {pct(direct[0], 50):>12.2f} ms | {added_ttfb:>11.2f} ms | "
-                f"{pct(direct[1], 50):>13.3f} ms | {added50:>6.3f} ms | "
-                f"{pct(direct[1], 99):>13.3f} ms | {added99:>6.3f} ms | {per_event:.0f} µs"
-            )
+                    if pid:
+                        cpu[name] += cpu_seconds(pid) - before
+                    seen[name][0].extend(ttfb)
+                    seen[name][1].extend(lat)
+            direct = seen["direct"]
+            for name in ("proxy", "relay"):
+                through = seen[name]
+                added_ttfb = pct(through[0], 50) - pct(direct[0], 50)
+                added50 = pct(through[1], 50) - pct(direct[1], 50)
+                added99 = pct(through[1], 99) - pct(direct[1], 99)
+                if streams >= 50 and name == "proxy":
+                    worst = max(worst, added99)
+                per_event = cpu[name] / max(1, len(through[1])) * 1e6
+                print(
+                    f"{streams:>7} | {name:>5} | {pct(direct[0], 50):>12.2f} ms | "
+                    f"{added_ttfb:>11.2f} ms | {pct(direct[1], 50):>13.3f} ms | "
+                    f"{added50:>6.3f} ms | {pct(direct[1], 99):>13.3f} ms | "
+                    f"{added99:>6.3f} ms | {per_event:.0f} µs"
+                )
+        load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
+        print(f"load average at the end: {load}")
         if any(level >= 50 for level in levels):
             met = "met" if worst < 1.0 else "NOT met"
             print(f"target (< 1 ms added p99 per event at 50 streams): {met} ({worst:.3f} ms)")
-        print("added per event: measured")
 
 
 if __name__ == "__main__":
