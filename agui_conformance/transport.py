@@ -390,13 +390,7 @@ async def _read(
                     deadline.at(clock + wait)
                     continue
             else:
-                for item in parser.feed(chunk):
-                    if isinstance(item, Hit):
-                        record.framing.append(item)
-                    else:
-                        append(TimedFrame(item.index, now, item.data))
-                        if b"RUN_" in item.data:
-                            terminal_seen = _ends_run(item.data, terminal_seen)
+                terminal_seen = framed(parser.feed(chunk), record, now, terminal_seen)
                 wait = deadlines.linger if terminal_seen else deadlines.idle
                 deadline.at(clock + wait)
                 continue
@@ -422,12 +416,22 @@ async def _read(
         record.stopped = bool(getattr(parser, "stopped", False))
     if record.ending not in AGENT_ENDINGS:
         return  # we cut the body (cap, deadline, hung up): its last partial frame is ours
-    now = monotonic() - start
-    for item in parser.close():
+    framed(parser.close(), record, monotonic() - start, terminal_seen)
+
+
+def framed(items: Iterable[Any], record: Exchange, at: float, ended: bool) -> bool:
+    """A parser's output (`feed` or `close`) into `record`: frames timed `at` (seconds since
+    the request), framing hits; returns whether a run has ended after them (`ended`: before
+    them). The one place the runner's transport and the proxy's book turn parsed bytes into
+    an exchange."""
+    for item in items:
         if isinstance(item, Hit):
             record.framing.append(item)
         else:
-            frames.append(TimedFrame(item.index, now, item.data))
+            record.frames.append(TimedFrame(item.index, at, item.data))
+            if b"RUN_" in item.data:
+                ended = _ends_run(item.data, ended)
+    return ended
 
 
 def _ends_run(data: bytes, ended: bool) -> bool:

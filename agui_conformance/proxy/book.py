@@ -24,13 +24,12 @@ from typing import Any
 
 import orjson
 
-from agui_conformance.hits import Hit
 from agui_conformance.model import CaseResult, Level, Report, ToolInfo
 from agui_conformance.protobuf import MEDIA_TYPE as PROTOBUF
 from agui_conformance.proxy.tap import Budget, Ended, Tap
 from agui_conformance.redact import printable, redact_headers, redact_url, scrub_result
 from agui_conformance.schema import get_checker
-from agui_conformance.transport import AGENT_ENDINGS, Exchange, TimedFrame, _ends_run, reader_for
+from agui_conformance.transport import AGENT_ENDINGS, Exchange, framed, reader_for
 
 KEEP = 200  # cases kept for the live page and the report (the oldest go first)
 RUN_KEYS = ("threadId", "runId", "messages")
@@ -103,13 +102,7 @@ def to_exchange(tap: Tap, url: str, chunks: list[tuple[float, bytes]]) -> Exchan
         last = now
         if len(prefix) < 4096:
             prefix += chunk[: 4096 - len(prefix)]
-        for item in parser.feed(chunk):
-            if isinstance(item, Hit):
-                record.framing.append(item)
-            else:
-                frames.append(TimedFrame(item.index, now, item.data))
-                if b"RUN_" in item.data:
-                    terminal = _ends_run(item.data, terminal)
+        terminal = framed(parser.feed(chunk), record, now, terminal)
     record.raw_prefix = bytes(prefix)
     record.stopped = bool(getattr(parser, "stopped", False))
     record.size = tap.size
@@ -120,12 +113,8 @@ def to_exchange(tap: Tap, url: str, chunks: list[tuple[float, bytes]]) -> Exchan
     if ending == "client-closed" and terminal:
         ending = "complete"  # the front end left once the run had ended: the run is whole
     record.ending = ending
-    if ending in AGENT_ENDINGS:
-        for item in parser.close():
-            if isinstance(item, Hit):
-                record.framing.append(item)
-            else:
-                frames.append(TimedFrame(item.index, record.ended_at, item.data))
+    if ending in AGENT_ENDINGS:  # the body's end is the agent's: so is its last partial frame
+        framed(parser.close(), record, record.ended_at, terminal)
     return record
 
 
