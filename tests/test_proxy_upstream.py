@@ -298,3 +298,21 @@ def test_the_proxy_reports_an_upstream_silent_mid_answer_as_an_idle_timeout() ->
             assert await asyncio.to_thread(through) == "unresponsive"  # the idle deadline
 
     run(stalls)
+
+
+def test_the_client_runs_on_uvloop_too() -> None:
+    """uvicorn runs on uvloop when it is installed and asked for; uvloop's transports are
+    not subclasses of asyncio's."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        _, body = await read_request(reader)
+        writer.write(SSE_HEAD + chunk(body) + chunk(body) + b"0\r\n\r\n")
+        await writer.drain()
+
+    async def direct() -> None:
+        url, server = await serving(answers)
+        async with server:
+            assert await body_of(Upstream(2, 2), url, b"data: {}\n\n") == (200, b"data: {}\n\n" * 2)
+
+    uvloop.run(direct())
