@@ -1,5 +1,5 @@
-"""The proxy's client to the upstream agent: HTTP/1.1 over an `asyncio.Protocol`, with h11
-doing the parsing and the framing.
+"""The proxy's client to the upstream agent: HTTP/1.1 over an `asyncio.Protocol`; h11 writes
+the request and parses the answer's head, `body.BodyReader` the answer's body.
 
 Why not httpx here (the runner's client): forwarding one SSE event through httpx cost the
 proxy ~60 µs of CPU in the read path alone (anyio's cancel scope and timer for every read,
@@ -31,12 +31,14 @@ from urllib.parse import urlsplit
 
 import h11
 
+from agui_conformance.proxy.body import BodyError, BodyReader
 from agui_conformance.transport import ssl_context
 
 Headers = list[tuple[bytes, bytes]]
 HIGH = 1 << 20  # bytes read from the agent and not yet forwarded: reading pauses past it
 KEEPALIVE = 5.0  # seconds an idle connection is kept for the next request (httpx's default)
 IDLE_KEPT = 100  # idle connections kept per origin
+INCOMPLETE = "peer closed connection without sending complete message body"
 
 
 class UpstreamError(Exception):
@@ -75,6 +77,9 @@ class _Wire(asyncio.Protocol):
         self.conn = h11.Connection(h11.CLIENT)
         self.transport: asyncio.Transport | None = None
         self.head: h11.Response | None = None
+        self.method = b"POST"
+        self.reader: BodyReader | None = None  # the body's framing, once the head is in
+        self.keep_alive = False  # the agent allows another request on this connection
         self.body: deque[bytes] = deque()
         self.queued = 0  # bytes in `body`
         self.ended = False  # the answer's body is complete
@@ -96,44 +101,70 @@ class _Wire(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.last = self.loop.time()
-        conn = self.conn
+        if self.reader is not None:
+            self._body(data)
+            return
+        conn = self.conn  # the head: h11 parses the status line and the headers
         try:
             conn.receive_data(data)
-            while True:
-                event = conn.next_event()
-                if type(event) is h11.Data:
-                    chunk = bytes(event.data)
-                    self.body.append(chunk)
-                    self.queued += len(chunk)
-                elif event is h11.NEED_DATA or event is h11.PAUSED:
-                    break
-                elif type(event) is h11.Response:
+            while (event := conn.next_event()) is not h11.NEED_DATA:
+                if type(event) is h11.Response:
                     self.head = event
-                elif type(event) is h11.EndOfMessage:
-                    self.ended = True
+                    self.reader = self._reader_for(event)
+                    self._body(conn.trailing_data[0])
+                    return
+                if event is h11.PAUSED or type(event) is h11.ConnectionClosed:
                     break
                 # InformationalResponse (1xx): skipped, as httpcore does
         except h11.RemoteProtocolError as err:
             self._fail(RemoteProtocolError(str(err)))
+
+    def _reader_for(self, head: h11.Response) -> BodyReader:
+        """The body's framing (RFC 9112 §6.3; h11 has checked the headers: a
+        Transfer-Encoding is chunked, a Content-Length is one number)."""
+        length: int | None = None
+        chunked = False
+        close = head.http_version != b"1.1"
+        for name, value in head.headers:
+            if name == b"transfer-encoding":
+                chunked = True
+            elif name == b"content-length":
+                length = int(value)
+            elif name == b"connection" and b"close" in value.lower():
+                close = True
+        self.keep_alive = not close
+        if self.method == b"HEAD" or head.status_code in (204, 304):
+            return BodyReader(length=0)
+        return BodyReader(chunked=True) if chunked else BodyReader(length=length)
+
+    def _body(self, data: bytes) -> None:
+        reader = self.reader
+        assert reader is not None
+        try:
+            piece = reader.feed(data) if data else b""
+        except BodyError as err:
+            self._fail(RemoteProtocolError(str(err)))
             return
-        if self.queued > HIGH and not self.paused and self.transport is not None:
-            self.paused = True
-            self.transport.pause_reading()
+        if piece:
+            self.body.append(piece)
+            self.queued += len(piece)
+            if self.queued > HIGH and not self.paused and self.transport is not None:
+                self.paused = True
+                self.transport.pause_reading()
+        if reader.done:
+            self.ended = True
         self._wake()
 
     def eof_received(self) -> bool | None:
-        try:
-            self.conn.receive_data(b"")
-            event = self.conn.next_event()
-            if type(event) is h11.EndOfMessage:  # a body delimited by the close
-                self.ended = True
-            elif type(event) is h11.ConnectionClosed and self.head is not None and self.ended:
-                pass
+        if self.reader is not None:
+            if self.reader.close():
+                self.ended = True  # a body delimited by the close
             elif not self.ended:
-                self._fail(RemoteProtocolError("the agent closed the connection"))
-        except h11.RemoteProtocolError as err:
-            self._fail(RemoteProtocolError(str(err)))
-        self._wake()
+                self._fail(RemoteProtocolError(INCOMPLETE))
+            self._wake()
+            return None
+        if not self.ended:
+            self._fail(RemoteProtocolError("the agent closed the connection without an answer"))
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -239,8 +270,15 @@ class _Wire(asyncio.Protocol):
     @property
     def whole(self) -> bool:
         """Both messages of the exchange complete, the connection fit for another."""
-        conn = self.conn
-        return self.alive and conn.our_state is h11.DONE and conn.their_state is h11.DONE
+        reader = self.reader
+        return (
+            self.alive
+            and self.keep_alive
+            and self.conn.our_state is h11.DONE
+            and reader is not None
+            and reader.done
+            and not reader.rest
+        )
 
 
 class Answer:
@@ -296,8 +334,8 @@ class Upstream:
         self._idle.clear()
 
     def _keep(self, origin: tuple[str, str, int], wire: _Wire) -> None:
-        wire.conn.start_next_cycle()
-        wire.head, wire.ended = None, False
+        wire.conn = h11.Connection(h11.CLIENT)  # the next exchange, from a clean state
+        wire.head, wire.reader, wire.ended, wire.keep_alive = None, None, False, False
         wire.idle_since = time.monotonic()
         kept = self._idle.setdefault(origin, [])
         if len(kept) >= IDLE_KEPT:
@@ -363,6 +401,7 @@ class Upstream:
             headers=[(b"host", host.encode("idna")), *headers, *framing],
         )
         wire = self._reuse(origin) or await self._connect(origin)
+        wire.method = request.method
         try:
             wire.watch(self.idle_timeout)  # no byte either way for that long: it fails
             await self._send_request(wire, request, body)
