@@ -241,7 +241,7 @@ def test_a_streamed_request_body_goes_chunked_and_an_early_answer_still_counts()
     run(direct, limit=30)
 
 
-def test_a_reader_that_falls_behind_pauses_the_agent_instead_of_buffering() -> None:
+def test_a_reader_that_falls_behind_pauses_the_agent_and_is_no_idle_agent() -> None:
     size = 32 << 20
 
     async def flood(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -255,8 +255,10 @@ def test_a_reader_that_falls_behind_pauses_the_agent_instead_of_buffering() -> N
     async def direct() -> None:
         url, server = await serving(flood)
         async with server:
-            answer = await Upstream(2, 5).send("POST", url, [], b"{}")
-            await asyncio.sleep(0.5)  # the agent could send it all by now
+            answer = await Upstream(2, 0.3).send("POST", url, [], b"{}")
+            # the agent could send it all by now; the wait is ours, not the agent's silence:
+            # past the idle deadline, it is no timeout
+            await asyncio.sleep(0.8)
             held = answer._wire.queued
             assert held <= upstream_module.HIGH + (1 << 18), held
             total = 0

@@ -205,8 +205,11 @@ class _Wire(asyncio.Protocol):
         self.timer = None
         if not self.idle:
             return
+        now = self.loop.time()
+        if self.paused or self.body:  # the forwarder is behind, not the agent: no timeout
+            self.last = now
         due = self.last + self.idle
-        if self.loop.time() >= due:
+        if now >= due:
             self._fail(ReadTimeout(f"no byte from the agent in {self.idle:g} s"))
         else:
             self.timer = self.loop.call_at(due, self._on_timer)
@@ -248,6 +251,7 @@ class _Wire(asyncio.Protocol):
         self.queued = 0
         if self.paused and self.transport is not None:
             self.paused = False
+            self.last = self.loop.time()  # the agent's silence counts from here
             self.transport.resume_reading()
         return chunk
 
