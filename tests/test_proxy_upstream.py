@@ -318,3 +318,31 @@ def test_the_client_runs_on_uvloop_too() -> None:
             assert await body_of(Upstream(2, 2), url, b"data: {}\n\n") == (200, b"data: {}\n\n" * 2)
 
     uvloop.run(direct())
+
+
+@pytest.mark.parametrize("method", ["HEAD", "POST"])
+def test_an_answer_without_a_body_ends_at_its_head(method: str) -> None:
+    """RFC 9112 §6.3: the answer to a HEAD, and a 204, have no body whatever their headers
+    say; waiting for one would hang until the idle deadline."""
+
+    async def bodiless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                head, _ = await read_request(reader)
+            except asyncio.IncompleteReadError:
+                return
+            status = b"200 OK" if head.startswith(b"HEAD") else b"204 No Content"
+            writer.write(b"HTTP/1.1 %s\r\ncontent-length: 10\r\n\r\n" % status)
+            await writer.drain()
+
+    async def direct() -> None:
+        url, server = await serving(bodiless)
+        async with server:
+            client = Upstream(2, 5)
+            for _ in range(2):  # and the connection serves the next request
+                answer = await client.send(method, url, [], b"")
+                assert await answer.read() == b""
+                await answer.aclose()
+            await client.aclose()
+
+    run(direct, limit=4)
