@@ -267,7 +267,7 @@ def main() -> None:
             f"{'event p50 direct':>16} | {'added p50':>9} | {'event p99 direct':>16} | "
             f"{'added p99':>9} | CPU/event"
         )
-        worst = 0.0
+        worst: dict[str, float] = {}  # the largest added p99 at 50 streams or more, per path
         for streams in levels:
             seen: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in paths}
             cpu = dict.fromkeys(paths, 0.0)
@@ -285,8 +285,8 @@ def main() -> None:
                 added_ttfb = pct(through[0], 50) - pct(direct[0], 50)
                 added50 = pct(through[1], 50) - pct(direct[1], 50)
                 added99 = pct(through[1], 99) - pct(direct[1], 99)
-                if streams >= 50 and name == "proxy":
-                    worst = max(worst, added99)
+                if streams >= 50:
+                    worst[name] = max(worst.get(name, -1e9), added99)
                 per_event = cpu[name] / max(1, len(through[1])) * 1e6
                 print(
                     f"{streams:>7} | {name:>5} | {pct(direct[0], 50):>12.2f} ms | "
@@ -297,8 +297,12 @@ def main() -> None:
         load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
         print(f"load average at the end: {load}")
         if any(level >= 50 for level in levels):
-            met = "met" if worst < 1.0 else "NOT met"
-            print(f"target (< 1 ms added p99 per event at 50 streams): {met} ({worst:.3f} ms)")
+            floor, ours = worst["relay"], worst["proxy"]
+            if abs(floor) >= 1.0:  # the bare relay itself moved the p99 by a millisecond
+                met = f"not judged here: the machine's noise (bare relay: {floor:+.3f} ms)"
+            else:
+                met = "met" if ours < 1.0 else "NOT met"
+            print(f"target (< 1 ms added p99 per event at 50 streams): {met} ({ours:+.3f} ms)")
 
 
 if __name__ == "__main__":
