@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from importlib import resources
+from itertools import chain, compress, groupby
+from operator import itemgetter, methodcaller
 from typing import Any
 
 import yaml
@@ -22,10 +24,6 @@ REQUEST_KEYS = ("tools", "state", "forwardedProps", "protocolVersion", "resume")
 # Where nested members (`key:NAME`) are looked for: bodies that carry messages or parts.
 NESTED = frozenset(
     {"MESSAGES_SNAPSHOT", "TOOL_CALL_RESULT", "ACTIVITY_SNAPSHOT", "RUN_FINISHED", "RUN_STARTED"}
-)
-# Events whose only tokens are their type and fields (the high-volume deltas).
-_PLAIN = frozenset(
-    {"TEXT_MESSAGE_CONTENT", "TOOL_CALL_ARGS", "REASONING_MESSAGE_CONTENT", "STATE_DELTA"}
 )
 MAX_DEPTH = 8
 MAX_NODES = 5_000
@@ -77,43 +75,28 @@ def request_tokens(request: Any) -> set[str]:
 
 def stream_tokens(events: Iterable[Any]) -> set[str]:
     """Tokens for the events of one validated stream: every type and member name seen, plus
-    what only the notable (not high-volume) events can show. Whole-stream passes in C
-    (comprehensions, one set union) keep the cost per delta low."""
-    objects = [e for e in events if isinstance(e, dict) and isinstance(e.get("type"), str)]
-    out = {"stream"}
-    out.update({e["type"] for e in objects})
-    out.update(f"field:{key}" for key in set().union(*objects) if isinstance(key, str))
-    opened: dict[str, set[str]] = {"text": set(), "tool": set()}
-    runs = 0
-    for event in [e for e in objects if e["type"] not in _PLAIN]:
-        kind = event["type"]
-        if kind == "RUN_STARTED":
-            runs += 1
-        elif kind == "RUN_FINISHED":
-            outcome = event.get("outcome")
-            if isinstance(outcome, dict) and isinstance(outcome.get("type"), str):
-                out.add(f"outcome:{outcome['type']}")
-        elif kind in ("TEXT_MESSAGE_START", "TOOL_CALL_START"):
-            family = "text" if kind == "TEXT_MESSAGE_START" else "tool"
-            item = event.get("messageId" if family == "text" else "toolCallId")
-            if isinstance(item, str):
-                if item in opened[family]:
-                    out.add(f"reopen:{family}")
-                opened[family].add(item)
-        if kind in NESTED:
-            _nested_keys(event, out)
-    if runs > 1:
-        out.add("multi-run")
-    return out
+    what only the notable (not high-volume) events can show (`StreamTokens`)."""
+    tokens = StreamTokens()
+    tokens.add(events if isinstance(events, list) else list(events))
+    return tokens.tokens
 
 
 _STARTS = {"TEXT_MESSAGE_START": ("text", "messageId"), "TOOL_CALL_START": ("tool", "toolCallId")}
+# The events that show more than their type and member names.
+_NOTABLE = frozenset({"RUN_STARTED", *_STARTS}) | NESTED
+_TYPE = itemgetter("type")
 
 
 class StreamTokens:
-    """`stream_tokens` over a stream read in batches (a recording): each batch's tokens,
-    plus what only the whole stream shows (a second run, an item opened again in a later
-    batch). Holds the ids of opened items, never the events."""
+    """The tokens of a stream read in batches (a recording, or one list of events): each
+    batch's types and member names, and what only the notable events show, across
+    batches (a second run, an item opened again in a later batch). Holds the ids of
+    opened items, never the events.
+
+    The cost per event is in C (a map over the types, one set union of the members, a
+    `compress` picking out the notable events), so the high-volume deltas cost a few tens
+    of nanoseconds each; `tests/test_exercise.py` holds it to the definition read one
+    event at a time."""
 
     def __init__(self) -> None:
         self.tokens: set[str] = set()
@@ -122,22 +105,53 @@ class StreamTokens:
 
     def add(self, batch: list[Any]) -> None:
         """The next consecutive events (parsed; anything that is not an event is skipped)."""
-        self.tokens |= stream_tokens(batch) - {"multi-run"}
-        for event in batch:
-            if type(event) is not dict:
-                continue
-            kind = event.get("type")
-            if kind == "RUN_STARTED":
-                self._runs += 1
-            elif kind in _STARTS:
-                family, key = _STARTS[kind]
-                item = event.get(key)
-                if isinstance(item, str):
-                    if item in self._opened[family]:
-                        self.tokens.add(f"reopen:{family}")
-                    self._opened[family].add(item)
+        self.tokens.add("stream")
+        try:  # the common case: every value an object with a string type
+            types: set[Any] = set(map(_TYPE, batch))
+            objects = batch if all(type(kind) is str for kind in types) else None
+        except (KeyError, TypeError, IndexError):  # not an object, no type, an unhashable one
+            objects = None
+        if objects is None:
+            objects = [e for e in batch if isinstance(e, dict) and isinstance(e.get("type"), str)]
+            types = {e["type"] for e in objects}
+        tokens = self.tokens
+        tokens |= types
+        tokens.update(f"field:{key}" for key in set().union(*objects) if isinstance(key, str))
+        if not types.isdisjoint(_NOTABLE):
+            notable = compress(objects, map(_NOTABLE.__contains__, map(_TYPE, objects)))
+            self._notable(list(notable))
         if self._runs > 1:
-            self.tokens.add("multi-run")
+            tokens.add("multi-run")
+
+    def _notable(self, events: list[dict[str, Any]]) -> None:
+        """Runs, outcomes, reopened items and nested member names, a type at a time."""
+        tokens = self.tokens
+        for kind, group in groupby(sorted(events, key=_TYPE), _TYPE):
+            same = list(group)
+            if kind in _STARTS:
+                family, key = _STARTS[kind]
+                ids = [item for item in map(methodcaller("get", key), same) if type(item) is str]
+                opened = self._opened[family]
+                if len(set(ids)) < len(ids) or not opened.isdisjoint(ids):
+                    tokens.add(f"reopen:{family}")
+                opened.update(ids)
+                continue
+            if kind == "RUN_STARTED":
+                self._runs += len(same)
+            elif kind == "RUN_FINISHED":
+                for event in same:
+                    outcome = event.get("outcome")
+                    if isinstance(outcome, dict) and isinstance(outcome.get("type"), str):
+                        tokens.add(f"outcome:{outcome['type']}")
+            # member names at any depth: one union when no member holds a container
+            if _CONTAINERS.isdisjoint(map(type, chain.from_iterable(map(dict.values, same)))):
+                tokens.update(f"key:{key}" for key in set().union(*same))
+            else:
+                for event in same:
+                    _nested_keys(event, tokens)
+
+
+_CONTAINERS = frozenset({dict, list})
 
 
 def recording_exercised(tokens: set[str], request: Any, framing: str) -> list[str]:

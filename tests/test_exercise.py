@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from agui_conformance.exercise import (
     NESTED,
     REQUEST_KEYS,
+    StreamTokens,
     _nested_keys,
     exchange_tokens,
     exercised,
@@ -191,3 +193,33 @@ EVENTS = st.fixed_dictionaries(
 @given(st.lists(EVENTS | VALUES, max_size=12))
 def test_stream_tokens_agree_with_the_definition(events: list[Any]) -> None:
     assert stream_tokens(events) == tokens_by_definition(events)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(EVENTS | VALUES, max_size=16), st.lists(st.integers(0, 16), max_size=4))
+def test_stream_tokens_in_batches_agree_with_the_definition(
+    events: list[Any], cuts: list[int]
+) -> None:
+    """A recording's tokens, read in batches cut anywhere, are those of the whole stream
+    read one event at a time: a second run or a reopened item in a later batch counts."""
+    tokens = StreamTokens()
+    bounds = [0, *sorted(cut for cut in cuts if cut <= len(events)), len(events)]
+    for start, end in pairwise(bounds):
+        tokens.add(events[start:end])
+    assert tokens.tokens == tokens_by_definition(events)
+
+
+def test_stream_tokens_see_nested_members_and_parts_beside_flat_events() -> None:
+    """Within one batch, a result with parts and one with text content: the walk of the
+    first and the union of the second both count."""
+    flat = {"type": "TOOL_CALL_RESULT", "messageId": "r1", "toolCallId": "c1", "content": "x"}
+    parts = {
+        "type": "TOOL_CALL_RESULT",
+        "messageId": "r2",
+        "toolCallId": "c2",
+        "content": [{"type": "text", "text": "y", "metadata": {"provider": "p"}}],
+    }
+    tokens = StreamTokens()
+    tokens.add([flat, parts, dict(flat, messageId="r3")])
+    assert {"key:messageId", "key:metadata", "key:provider", "parts"} <= tokens.tokens
+    assert tokens.tokens == tokens_by_definition([flat, parts, dict(flat, messageId="r3")])
