@@ -111,16 +111,30 @@ class StreamValidator:
         return self._batch((event,), index, parsed=True)
 
     def feed_events(
-        self, events: Iterable[object], start: int | None = None, *, from_json: bool = False
+        self,
+        events: Iterable[object],
+        start: int | None = None,
+        *,
+        from_json: bool = False,
+        owned: bool = False,
     ) -> list[Finding]:
         """Consecutive decoded events, the first at event index `start` (default: next);
-        the events are only read, never kept or changed. `from_json=True`: they were
+        unless `owned`, the events are only read, never kept or changed. `from_json=True`: they were
         parsed from JSON text, so every value in them is JSON (the fast paths then take
-        members of any JSON value too, as they do for payloads)."""
-        return self._batch(events, start, parsed=True, from_json=from_json)
+        members of any JSON value too, as they do for payloads). `owned=True` (implies
+        `from_json`): they were parsed from JSON text for this validator alone, which may
+        then keep their values and change them (a state patch's values move into the
+        state uncopied, as for payloads); the caller no longer reads them."""
+        return self._batch(events, start, parsed=True, from_json=from_json or owned, owned=owned)
 
     def _batch(
-        self, items: Iterable[Any], start: int | None, *, parsed: bool, from_json: bool = False
+        self,
+        items: Iterable[Any],
+        start: int | None,
+        *,
+        parsed: bool,
+        from_json: bool = False,
+        owned: bool = False,
     ) -> list[Finding]:
         first = self._events if start is None else start
         found: list[Finding] = []
@@ -137,7 +151,7 @@ class StreamValidator:
             found.extend(self._not_json(data, index, err))
 
         handled = self._machine.feed_batch(
-            items, first, full, not_json, parsed=parsed, from_json=from_json
+            items, first, full, not_json, parsed=parsed, from_json=from_json, owned=owned
         )
         self._events += handled
         self.fast_handled += handled
@@ -302,9 +316,9 @@ def validate_recording(
         if events is None:  # a payload that is not JSON: the validator reports it
             validator.feed_payloads(batch, start)
             tokens.add([_loads_or_none(data) for data in batch])
-        else:  # parsed once, for the checks and for the trigger tokens
-            validator.feed_events(events, start, from_json=True)
+        else:  # parsed once, for the trigger tokens and then the checks, which own them
             tokens.add(events)
+            validator.feed_events(events, start, owned=True)
     validator.add_hits(recording.hits)
     if not recording.stopped:  # a fatal framing hit: the stream's end was never seen
         cut = any(h.rule == "stream-truncated" for h in recording.hits)

@@ -57,16 +57,23 @@ class _Recording(StreamValidator):
 
 
 def _both(
-    events: list[Any], request: Any = None, *, payloads: bool = False, from_json: bool = False
+    events: list[Any],
+    request: Any = None,
+    *,
+    payloads: bool = False,
+    from_json: bool = False,
+    owned: bool = False,
 ) -> _Recording:
     """Run the stream down both paths; assert they agree; return the fast validator.
     `payloads`: as JSON text (parsed by the validator); `from_json`: as events parsed from
-    JSON text by the caller (what `validate_recording` feeds); else as the objects given."""
+    JSON text by the caller, `owned` too: given to the validator to keep (what
+    `validate_recording` feeds); else as the objects given."""
     runs = []
     for fast_paths in (True, False):
         validator = _Recording(request=request, fast=fast_paths)
-        if from_json:
-            validator.feed_events([json.loads(json.dumps(e)) for e in events], from_json=True)
+        if from_json or owned:
+            parsed = [json.loads(json.dumps(e)) for e in events]
+            validator.feed_events(parsed, from_json=True, owned=owned)
         elif payloads:
             validator.feed_payloads([json.dumps(e).encode() for e in events])  # big ints too
         else:
@@ -98,6 +105,7 @@ def test_rule_fixtures_agree(stream: list[Any], request_: Any) -> None:
     _both(stream, request_)
     _both(stream, request_, payloads=True)
     _both(stream, request_, from_json=True)
+    _both(stream, request_, owned=True)
 
 
 def test_official_corpus_agrees() -> None:
@@ -180,6 +188,7 @@ def test_timestamped_and_metadata_streams_agree_and_stay_valid(events: list[Any]
     quick = _both(events, payloads=True)
     assert quick.result().findings == []
     assert _both(events, from_json=True).fast_handled == quick.fast_handled
+    assert _both(events, owned=True).fast_handled == quick.fast_handled
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -188,6 +197,7 @@ def test_streams_with_bad_envelope_members_agree(events: list[Any]) -> None:
     _both(events)
     _both(events, payloads=True)
     _both(events, from_json=True)
+    _both(events, owned=True)
 
 
 @st.composite
@@ -254,7 +264,8 @@ def test_a_typical_stream_is_mostly_fast(shape: str) -> None:
     quick = _both(events, payloads=True)
     assert quick.result().findings == []
     assert quick.fast_handled / len(events) > share
-    parsed = _both(events, from_json=True)  # how validate_recording feeds a recording
+    assert _both(events, from_json=True).fast_handled == quick.fast_handled
+    parsed = _both(events, owned=True)  # how validate_recording feeds a recording
     assert parsed.fast_handled == quick.fast_handled
 
 

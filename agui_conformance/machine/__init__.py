@@ -17,8 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-import orjson
-
 from agui_conformance.hits import Hit
 from agui_conformance.jsonpatch import copy_value
 from agui_conformance.jsonsize import DEFAULT_MAX_STATE_BYTES, SizeBudget
@@ -199,6 +197,7 @@ class SequenceMachine:
         *,
         parsed: bool = False,
         from_json: bool = False,
+        owned: bool = False,
     ) -> int:
         """Parse and feed consecutive payloads through the fast paths (`fast`).
 
@@ -207,13 +206,15 @@ class SequenceMachine:
         check its schema and call `feed`, and every payload that is not JSON to
         `not_json(payload, error, index)`. `parsed=True` takes events instead of
         payloads; `from_json=True` says those events were parsed from JSON text (every
-        value JSON). Returns how many events the fast paths took."""
-        loads = fast.as_is if parsed else orjson.loads
+        value JSON), `owned=True` that they are also the machine's to keep and change
+        (what it parses itself is). Returns how many events the fast paths took."""
+        events = payloads if parsed else fast.parse_all(payloads)
         table = self._fast
         if table is None:
-            return fast.feed_batch(self._ctx, payloads, first, full, not_json, loads)
+            return fast.feed_batch(self._ctx, events, first, full, not_json)
+        owned = owned or not parsed  # payloads are parsed here: no one else holds them
         return fast.feed_batch(
-            self._ctx, payloads, first, full, not_json, loads, table, from_json=from_json
+            self._ctx, events, first, full, not_json, table, from_json=from_json, owned=owned
         )
 
     def enable_fast_paths(self, definitions: Mapping[str, Any], defs: Mapping[str, Any]) -> None:

@@ -340,25 +340,52 @@ def table_for(definitions: Mapping[str, Any], defs: Mapping[str, Any]) -> FastTa
     return cached[1]
 
 
+class Unparsed:
+    """A payload `parse_all` could not parse, in its place among the events."""
+
+    __slots__ = ("data", "error")
+
+    def __init__(self, data: Any, error: Exception) -> None:
+        self.data = data
+        self.error = error
+
+
+def parse_all(payloads: Iterable[Any], loads: Callable[[Any], Any] = orjson.loads) -> list[Any]:
+    """The payloads parsed, in order; one that `loads` rejects becomes an `Unparsed`."""
+    payloads = payloads if isinstance(payloads, list) else list(payloads)
+    try:
+        return list(map(loads, payloads))  # the common case, in C
+    except (orjson.JSONDecodeError, TypeError, ValueError):
+        pass
+    events: list[Any] = []
+    for data in payloads:
+        try:
+            events.append(loads(data))
+        except (orjson.JSONDecodeError, TypeError, ValueError) as err:
+            events.append(Unparsed(data, err))
+    return events
+
+
 def feed_batch(
     ctx: Context,
-    payloads: Iterable[Any],
+    events: Iterable[Any],
     first: int,
     full: Callable[[Any, int], None],
     not_json: Callable[[Any, Exception, int], None],
-    loads: Callable[[Any], Any] = orjson.loads,
     table: FastTable = _NONE,
     *,
     from_json: bool = False,
+    owned: bool = False,
 ) -> int:
-    """Feed consecutive payloads, the first at event index `first`; returns how
-    many the fast paths of `table` took. The rest go to `full(event, index)`, or
-    to `not_json(payload, error, index)` when `loads` rejects them. Pass
-    `loads=as_is` to feed events that are already parsed (`from_json=True`: parsed from
-    JSON text, so every value in them is JSON); without a `table` every event goes to
+    """Feed consecutive events, the first at event index `first`; returns how many the
+    fast paths of `table` took. The rest go to `full(event, index)`, or, for an
+    `Unparsed` payload (`parse_all`), to `not_json(payload, error, index)`.
+    `from_json=True`: the events were parsed from JSON text, so every value in them is
+    JSON; `owned=True` (implies `from_json`): also held by nobody else, so their values
+    may move into the machine's memory uncopied. Without a `table` every event goes to
     `full` (to test that both paths agree)."""
     open_items = ctx.open_items
-    if loads is orjson.loads:
+    if owned:
         paths, deltas = table.paths_owned, table.deltas_owned
     elif from_json:
         paths, deltas = table.paths_json, table.deltas_json
@@ -366,12 +393,7 @@ def feed_batch(
         paths, deltas = table.paths, table.deltas
     handled = 0
     quiet = ctx.phase == _ACTIVE and not ctx.lanes  # only the full path changes either
-    for index, data in enumerate(payloads, first):
-        try:
-            event = loads(data)
-        except (orjson.JSONDecodeError, TypeError, ValueError) as err:
-            not_json(data, err, index)
-            continue
+    for index, event in enumerate(events, first):
         if type(event) is dict:
             try:
                 type_: Any = event["type"]
@@ -406,11 +428,9 @@ def feed_batch(
             if path is not None and path(ctx, event, index):
                 handled += 1
                 continue
+        elif type(event) is Unparsed:
+            not_json(event.data, event.error, index)
+            continue
         full(event, index)
         quiet = ctx.phase == _ACTIVE and not ctx.lanes
     return handled
-
-
-def as_is(event: Any) -> Any:
-    """`loads` for events that are already parsed."""
-    return event
