@@ -107,19 +107,20 @@ class StreamTokens:
         """The next consecutive events (parsed; anything that is not an event is skipped)."""
         self.tokens.add("stream")
         try:  # the common case: every value an object with a string type
-            types: set[Any] = set(map(_TYPE, batch))
+            kinds: list[Any] = list(map(_TYPE, batch))
+            types: set[Any] = set(kinds)
             objects = batch if all(type(kind) is str for kind in types) else None
         except (KeyError, TypeError, IndexError):  # not an object, no type, an unhashable one
             objects = None
         if objects is None:
             objects = [e for e in batch if isinstance(e, dict) and isinstance(e.get("type"), str)]
-            types = {e["type"] for e in objects}
+            kinds = [e["type"] for e in objects]
+            types = set(kinds)
         tokens = self.tokens
         tokens |= types
         tokens.update(f"field:{key}" for key in set().union(*objects) if isinstance(key, str))
         if not types.isdisjoint(_NOTABLE):
-            notable = compress(objects, map(_NOTABLE.__contains__, map(_TYPE, objects)))
-            self._notable(list(notable))
+            self._notable(list(compress(objects, map(_NOTABLE.__contains__, kinds))))
         if self._runs > 1:
             tokens.add("multi-run")
 

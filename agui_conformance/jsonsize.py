@@ -28,6 +28,8 @@ from typing import Any
 __all__ = [
     "COPY_FACTOR",
     "DEFAULT_MAX_STATE_BYTES",
+    "MEMBER",
+    "NUMBER_SIZE",
     "SizeBudget",
     "json_size",
     "member_overhead",
@@ -37,7 +39,8 @@ DEFAULT_MAX_STATE_BYTES = 8 * 1024 * 1024  # 8 MiB of JSON, state and activities
 # `copy` operations may copy this many times the bound in all (rolled back or not):
 # a patch that copies and then fails would otherwise repeat the copy with every event.
 COPY_FACTOR = 8
-_NUMBER = 8
+_NUMBER = NUMBER_SIZE = 8  # a number, whatever its digits
+MEMBER = 4  # what a member adds besides its name and value: quotes, colon, comma
 
 
 def _scalar(value: Any) -> int:
@@ -50,7 +53,7 @@ def _scalar(value: Any) -> int:
 
 def member_overhead(key: str) -> int:
     """What one object member adds besides its value: name, quotes, colon, comma."""
-    return len(key) + 4
+    return len(key) + MEMBER
 
 
 def json_size(value: Any, limit: int) -> int:

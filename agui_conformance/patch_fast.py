@@ -30,7 +30,13 @@ from agui_conformance.jsonpatch import (
     copy_value,
     undo,
 )
-from agui_conformance.jsonsize import SizeBudget, json_size, member_overhead
+from agui_conformance.jsonsize import (
+    MEMBER,
+    NUMBER_SIZE,
+    SizeBudget,
+    json_size,
+    member_overhead,
+)
 
 __all__ = ["DEFER", "apply_plain"]
 
@@ -38,23 +44,14 @@ DEFER: Any = object()
 _WHOLE = 1 << 62  # a limit no value reaches
 
 
-def _parent(doc: Any, tokens: list[str]) -> Any:
-    """The container of the last token, or MISSING."""
-    node = doc
-    for token in tokens[:-1]:
-        kind = type(node)
-        if kind is dict:
-            node = node.get(token, MISSING)
-            if node is MISSING:
-                return MISSING
-        elif kind is list:
-            index = array_index(token, len(node), end_ok=False)
-            if index < 0:
-                return MISSING
-            node = node[index]
-        else:
-            return MISSING
-    return node
+def _size(value: Any) -> int:
+    """`json_size` of a whole value (strings and numbers without the call)."""
+    kind = type(value)
+    if kind is str:
+        return len(value) + 2
+    if kind is int or kind is float:
+        return NUMBER_SIZE
+    return json_size(value, _WHOLE)
 
 
 def _apply(
@@ -69,13 +66,23 @@ def _apply(
     the value and what its slot took besides it)."""
     if type(op) is not dict:
         return None
-    kind = op.get("op")
     path = op.get("path")
     if type(path) is not str or not path or path[0] != "/" or "~" in path:
         return None
     tokens = path[1:].split("/")
-    node = _parent(doc, tokens)
-    last = tokens[-1]
+    last = tokens.pop()
+    node = doc
+    for token in tokens:  # to the container of the last token
+        if type(node) is dict:
+            node = node.get(token, MISSING)  # MISSING is neither container: declined below
+        elif type(node) is list:
+            index = array_index(token, len(node), end_ok=False)
+            if index < 0:
+                return None
+            node = node[index]
+        else:
+            return None
+    kind = op.get("op")
     if kind == "add" or kind == "replace":
         if "value" not in op:
             return None
@@ -91,9 +98,9 @@ def _apply(
             if detached is None:
                 return 0
             if previous is MISSING:
-                return member_overhead(last) + json_size(value, _WHOLE)
+                return len(last) + MEMBER + _size(value)
             detached.append((previous, 0))
-            return json_size(value, _WHOLE)
+            return _size(value)
         if type(node) is list:
             index = array_index(last, len(node), end_ok=kind == "add")
             if index < 0:
@@ -101,13 +108,13 @@ def _apply(
             if kind == "add":
                 node.insert(index, value)
                 log.append((UNINSERT, node, index, None))
-                return 0 if detached is None else 1 + json_size(value, _WHOLE)
+                return 0 if detached is None else 1 + _size(value)
             log.append((RESET, node, index, node[index]))
             node[index] = value
             if detached is None:
                 return 0
             detached.append((log[-1][3], 0))
-            return json_size(value, _WHOLE)
+            return _size(value)
         return None
     if kind != "remove":
         return None

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from agui_conformance.clip import listing
 from agui_conformance.machine.context import (
     REASONING,
@@ -327,16 +329,25 @@ def end(ctx: Context, family: str, event: dict[str, Any], index: int) -> None:
     _check_owner(ctx, item, event, index)
 
 
-def check_args_json(ctx: Context, item: Item) -> None:
-    """TOOL-002 (info): judged when the run ends, since a reopen may append."""
-    args = "".join(item.args)
-    if args.strip() and not parses_as_json(args):
-        ctx.hit(
-            "tool-args-not-json",
-            item.closed_at,
-            f"The arguments streamed for tool call `{item.id}` ({item.name or '?'}) do not parse "
-            f"as JSON: {args[:80]!r}{'…' if len(args) > 80 else ''}",
-        )
+def check_args_json(ctx: Context, calls: list[Item]) -> None:
+    """TOOL-002 (info) for the closed calls of a run, judged when it ends (a reopen may
+    append). The common case, every argument text JSON, is one pass in C."""
+    closed = [call for call in calls if call.state == ItemState.CLOSED]
+    texts = ["".join(call.args) for call in closed]
+    try:
+        for _ in map(orjson.loads, filter(str.strip, texts)):
+            pass
+        return
+    except (orjson.JSONDecodeError, TypeError, ValueError):
+        pass
+    for item, args in zip(closed, texts, strict=True):
+        if args.strip() and not parses_as_json(args):
+            ctx.hit(
+                "tool-args-not-json",
+                item.closed_at,
+                f"The arguments streamed for tool call `{item.id}` ({item.name or '?'}) do not "
+                f"parse as JSON: {args[:80]!r}{'…' if len(args) > 80 else ''}",
+            )
 
 
 # ---------------------------------------------------------------- chunked spelling

@@ -176,9 +176,7 @@ def run_finished(ctx: Context, event: dict[str, Any], index: int) -> None:
             "/threadId",
         )
     _open_at_finish(ctx, run, index)
-    for call in run.calls:
-        if call.state == ItemState.CLOSED:
-            items.check_args_json(ctx, call)
+    items.check_args_json(ctx, run.calls)
     outcome = event.get("outcome")
     outcome_type = outcome.get("type") if isinstance(outcome, dict) else None
     if outcome is not None and not isinstance(outcome, dict):
