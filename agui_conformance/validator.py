@@ -20,7 +20,7 @@ more tracking).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -31,6 +31,9 @@ from agui_conformance.machine import SequenceMachine
 from agui_conformance.records import Finding, Level, ValidationResult
 from agui_conformance.rules import Rule, catalog, level_override
 from agui_conformance.schema import get_checker
+
+if TYPE_CHECKING:
+    from agui_conformance.exercise import StreamTokens
 
 # Findings a consumer merely strips when the producer declares a newer minor
 # (it may be that version's addition): warnings instead of errors (§7 A-09).
@@ -300,6 +303,7 @@ def validate_recording(
     Raises `recording.NotARecording` for what is no recording at all."""
     from agui_conformance.exercise import StreamTokens, recording_exercised
     from agui_conformance.recording import open_recording
+    from agui_conformance.young_gc import YoungCollections
 
     recording = open_recording(source, fmt)
     framing = "sse" if recording.format == "sse" else "json"
@@ -311,14 +315,10 @@ def validate_recording(
         check_request=check_request,
     )
     tokens = StreamTokens()
-    for start, batch in recording.batches:
-        events = _parsed(batch)
-        if events is None:  # a payload that is not JSON: the validator reports it
-            validator.feed_payloads(batch, start)
-            tokens.add([_loads_or_none(data) for data in batch])
-        else:  # parsed once, for the trigger tokens and then the checks, which own them
-            tokens.add(events)
-            validator.feed_events(events, start, owned=True)
+    with YoungCollections() as collect:  # the long-lived memory is walked once, not per batch
+        for start, batch in recording.batches:
+            _feed_batch(validator, tokens, start, batch)
+            collect.step()
     validator.add_hits(recording.hits)
     if not recording.stopped:  # a fatal framing hit: the stream's end was never seen
         cut = any(h.rule == "stream-truncated" for h in recording.hits)
@@ -330,6 +330,19 @@ def validate_recording(
         if line is not None:
             result.lines[index] = line
     return result
+
+
+def _feed_batch(
+    validator: StreamValidator, tokens: StreamTokens, start: int, batch: list[bytes]
+) -> None:
+    """One batch of a recording, parsed once, into the trigger tokens and the validator."""
+    events = _parsed(batch)
+    if events is None:  # a payload that is not JSON: the validator reports it
+        validator.feed_payloads(batch, start)
+        tokens.add([_loads_or_none(data) for data in batch])
+    else:  # the tokens read the events first; then the checks own them
+        tokens.add(events)
+        validator.feed_events(events, start, owned=True)
 
 
 def _parsed(batch: list[bytes]) -> list[Any] | None:

@@ -362,7 +362,7 @@ def parse_all(payloads: Iterable[Any], loads: Callable[[Any], Any] = orjson.load
         try:
             events.append(loads(data))
         except (orjson.JSONDecodeError, TypeError, ValueError) as err:
-            events.append(Unparsed(data, err))
+            events.append(Unparsed(data, err.with_traceback(None)))  # no cycle via its frame
     return events
 
 
