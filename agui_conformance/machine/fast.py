@@ -97,8 +97,10 @@ if tuple(f.name for f in fields(Item))[: len(_ITEM_FIELDS)] != _ITEM_FIELDS:
 def _end(family: str, key: str, shape: Shape) -> FastPath:
     """*_END closing an item its explicit START opened."""
 
+    extras_ok = shape.extras_ok
+
     def fast(ctx: Context, event: dict[str, Any], index: int) -> bool:
-        if len(event) != 2 and not shape.extras_ok(event):
+        if len(event) != 2 and not extras_ok(event):
             return False
         item_id = event.get(key)
         if type(item_id) is not str or not item_id:
@@ -117,29 +119,31 @@ def _text_start(shape: Shape) -> FastPath:
     """TEXT_MESSAGE_START of a new message, no tool call open (no interleaving)."""
     role_kind = shape.kinds.get("role", ())
     roles = frozenset(role_kind[1]) if "role" in shape.own else frozenset()
-    own = shape.own
+    fits, extras_ok = shape.own.issuperset, shape.extras_ok
 
     def fast(ctx: Context, event: dict[str, Any], index: int) -> bool:
-        if not event.keys() <= own and not shape.extras_ok(event):
+        if not fits(event) and not extras_ok(event):
             return False
         mid = event.get("messageId")
-        if type(mid) is not str or not mid or mid in ctx.message_kinds or ctx.open_items["tool"]:
+        opened = ctx.open_items
+        if type(mid) is not str or not mid or mid in ctx.message_kinds or opened["tool"]:
             return False
         role = event.get("role")
-        name = event.get("name")
         if (role is not None or "role" in event) and (type(role) is not str or role not in roles):
             return False
+        name = event.get("name")
         if (name is not None or "name" in event) and type(name) is not str:
             return False
         key = ("text", mid)
         run = ctx.run
-        if key in ctx.items or run is None:
+        items = ctx.items
+        if key in items or run is None:
             return False
         # family, id, state, owner, role, name, parent, lane, opened_at, closed_at, run
         item = Item("text", mid, _OPEN, None, role, name, None, None, index, -1, run.number)
-        ctx.items[key] = item
+        items[key] = item
         ctx.message_kinds[mid] = TEXT
-        ctx.open_items["text"][mid] = item  # created OPEN: registered as `set_state` does
+        opened["text"][mid] = item  # created OPEN: registered as `set_state` does
         ctx.message_owner[mid] = None
         run.streamed_messages.setdefault(mid, index)
         return True
@@ -150,10 +154,11 @@ def _text_start(shape: Shape) -> FastPath:
 def _tool_start(shape: Shape) -> FastPath:
     """TOOL_CALL_START of a new call, no text message open, parent untagged."""
 
-    own = shape.own
+    fits, extras_ok = shape.own.issuperset, shape.extras_ok
 
     def fast(ctx: Context, event: dict[str, Any], index: int) -> bool:
-        if (not event.keys() <= own and not shape.extras_ok(event)) or ctx.open_items["text"]:
+        opened = ctx.open_items
+        if (not fits(event) and not extras_ok(event)) or opened["text"]:
             return False
         cid = event.get("toolCallId")
         name = event.get("toolCallName")
@@ -166,13 +171,16 @@ def _tool_start(shape: Shape) -> FastPath:
             return False
         key = ("tool", cid)
         run = ctx.run
-        if key in ctx.items or run is None or ctx.known_calls.get(cid, name) != name:
+        items = ctx.items
+        known = ctx.known_calls
+        if key in items or run is None or known.get(cid, name) != name:
             return False
-        item = Item("tool", cid, _OPEN, None, None, name, parent, None, index, -1, run.number)
-        item.listed_in = run.number
-        ctx.items[key] = item
-        ctx.known_calls[cid] = name
-        ctx.open_items["tool"][cid] = item  # created OPEN: registered as `set_state` does
+        number = run.number
+        item = Item("tool", cid, _OPEN, None, None, name, parent, None, index, -1, number)
+        item.listed_in = number
+        items[key] = item
+        known[cid] = name
+        opened["tool"][cid] = item  # created OPEN: registered as `set_state` does
         run.calls.append(item)
         return True
 
@@ -182,13 +190,14 @@ def _tool_start(shape: Shape) -> FastPath:
 def _tool_result(shape: Shape) -> FastPath:
     """TOOL_CALL_RESULT (text content) answering a closed call of this stream."""
 
-    own = shape.own
+    fits, extras_ok = shape.own.issuperset, shape.extras_ok
 
     def fast(ctx: Context, event: dict[str, Any], index: int) -> bool:
-        if not event.keys() <= own and not shape.extras_ok(event):
+        if not fits(event) and not extras_ok(event):
             return False
         mid = event.get("messageId")
-        if type(mid) is not str or not mid or mid in ctx.message_kinds:  # a fresh id
+        kinds = ctx.message_kinds
+        if type(mid) is not str or not mid or mid in kinds:  # a fresh id
             return False
         cid = event.get("toolCallId")
         if type(cid) is not str or not cid or type(event.get("content")) is not str:
@@ -198,9 +207,10 @@ def _tool_result(shape: Shape) -> FastPath:
         call = ctx.items.get(("tool", cid))
         if call is None or call.state != _CLOSED or call.parent == mid:
             return False
-        if ctx.request is not None and call.name in ctx.request.frontend_tools:
+        request = ctx.request
+        if request is not None and call.name in request.frontend_tools:
             return False
-        ctx.message_kinds[mid] = TOOL_RESULT
+        kinds[mid] = TOOL_RESULT
         call.answered = True
         return True
 

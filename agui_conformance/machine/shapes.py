@@ -82,7 +82,7 @@ class Shape:
     def extras_ok(self, event: dict[str, Any]) -> bool:
         """True when every member of `event` outside `own` is an accepted envelope
         member with a valid value."""
-        if event.keys() <= self.stamped:
+        if self.stamped.issuperset(event):
             stamp = event.get("timestamp", self)
             low, high = self.timestamp
             return stamp is self or (type(stamp) is int and low <= stamp <= high)
