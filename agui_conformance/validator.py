@@ -347,9 +347,8 @@ def _feed_batch(
 
 def _parsed(batch: list[bytes]) -> list[Any] | None:
     """The batch's events, or None when a payload is not JSON."""
-    loads = orjson.loads
     try:
-        return [loads(data) for data in batch]
+        return list(map(orjson.loads, batch))
     except orjson.JSONDecodeError:
         return None
 

@@ -401,13 +401,16 @@ def feed_batch(
         paths, deltas = table.paths_json, table.deltas_json
     else:
         paths, deltas = table.paths, table.deltas
+    # per delta type: the open items of its family (never replaced, only changed), its id
+    # field, whether it keeps the text, its shape and `timestamp` bounds
+    inline = {t: (open_items[d[0]], *d[1:]) for t, d in deltas.items()}
     handled = 0
     quiet = ctx.phase == _ACTIVE and not ctx.lanes  # only the full path changes either
     for index, event in enumerate(events, first):
         if type(event) is dict:
             try:
                 type_: Any = event["type"]
-                delta = deltas.get(type_)
+                delta = inline.get(type_)
                 if delta is not None:
                     # *_CONTENT / TOOL_CALL_ARGS continuing an item its explicit START
                     # opened: exactly these three fields, or these and envelope members
@@ -423,7 +426,7 @@ def feed_batch(
                             ) and not delta[3].extras_ok(event):
                                 size = 0
                         if size:
-                            item = open_items[delta[0]].get(event[delta[1]])
+                            item = delta[0].get(event[delta[1]])
                             text = event["delta"]
                             if item is not None and item.state == _OPEN and type(text) is str:
                                 if delta[2]:
