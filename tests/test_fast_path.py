@@ -403,6 +403,20 @@ _USER_INPUT = {
 
 # Each stream makes one fast path meet the condition under which it must decline.
 NEAR_MISSES: dict[str, tuple[list[dict[str, Any]], Any]] = {
+    "an end, a start, a result and a call start with a timestamp and no id": (
+        [
+            RS,
+            *_tm("m1"),
+            *_tc("c1"),
+            {"type": "TEXT_MESSAGE_END", "timestamp": 1},
+            {"type": "TEXT_MESSAGE_START", "role": "assistant", "timestamp": 1},
+            {"type": "TOOL_CALL_START", "toolCallName": "f", "timestamp": 1},
+            {"type": "TOOL_CALL_RESULT", "toolCallId": "c1", "content": "x", "timestamp": 1},
+            {"type": "TOOL_CALL_END", "timestamp": 2**53},
+            RF,
+        ],
+        None,
+    ),
     "text start while a tool call is open": (
         [RS, _tc("c1")[0], *_tm("m1"), *_tc("c1")[1:], RF],
         None,

@@ -97,11 +97,16 @@ if tuple(f.name for f in fields(Item))[: len(_ITEM_FIELDS)] != _ITEM_FIELDS:
 def _end(family: str, key: str, shape: Shape) -> FastPath:
     """*_END closing an item its explicit START opened."""
 
-    extras_ok = shape.extras_ok
+    stamped, extras_ok, (low, high) = shape.stamped.issuperset, shape.extras_ok, shape.timestamp
 
     def fast(ctx: Context, event: dict[str, Any], index: int) -> bool:
-        if len(event) != 2 and not extras_ok(event):
-            return False
+        if len(event) != 2:
+            if stamped(event):  # `extras_ok` inline for the common extra, a timestamp
+                stamp = event.get("timestamp")
+                if type(stamp) is not int or not low <= stamp <= high:
+                    return False
+            elif not extras_ok(event):
+                return False
         item_id = event.get(key)
         if type(item_id) is not str or not item_id:
             return False
@@ -120,10 +125,16 @@ def _text_start(shape: Shape) -> FastPath:
     role_kind = shape.kinds.get("role", ())
     roles = frozenset(role_kind[1]) if "role" in shape.own else frozenset()
     fits, extras_ok = shape.own.issuperset, shape.extras_ok
+    stamped, (low, high) = shape.stamped.issuperset, shape.timestamp
 
     def fast(ctx: Context, event: dict[str, Any], index: int) -> bool:
-        if not fits(event) and not extras_ok(event):
-            return False
+        if not fits(event):
+            if stamped(event):  # `extras_ok` inline for the common extra, a timestamp
+                stamp = event.get("timestamp")
+                if type(stamp) is not int or not low <= stamp <= high:
+                    return False
+            elif not extras_ok(event):
+                return False
         mid = event.get("messageId")
         opened = ctx.open_items
         if type(mid) is not str or not mid or mid in ctx.message_kinds or opened["tool"]:
@@ -155,10 +166,18 @@ def _tool_start(shape: Shape) -> FastPath:
     """TOOL_CALL_START of a new call, no text message open, parent untagged."""
 
     fits, extras_ok = shape.own.issuperset, shape.extras_ok
+    stamped, (low, high) = shape.stamped.issuperset, shape.timestamp
 
     def fast(ctx: Context, event: dict[str, Any], index: int) -> bool:
+        if not fits(event):
+            if stamped(event):  # `extras_ok` inline for the common extra, a timestamp
+                stamp = event.get("timestamp")
+                if type(stamp) is not int or not low <= stamp <= high:
+                    return False
+            elif not extras_ok(event):
+                return False
         opened = ctx.open_items
-        if (not fits(event) and not extras_ok(event)) or opened["text"]:
+        if opened["text"]:
             return False
         cid = event.get("toolCallId")
         name = event.get("toolCallName")
@@ -191,10 +210,16 @@ def _tool_result(shape: Shape) -> FastPath:
     """TOOL_CALL_RESULT (text content) answering a closed call of this stream."""
 
     fits, extras_ok = shape.own.issuperset, shape.extras_ok
+    stamped, (low, high) = shape.stamped.issuperset, shape.timestamp
 
     def fast(ctx: Context, event: dict[str, Any], index: int) -> bool:
-        if not fits(event) and not extras_ok(event):
-            return False
+        if not fits(event):
+            if stamped(event):  # `extras_ok` inline for the common extra, a timestamp
+                stamp = event.get("timestamp")
+                if type(stamp) is not int or not low <= stamp <= high:
+                    return False
+            elif not extras_ok(event):
+                return False
         mid = event.get("messageId")
         kinds = ctx.message_kinds
         if type(mid) is not str or not mid or mid in kinds:  # a fresh id
