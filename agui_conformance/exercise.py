@@ -131,11 +131,14 @@ class StreamTokens:
             same = list(group)
             if kind in _STARTS:
                 family, key = _STARTS[kind]
-                ids = [item for item in map(methodcaller("get", key), same) if type(item) is str]
+                ids = list(map(methodcaller("get", key), same))
+                if set(map(type, ids)) != {str}:
+                    ids = [item for item in ids if type(item) is str]
+                unique = set(ids)
                 opened = self._opened[family]
-                if len(set(ids)) < len(ids) or not opened.isdisjoint(ids):
+                if len(unique) < len(ids) or not opened.isdisjoint(unique):
                     tokens.add(f"reopen:{family}")
-                opened.update(ids)
+                opened |= unique
                 continue
             if kind == "RUN_STARTED":
                 self._runs += len(same)
