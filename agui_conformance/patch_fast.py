@@ -69,10 +69,10 @@ def _apply(
     path = op.get("path")
     if type(path) is not str or not path or path[0] != "/" or "~" in path:
         return None
-    tokens = path[1:].split("/")
-    last = tokens.pop()
+    cut = path.rfind("/")
+    last = path[cut + 1 :]
     node = doc
-    for token in tokens:  # to the container of the last token
+    for token in path[1:cut].split("/") if cut else ():  # to the container of `last`
         if type(node) is dict:
             node = node.get(token, MISSING)  # MISSING is neither container: declined below
         elif type(node) is list:
@@ -84,9 +84,9 @@ def _apply(
             return None
     kind = op.get("op")
     if kind == "add" or kind == "replace":
-        if "value" not in op:
+        value = op.get("value", MISSING)
+        if value is MISSING:
             return None
-        value = op["value"]
         if copy and isinstance(value, (dict, list)):
             value = copy_value(value)
         if type(node) is dict:
@@ -102,9 +102,12 @@ def _apply(
             detached.append((previous, 0))
             return _size(value)
         if type(node) is list:
-            index = array_index(last, len(node), end_ok=kind == "add")
-            if index < 0:
-                return None
+            if last == "-" and kind == "add":
+                index = len(node)
+            else:
+                index = array_index(last, len(node), end_ok=kind == "add")
+                if index < 0:
+                    return None
             if kind == "add":
                 node.insert(index, value)
                 log.append((UNINSERT, node, index, None))
