@@ -442,22 +442,22 @@ def feed_batch(
                     # (inline: one valid `timestamp`), the delta a string (the id names
                     # an open item, so it is one too), in an active run with no chunk
                     # lane open.
-                    if quiet:
-                        size = len(event)
-                        if size != 3:
-                            stamp = event.get("timestamp")
-                            if not (
-                                size == 4 and type(stamp) is int and delta[4] <= stamp <= delta[5]
-                            ) and not delta[3].extras_ok(event):
-                                size = 0
-                        if size:
-                            item = delta[0].get(event[delta[1]])
-                            text = event["delta"]
-                            if item is not None and item.state == _OPEN and type(text) is str:
-                                if delta[2]:
-                                    item.args.append(text)
-                                handled += 1
-                                continue
+                    if quiet and (
+                        len(event) == 3
+                        or (
+                            len(event) == 4
+                            and type(stamp := event.get("timestamp")) is int
+                            and delta[4] <= stamp <= delta[5]
+                        )
+                        or delta[3].extras_ok(event)
+                    ):
+                        item = delta[0].get(event[delta[1]])
+                        text = event["delta"]
+                        if item is not None and item.state == _OPEN and type(text) is str:
+                            if delta[2]:
+                                item.args.append(text)
+                            handled += 1
+                            continue
                     path = None
                 else:
                     path = paths.get(type_) if quiet else None
