@@ -443,9 +443,9 @@ def feed_batch(
                     # an open item, so it is one too), in an active run with no chunk
                     # lane open.
                     if quiet and (
-                        len(event) == 3
+                        (size := len(event)) == 3
                         or (
-                            len(event) == 4
+                            size == 4
                             and type(stamp := event.get("timestamp")) is int
                             and delta[4] <= stamp <= delta[5]
                         )
