@@ -131,7 +131,10 @@ class StreamTokens:
             same = list(group)
             if kind in _STARTS:
                 family, key = _STARTS[kind]
-                ids = list(map(methodcaller("get", key), same))
+                try:
+                    ids = list(map(itemgetter(key), same))
+                except KeyError:  # a start without its id
+                    ids = list(map(methodcaller("get", key), same))
                 if set(map(type, ids)) != {str}:
                     ids = [item for item in ids if type(item) is str]
                 unique = set(ids)
