@@ -1121,7 +1121,8 @@ def _write_report(path: str, text: str, label: str) -> None:
     "--output",
     required=True,
     type=click.Path(dir_okay=False),
-    help="Where to write the events (JSONL); timings go to OUTPUT.timing.json.",
+    help="Where to write the events (JSONL; a protobuf answer: its body as it came); "
+    "timings go to OUTPUT.timing.json.",
 )
 @click.option(
     "--agent-header",
@@ -1130,12 +1131,29 @@ def _write_report(path: str, text: str, label: str) -> None:
     metavar="'Name: value'",
     help="Header to send (repeatable); `Name: env:VAR` reads the environment.",
 )
+@click.option(
+    "--binding",
+    type=click.Choice(["sse", "protobuf"]),
+    default="sse",
+    show_default=True,
+    help="The binding to ask for, with the Accept `run --binding` sends: sse "
+    "(text/event-stream) or protobuf (the protobuf media type, then SSE). A protobuf "
+    "answer is saved as its raw body, which `validate` recognises.",
+)
 @click.option("--total-timeout", default=120.0, show_default=True, type=SECONDS)
 def record(
-    url: str, request_path: str, output: str, header_specs: tuple[str, ...], total_timeout: float
+    url: str,
+    request_path: str,
+    output: str,
+    header_specs: tuple[str, ...],
+    binding: str,
+    total_timeout: float,
 ) -> None:
-    """Capture one run as JSONL (+ a timing sidecar), to replay into `validate`."""
+    """Capture one run as JSONL or a protobuf body (+ a timing sidecar), to replay into
+    `validate`."""
     from agui_conformance import aio
+    from agui_conformance.negotiation import accept_for
+    from agui_conformance.protobuf.scrub import SecretInBody
     from agui_conformance.recording import save
     from agui_conformance.redact import redact_url, secrets_of
     from agui_conformance.transport import Deadlines, exchange
@@ -1143,7 +1161,10 @@ def record(
     request = _load_request(request_path)
     deadlines = Deadlines(total=total_timeout)
     headers = _headers(header_specs)
-    recorded = aio.run(exchange(url, orjson.dumps(request), headers=headers, deadlines=deadlines))
+    sent = {"Accept": accept_for(binding), **headers}  # a header of the user's wins
+    recorded = aio.run(
+        exchange(url, orjson.dumps(request), headers=sent, deadlines=deadlines, keep_body=True)
+    )
     if recorded.harness_error:
         said = secrets_of(url, headers).message(recorded.harness_error)
         raise ToolError(f"could not reach {redact_url(url)}: {said}")
@@ -1152,11 +1173,17 @@ def record(
         said = secrets_of(url, headers).message(why)
         raise ToolError(f"no answer from {redact_url(url)}: {said}")
     try:
-        save(recorded, url, output, headers)  # JSONL + timing sidecar, secrets scrubbed
+        written = save(recorded, url, output, headers)  # + timing sidecar, secrets scrubbed
+    except SecretInBody as err:
+        raise ToolError(
+            f"nothing written: {err}, which cannot be scrubbed without changing what the "
+            "recording shows; record it with --binding sse (scrubbed JSONL) instead"
+        ) from err
     except OSError as err:
         raise ToolError(f"cannot write {output}: {err.strerror or err}") from err
+    what = "a protobuf body of " if written == "proto" else ""
     click.echo(
-        f"recorded {len(recorded.frames)} event(s), status {recorded.status}, "
+        f"recorded {what}{len(recorded.frames)} event(s), status {recorded.status}, "
         f"{recorded.ending}, to {output} (+ {output}.timing.json)"
     )
 

@@ -30,12 +30,14 @@ SSE, JSONL or JSON text holds, unless the input is detected or named as
 JSON object with neither a `type` nor a `stream`/`events` array). An unknown
 `fmt` is a caller error (ValueError) and an unreadable file raises OSError.
 
-Also owns writing what `record` captured (`save`): the events as JSONL and the
-timing sidecar beside it (`OUT.timing.json`: status, headers, the arrival time
-of every event, framing findings). A recording is made to be shared, so both
+Also owns writing what `record` captured (`save`): the events as JSONL (or, for
+a protobuf answer, its body as it came, frame for frame) and the timing sidecar
+beside it (`OUT.timing.json`: status, headers, the arrival time of every event,
+framing findings). A recording is made to be shared, so both
 files pass through `redact`: the URL redacted, headers by name (the transport
 did), and the user's secret values scrubbed from the events (a changed event is
-re-serialised; every other line keeps the agent's exact bytes) and the sidecar.
+re-serialised; every other line keeps the agent's exact bytes; a protobuf frame
+likewise, or the body is refused: `protobuf.scrub`) and the sidecar.
 """
 
 from __future__ import annotations
@@ -472,26 +474,35 @@ def _events_of(document: dict[str, object]) -> list[object] | None:
     return None
 
 
-def save(recorded: Exchange, url: str, output: str, headers: Mapping[str, str]) -> None:
-    """Write `recorded` as JSONL to `output` and its timing sidecar to
-    `output.timing.json`, with the secrets of `url` and `headers` scrubbed."""
+def save(recorded: Exchange, url: str, output: str, headers: Mapping[str, str]) -> str:
+    """Write `recorded` to `output` and its timing sidecar to `output.timing.json`, with the
+    secrets of `url` and `headers` scrubbed; the format written: "proto" (a protobuf
+    answer whose body was kept: its bytes, frame for frame, see `protobuf.scrub`, which
+    raises `SecretInBody` before anything is written) or "jsonl" (the events)."""
     from pathlib import Path
 
+    from agui_conformance.protobuf import MEDIA_TYPE
     from agui_conformance.redact import redact_url, secrets_of
     from agui_conformance.transport import event_times_ms, summary
 
     secrets = secrets_of(url, headers)
-    lines = [frame.data.replace(b"\n", b" ") for frame in recorded.frames]
-    if secrets:
-        lines = _scrubbed(lines, secrets)
+    binary = recorded.raw_body is not None and recorded.content_type == MEDIA_TYPE
+    if binary:
+        from agui_conformance.protobuf.scrub import scrubbed_body
+
+        data = scrubbed_body(bytes(recorded.raw_body or b""), secrets)
+    else:
+        lines = [frame.data.replace(b"\n", b" ") for frame in recorded.frames]
+        if secrets:
+            lines = _scrubbed(lines, secrets)
+        data = b"".join(line + b"\n" for line in lines)
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("wb") as handle:
-        for line in lines:
-            handle.write(line + b"\n")
+    out.write_bytes(data)
     sidecar = {
         **summary(recorded),
         "url": redact_url(url),
+        "format": "proto" if binary else "jsonl",
         "requestHeaders": recorded.request_headers,
         "responseHeaders": recorded.response_headers,
         "eventTimesMs": event_times_ms(recorded),
@@ -499,8 +510,9 @@ def save(recorded: Exchange, url: str, output: str, headers: Mapping[str, str]) 
             {"rule": h.rule, "index": h.index, "message": h.message} for h in recorded.framing
         ],
     }
-    data = orjson.dumps(secrets.value(sidecar), option=orjson.OPT_INDENT_2)
-    Path(f"{output}.timing.json").write_bytes(data)
+    text = orjson.dumps(secrets.value(sidecar), option=orjson.OPT_INDENT_2)
+    Path(f"{output}.timing.json").write_bytes(text)
+    return "proto" if binary else "jsonl"
 
 
 def _scrubbed(lines: list[bytes], secrets: Secrets) -> list[bytes]:

@@ -104,6 +104,9 @@ class Exchange:
     # a fatal framing hit ended the reading (protobuf: an undecodable or oversized frame):
     # the stream's end was never seen, so it is not judged
     stopped: bool = False
+    # the whole body as it arrived (after any Content-Encoding), kept only when asked
+    # (`exchange(keep_body=True)`: `record` saves a protobuf answer byte for byte)
+    raw_body: bytearray | None = None
 
     @property
     def content_type(self) -> str:
@@ -142,11 +145,15 @@ async def exchange(
     secret_headers: frozenset[str] = frozenset(),
     client: httpx.AsyncClient | None = None,
     stop_after: int | None = None,
+    keep_body: bool = False,
 ) -> Exchange:
-    """POST `body` to `url` and record the answer, within the deadlines."""
+    """POST `body` to `url` and record the answer, within the deadlines (`keep_body`: the
+    answer's bytes too, in `Exchange.raw_body`)."""
     deadlines = deadlines or Deadlines()
     sent = {"Content-Type": "application/json", "Accept": SSE_ACCEPT, **(headers or {})}
     record = Exchange(url=url, request_headers=redact_headers(sent, secret_headers), body=body)
+    if keep_body:
+        record.raw_body = bytearray()
     own = client is None
     http = client or new_client(deadlines)
     start = time.monotonic()
@@ -378,6 +385,8 @@ async def _read(
             if size > max_bytes:
                 record.ending = "too-large"
                 break
+            if record.raw_body is not None:
+                record.raw_body += chunk
             if stop_after is not None and len(frames) >= stop_after:
                 record.ending = "client-closed"  # we hung up on purpose (a user leaving)
                 return
