@@ -23,6 +23,7 @@ OPTIONS: dict[str, dict[str, str]] = {
         "headers": "header_specs",
         "profile": "profile",
         "fail-on": "fail_on",
+        "binding": "binding",
         "baseline": "baseline_path",
         "first-byte-timeout": "first_byte_timeout",
         "idle-timeout": "idle_timeout",

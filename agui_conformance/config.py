@@ -20,7 +20,7 @@ from typing import Any
 
 from agui_conformance.records import FAIL_ON, Level
 from agui_conformance.rules import Rule, catalog
-from agui_conformance.vocabulary import CATEGORIES, PROFILES
+from agui_conformance.vocabulary import BINDINGS, CATEGORIES, PROFILES
 
 OWN_FILE = "agui-conformance.toml"
 PYPROJECT = "pyproject.toml"
@@ -34,6 +34,7 @@ _SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "profile": (str, "a string"),
     "baseline": (str, "a string (a file path)"),
     "fail-on": (str, "a string"),
+    "binding": (str, "a string"),
     "first-byte-timeout": ((int, float), "a number of seconds"),
     "idle-timeout": ((int, float), "a number of seconds"),
     "total-timeout": ((int, float), "a number of seconds"),
@@ -169,7 +170,7 @@ def _scalar(key: str, given: Any, where: str, where_folder: Path) -> Any:
     if isinstance(given, bool) or not isinstance(given, kind):
         raise ConfigError(f"{where}: {key} must be {wanted}, not {type(given).__name__}")
     value: Any = given
-    choices = {"profile": PROFILES, "fail-on": FAIL_ON}.get(key)
+    choices = {"profile": PROFILES, "fail-on": FAIL_ON, "binding": BINDINGS}.get(key)
     if choices is not None and value not in choices:
         raise ConfigError(f"{where}: {key} {value!r} is not one of {', '.join(choices)}")
     if key.endswith("-timeout") and not 0 < value < float("inf"):

@@ -174,9 +174,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--agui-binding",
         choices=list(BINDINGS),
-        default="sse",
+        default=None,
         help="The HTTP binding the runs ask for: sse, protobuf, or both (each deterministic "
-        "case also on protobuf, the runs compared by structure). Default sse.",
+        "case also on protobuf, the runs compared by structure). Default: the configuration "
+        "file's binding, else sse.",
     )
     group.addoption(
         "--agui-generated-budget",
@@ -341,7 +342,7 @@ def _shared_run(config: pytest.Config) -> Any:
         seed=seed,
         capabilities=config.getoption("agui_capabilities"),
         behaviour=config.getoption("agui_behaviour"),
-        binding=config.getoption("agui_binding"),
+        binding=chosen("binding", "agui_binding", "sse"),
         min_coverage=config.getoption("agui_min_coverage"),
         generated_budget=config.getoption("agui_generated_budget"),
         cases_path=config.getoption("agui_cases"),
@@ -793,7 +794,7 @@ class _Face:
         write(f"verdict: {verdict_text(summary, report.baseline, report.cases)}")
         if report.examples:
             write(f"generated inputs: {report.examples} examples, seed {report.seed}")
-        binding = self.config.getoption("agui_binding")
+        binding = self.run.opts.binding
         if binding != "sse":
             from agui_conformance.bindings import binding_note
 

@@ -66,6 +66,8 @@ def test_own_file_wins_in_a_folder_and_the_search_stops_at_the_vcs_root(tmp_path
         ("concurrency = 2.5\n", "concurrency must be an integer, not float"),
         ("examples = true\n", "examples must be an integer, not bool"),
         ('profile = "lax"\n', "profile 'lax' is not one of"),
+        ('binding = "grpc"\n', "binding 'grpc' is not one of sse, protobuf, both"),
+        ("binding = 1\n", "binding must be a string, not int"),
         ("idle-timeout = 0\n", "idle-timeout must be a number of seconds above 0"),
         ('select = "lifecycle"\n', "select must be a list"),
         ('ignore = ["lifecycle-event-after-finsh"]\n', f"did you mean {RULE}"),
@@ -205,6 +207,28 @@ def test_the_command_line_wins_over_the_file(
     assert report["profile"] == "spec"
     assert report["config"]["fromCommandLine"] == ["agent-url", "profile"]
     assert report["config"]["fromFile"] == []
+
+
+def _accepts(report: dict[str, Any]) -> set[str]:
+    return {run["requestHeaders"]["Accept"] for case in report["cases"] for run in case["runs"]}
+
+
+def test_the_files_binding_chooses_what_the_runs_ask_for_and_the_line_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, late_url: str
+) -> None:
+    path = _project(tmp_path, monkeypatch, f'agent-url = "{late_url}"\nbinding = "protobuf"\n')
+    result, report = _run(tmp_path, "--examples", "0")
+    assert _accepts(report) == {"application/vnd.ag-ui.event+proto, text/event-stream"}
+    assert "binding protobuf: the agent answered SSE" in result.output  # an SSE-only agent
+    assert report["config"]["file"] == str(path)
+    assert report["config"]["fromFile"] == ["agent-url", "binding"]
+    assert "--binding" not in report["runArgs"]  # a reproducer re-reads the file, as for examples
+    result, report = _run(tmp_path, "--examples", "0", "--binding", "sse")
+    assert _accepts(report) == {"text/event-stream"}
+    assert "binding protobuf" not in result.output
+    assert report["config"]["fromFile"] == ["agent-url"]
+    assert report["config"]["fromCommandLine"] == ["binding"]
+    assert report["runArgs"][-2:] == ["--binding", "sse"]
 
 
 def test_ignore_reaches_every_format_and_the_verdict(
@@ -435,6 +459,26 @@ def test_the_pytest_face_reads_the_same_file(pytester: pytest.Pytester, late_url
     assert written["profile"] == "spec" and written["examples"] == 0
     assert written["config"]["fromCommandLine"] == ["profile"]
     assert "fail-on error" in both.stdout.str() and "profile spec" in both.stdout.str()
+
+
+def test_the_pytest_face_reads_the_files_binding_and_its_option_wins(
+    pytester: pytest.Pytester, late_url: str
+) -> None:
+    base = (
+        f'[tool.agui-conformance]\nagent-url = "{late_url}"\nexamples = 0\nbinding = "protobuf"\n'
+    )
+    pytester.makefile(".toml", pyproject=base)
+    report = pytester.path / "r.json"
+    args = ["-p", "no:cacheprovider", "--agui", "-k", "minimal-input", "--agui-json", str(report)]
+    from_file = pytester.runpytest_subprocess(*args)
+    assert "binding protobuf: the agent answered SSE" in from_file.stdout.str()
+    written = json.loads(report.read_text())
+    assert _accepts(written) == {"application/vnd.ag-ui.event+proto, text/event-stream"}
+    assert written["config"]["fromFile"] == ["agent-url", "examples", "binding"]
+    pytester.runpytest_subprocess(*args, "--agui-binding", "sse")
+    written = json.loads(report.read_text())
+    assert _accepts(written) == {"text/event-stream"}
+    assert written["config"]["fromCommandLine"] == ["binding"]
 
 
 def test_the_pytest_faces_rule_choice_wins_over_the_file(
