@@ -1156,12 +1156,13 @@ def record(
     from agui_conformance.protobuf.scrub import SecretInBody
     from agui_conformance.recording import save
     from agui_conformance.redact import redact_url, secrets_of
+    from agui_conformance.runner import with_accept
     from agui_conformance.transport import Deadlines, exchange
 
     request = _load_request(request_path)
     deadlines = Deadlines(total=total_timeout)
     headers = _headers(header_specs)
-    sent = {"Accept": accept_for(binding), **headers}  # a header of the user's wins
+    sent = with_accept(dict(headers), accept_for(binding), keep=True)  # the user's wins
     recorded = aio.run(
         exchange(url, orjson.dumps(request), headers=sent, deadlines=deadlines, keep_body=True)
     )

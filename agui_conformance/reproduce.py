@@ -48,6 +48,12 @@ def _header_args(
     return out
 
 
+# Where a reproducer that may get a binary answer saves it (curl refuses to write binary
+# to a terminal), and the command that judges the file (it reads SSE or protobuf alike).
+BINARY_OUTPUT = "run.bin"
+VALIDATE_OUTPUT = f"agui-conformance validate {BINARY_OUTPUT}"
+
+
 def curl_command(
     url: str,
     body: str,
@@ -57,7 +63,15 @@ def curl_command(
     env: Mapping[str, str] | None = None,
 ) -> str:
     """`curl` replaying `body` (text) to `url`; secret values come from env vars (`env`:
-    header name -> the variable the user named, else `AGUI_<NAME>`)."""
+    header name -> the variable the user named, else `AGUI_<NAME>`). It asks with the
+    `Accept` among `headers` (what the run sent; SSE's when none). An `Accept` that admits
+    the protobuf binding may get a binary answer: the body goes to `run.bin` (`--output`),
+    and a second line validates that file."""
+    from agui_conformance.negotiation import admits_protobuf
+
+    accept = next(
+        (v for k, v in (headers or {}).items() if k.lower() == "accept"), "text/event-stream"
+    )
     parts = [
         "curl",
         "-N",
@@ -67,10 +81,14 @@ def curl_command(
         "-H",
         shlex.quote(f"Content-Type: {content_type}"),
         "-H",
-        shlex.quote("Accept: text/event-stream"),
+        shlex.quote(f"Accept: {accept}"),
     ]
     parts += _header_args(headers or {}, secret, flag="-H", env_form='"{name}: ${var}"', env=env)
-    return " ".join(parts) + " --data-binary @- <<'JSON'\n" + body + "\nJSON"
+    binary = admits_protobuf(accept)
+    if binary:
+        parts += ["--output", BINARY_OUTPUT]
+    command = " ".join(parts) + " --data-binary @- <<'JSON'\n" + body + "\nJSON"
+    return command + "\n" + VALIDATE_OUTPUT if binary else command
 
 
 # Where `agui-conformance serve` listens by default: a curl reproducer for the built-in

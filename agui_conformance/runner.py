@@ -695,8 +695,10 @@ async def run_suite(
 
 
 def curl_reproducer(cfg: RunnerConfig, body: bytes) -> str:
-    """A shell command that replays `body`; secret header values come from env vars."""
+    """A shell command that replays `body` with the headers the run sent (its binding's
+    `Accept` included); secret header values come from env vars."""
     from agui_conformance.reproduce import curl_command
 
     text = body.decode("utf-8", "replace")
-    return curl_command(cfg.url, text, cfg.headers, cfg.secret_headers, env=cfg.header_env)
+    headers = cfg.binding_headers()
+    return curl_command(cfg.url, text, headers, cfg.secret_headers, env=cfg.header_env)

@@ -296,3 +296,62 @@ def test_the_built_in_agents_curl_names_serves_port_not_the_temporary_one() -> N
         "agui-conformance serve &  # the built-in reference agent\n"
         "curl -N -X POST http://127.0.0.1:8000/ --data-binary @-"
     )
+
+
+# --- the binding travels: a curl asks with the Accept the run sent -------------------------
+
+PROTO_ACCEPT = "application/vnd.ag-ui.event+proto, text/event-stream"
+
+
+def test_a_curl_asks_with_the_runs_accept_and_saves_a_binary_answer_to_a_file() -> None:
+    from agui_conformance.reproduce import curl_command
+
+    sse_curl = curl_command("http://a/", "{}", {"Accept": "text/event-stream"})
+    assert "-H 'Accept: text/event-stream'" in sse_curl and "--output" not in sse_curl
+    assert sse_curl.endswith("\nJSON")  # nothing to validate: the answer is on the terminal
+    proto_curl = curl_command("http://a/", "{}", {"accept": PROTO_ACCEPT, "X-Trace": "1"})
+    assert proto_curl.count("Accept:") == 1 and f"-H 'Accept: {PROTO_ACCEPT}'" in proto_curl
+    assert " --output run.bin --data-binary @- <<'JSON'\n{}\nJSON\n" in proto_curl
+    assert proto_curl.endswith("\nagui-conformance validate run.bin")
+    excluded = curl_command("http://a/", "{}", {"Accept": "application/vnd.ag-ui.event+proto;q=0"})
+    assert "--output" not in excluded  # q=0: the answer is SSE
+
+
+def test_a_generated_inputs_curl_carries_the_binding() -> None:
+    from agui_conformance.runner import RunnerConfig, curl_reproducer
+
+    proto = curl_reproducer(RunnerConfig(url="http://a/", binding="protobuf"), b"{}")
+    assert f"-H 'Accept: {PROTO_ACCEPT}'" in proto and "--output run.bin" in proto
+    own = RunnerConfig(url="http://a/", binding="protobuf", headers={"Accept": "*/*"})
+    assert "-H 'Accept: */*'" in curl_reproducer(own, b"{}")  # the user's header was sent
+    assert "--output" not in curl_reproducer(RunnerConfig(url="http://a/"), b"{}")
+
+
+def test_the_html_curl_of_a_protobuf_run_replays_it_to_a_file_that_validates_alike(
+    tmp_path: Path,
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from agui_conformance.model import Report
+    from agui_conformance.report.html import case_view
+    from reference_agent.app import AgentConfig
+    from reference_agent.server import running_agent
+
+    with running_agent(AgentConfig(fault="proto-truncated")) as agent:
+        args = ["run", "--agent-url", agent.url, "--binding", "protobuf", "-k", "minimal-input"]
+        code, data = _run([*args, "--examples", "0"], tmp_path / "r.json")
+        assert code == 1 and data is not None
+        report = Report.model_validate(data)
+        case = next(c for c in report.cases if c.id == "minimal-input")
+        assert {f.rule for r in case.runs for f in r.findings} == {"stream-truncated"}
+        curl = case_view(case, report).curl
+        assert f"-H 'Accept: {PROTO_ACCEPT}'" in curl and "--output run.bin" in curl
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+        done = subprocess.run(
+            ["bash", "-c", curl], cwd=tmp_path, env=env, capture_output=True, timeout=60
+        )
+    assert (tmp_path / "run.bin").read_bytes()[:1] == b"\x00", done.stderr  # frames, saved
+    assert done.returncode == 1, done.stderr  # the curl's second line: validate run.bin
+    assert b"stream-truncated" in done.stdout
