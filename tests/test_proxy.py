@@ -72,11 +72,16 @@ def _cases() -> list[tuple[str | None, bytes]]:
 
 
 async def _raw(
-    client: httpx.AsyncClient, url: str, body: bytes, fault: str | None, window: float
+    client: httpx.AsyncClient,
+    url: str,
+    body: bytes,
+    fault: str | None,
+    window: float,
+    accept: str = "text/event-stream",
 ) -> tuple[int | None, list[tuple[str, str]], bytes]:
     """Status, headers and the raw body bytes read within `window` seconds (None and
-    nothing when no answer came in it)."""
-    headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+    nothing when no answer came in it), asking with `accept`."""
+    headers = {"Content-Type": "application/json", "Accept": accept}
     if fault is not None:
         headers[FAULT_HEADER] = fault
     got = bytearray()
@@ -145,6 +150,74 @@ def test_bytes_through_the_proxy_equal_bytes_direct_for_every_fault(
         compared += len(one[2])
     assert compared > 20_000  # real streams were compared, not empty bodies
     assert len(_cases()) == 2 * len(FAULTS) + 2
+
+
+PROTO_ACCEPT = "application/vnd.ag-ui.event+proto, text/event-stream"
+PROTO_FAULTS = [f.name for f in FAULTS.values() if f.name.startswith("proto-")]
+
+
+def test_bytes_through_the_proxy_equal_bytes_direct_for_every_protobuf_fault(
+    agents: tuple[str, str],
+) -> None:
+    """Every `proto-` fault mode, asked for protobuf as a client of the binding asks: the
+    status, headers and body bytes through the proxy are those sent directly (binary
+    bodies, broken frames and a body cut inside a frame included)."""
+    direct, behind = agents
+    assert len(PROTO_FAULTS) >= 7
+    with running(ProxyConfig(upstream=behind, port=0)) as (proxied, _):
+
+        async def main() -> list[tuple[Any, Any]]:
+            out = []
+            async with httpx.AsyncClient(timeout=40) as client:
+                for fault in PROTO_FAULTS:
+                    for body in (orjson.dumps(_request("hello", False)), b'{"threadId": 1}'):
+                        one = await _raw(client, direct, body, fault, 30.0, PROTO_ACCEPT)
+                        two = await _raw(client, proxied, body, fault, 30.0, PROTO_ACCEPT)
+                        out.append((one, two))
+            return out
+
+        results = asyncio.run(main())
+    binary = 0
+    for fault, (one, two) in zip([f for f in PROTO_FAULTS for _ in (0, 1)], results, strict=True):
+        assert one[0] == two[0], (fault, one[0], two[0])
+        assert one[1] == two[1], fault
+        assert one[2] == two[2], (fault, one[2][:300], two[2][:300])
+        binary += one[2][:1] == b"\x00"  # a protobuf body: its first length's high byte
+    assert binary >= len(PROTO_FAULTS) - 1  # real frames compared (wrong-type ones too)
+
+
+def test_the_proxy_finds_what_the_runner_finds_on_protobuf_exchanges(
+    agents: tuple[str, str],
+) -> None:
+    """Every `proto-` fault through the proxy asked for protobuf, read by the runner's own
+    transport: the proxy's findings are `runner.examine`'s on that exchange, and each fault
+    that shows on a single protobuf run draws its rule."""
+    _, behind = agents
+    single_run = {"proto-wrong-content-type", "proto-little-endian", "proto-undecodable-frame"}
+    single_run.add("proto-truncated")
+    with running(ProxyConfig(upstream=behind, port=0)) as (proxied, book):
+
+        async def one(index: int, fault: str) -> tuple[Any, Any]:
+            request = _request("hello", False, f"run-proto-{index}")
+            request["threadId"] = f"thread-proto-{index}"
+            headers = {FAULT_HEADER: fault, "Accept": PROTO_ACCEPT}
+            return request, await exchange(proxied, orjson.dumps(request), headers=headers)
+
+        async def main() -> list[tuple[Any, Any]]:
+            return await asyncio.gather(*(one(i, f) for i, f in enumerate(PROTO_FAULTS)))
+
+        sent = asyncio.run(main())
+        for (request, record), fault in zip(sent, PROTO_FAULTS, strict=True):
+            ours = examine(record, request, orjson.dumps(request), "run", "spec")[0]
+            theirs = _judged(book, request["runId"]).runs[0]
+            expected = sorted((f.rule, f.index) for f in ours.findings)
+            assert sorted((f.rule, f.index) for f in theirs.findings) == expected, fault
+            assert theirs.outcome == ours.outcome, fault
+            assert sorted(theirs.exercised) == sorted(ours.exercised), fault
+            if fault in single_run:
+                assert FAULTS[fault].rule in {f.rule for f in theirs.findings}, fault
+            else:  # shows on the negotiation case, the `both` pair, or an SSE-only Accept
+                assert not [f for f in theirs.findings if f.level.value == "error"], fault
 
 
 def _judged(book: Book, run: str, timeout: float = 10.0) -> Any:
