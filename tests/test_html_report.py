@@ -337,3 +337,54 @@ def test_validate_html_from_stdin() -> None:
     soup = BeautifulSoup(outcome.output, "html.parser")
     assert _one(soup, "#verdict")["data-verdict"] == "pass"
     assert soup.select("table.transcript tbody tr")
+
+
+# --- the binding of each run ------------------------------------------------------------------
+
+PROTO_ACCEPT = "application/vnd.ag-ui.event+proto, text/event-stream"
+
+
+def _binding_page(binding: str, fault: str | None = None) -> BeautifulSoup:
+    chosen = {"minimal-input", "binding-negotiation"}
+    plan = suite.Plan(cases=[c for c in load_cases() if c.id in chosen], examples=0)
+    with running_agent(AgentConfig(fault=fault)) as agent:
+        report = suite.run(
+            RunnerConfig(url=agent.url, binding=binding), plan, shown_target=agent.url
+        )
+    return BeautifulSoup(to_html(report), "html.parser")
+
+
+def _runs(soup: BeautifulSoup, case: str) -> list[Tag]:
+    return _one(soup, f"#case-{case}").select("section.run")
+
+
+def test_each_runs_header_says_the_binding_served_and_what_was_asked() -> None:
+    proto = _binding_page("protobuf", fault="proto-truncated")
+    (run,) = _runs(proto, "minimal-input")
+    header = _one(run, "h3")
+    assert _one(header, ".binding").get_text() == "protobuf served"
+    assert f"asked with Accept: {PROTO_ACCEPT}" in " ".join(header.get_text().split())
+    case = _one(proto, "#case-minimal-input")
+    assert _one(case, "summary .badge.binding").get_text() == "protobuf"
+    # the transcript of a protobuf run shows its decoded events, with the finding
+    rows = run.select("tr[data-index]")
+    assert "RUN_STARTED" in rows[0].get_text() and "TEXT_MESSAGE_START" in rows[1].get_text()
+    assert "stream-truncated" in run.get_text()
+    # the negotiation case asks six ways: each run says what it asked and what came back
+    heads = [
+        " ".join(_one(r, "h3").get_text().split()) for r in _runs(proto, "binding-negotiation")
+    ]
+    assert len(heads) == 6
+    assert "SSE served" in heads[0] and "Accept: text/event-stream)" in heads[0]
+    assert "protobuf served" in heads[2] and "Accept: */*)" in heads[2]
+    assert "SSE served" in heads[5] and "q=0" in heads[5]
+    negotiation = _one(proto, "#case-binding-negotiation")
+    assert _one(negotiation, "summary .badge.binding").get_text() == "SSE + protobuf"
+
+
+def test_an_sse_run_says_sse_and_carries_no_binding_badge() -> None:
+    sse_page = _binding_page("sse")
+    (run,) = _runs(sse_page, "minimal-input")
+    assert _one(run, "h3 .binding").get_text() == "SSE served"
+    assert "Accept: text/event-stream" in _one(run, "h3").get_text()
+    assert not _one(sse_page, "#case-minimal-input").select("summary .badge.binding")

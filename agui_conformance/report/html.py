@@ -33,6 +33,7 @@ from agui_conformance.model import (
     RunRecord,
     fail_level,
 )
+from agui_conformance.protobuf import MEDIA_TYPE as PROTOBUF_MEDIA_TYPE
 from agui_conformance.report import transcript
 from agui_conformance.report.verdict import verdict
 from agui_conformance.reproduce import SERVE_URL, case_command, curl_command, suite_command
@@ -60,6 +61,8 @@ class RunView:
     events_total: int = 0
     events_left_out: int = 0  # validated, but on no row of this page
     last_row_index: int = -1  # the last event index a row shows
+    binding: str = ""  # the binding the answer came in: "SSE", "protobuf" or "" (neither)
+    accept: str = ""  # the Accept the request sent (what was asked), "" when none
 
 
 @dataclass
@@ -69,6 +72,11 @@ class CaseView:
     curl: str = ""
     command: str = ""
     counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def bindings(self) -> list[str]:
+        """The bindings the case's answers came in, in order of first appearance."""
+        return list(dict.fromkeys(rv.binding for rv in self.runs if rv.binding))
 
 
 def _pretty(value: Any) -> str:
@@ -102,6 +110,19 @@ def _request_body(run: RunRecord) -> tuple[str, str]:
     return orjson.dumps(sent.as_shown()).decode(), content_type
 
 
+# an answer's media type (parameters and case aside) -> the binding it is framed in
+_BINDINGS = {PROTOBUF_MEDIA_TYPE: "protobuf", "text/event-stream": "SSE"}
+
+
+def _header(headers: dict[str, str], name: str) -> str:
+    return next((v for k, v in headers.items() if k.lower() == name), "")
+
+
+def _binding(run: RunRecord) -> str:
+    served = _header(run.responseHeaders, "content-type").split(";")[0].strip().lower()
+    return _BINDINGS.get(served, "")
+
+
 def _run_view(case: CaseResult, run: RunRecord, position: int) -> RunView:
     request = run.request.as_shown()
     events = [e for e in run.events if isinstance(e, dict)]
@@ -132,6 +153,8 @@ def _run_view(case: CaseResult, run: RunRecord, position: int) -> RunView:
         events_total=transcript.events_total(run),
         events_left_out=transcript.events_left_out(run, rows),
         last_row_index=rows[-1].last if rows else -1,
+        binding=_binding(run),
+        accept=_header(run.requestHeaders, "accept"),
     )
 
 
