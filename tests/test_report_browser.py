@@ -286,3 +286,34 @@ def test_timeline_has_a_legend(page: tuple[Any, list[str]]) -> None:
         key = legend.locator(f".{mark}")
         assert key.evaluate(paint) == chart.evaluate(paint), mark
     assert problems == []
+
+
+def _protobuf_report() -> Report:
+    chosen = {"minimal-input", "binding-negotiation"}
+    plan = suite.Plan(cases=[c for c in load_cases() if c.id in chosen], examples=0)
+    with running_agent(AgentConfig(fault="proto-truncated")) as agent:
+        cfg = RunnerConfig(url=agent.url, binding="protobuf")
+        return suite.run(cfg, plan, shown_target=agent.url)
+
+
+def test_a_protobuf_runs_header_and_transcript_render(browser: Any, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:  # the suite's loop, away from playwright's
+        report = pool.submit(_protobuf_report).result(timeout=120)
+    tab, problems = _open(browser, report, tmp_path)
+    try:
+        case = tab.locator("#case-minimal-input")
+        assert case.get_attribute("open") is not None  # failed: open by itself
+        assert case.locator("summary .badge.binding").inner_text() == "protobuf"
+        header = case.locator("section.run h3")
+        assert header.locator(".binding").inner_text() == "protobuf served"
+        assert header.is_visible() and "Accept: application/vnd.ag-ui.event+proto" in (
+            header.inner_text()
+        )
+        rows = case.locator("section.run tr[data-index]")
+        assert rows.count() >= 3 and "RUN_STARTED" in rows.first.inner_text()
+        assert rows.first.is_visible()
+        assert problems == []
+    finally:
+        tab.close()
