@@ -169,3 +169,19 @@ def test_an_agent_without_protobuf_is_recorded_as_jsonl(tmp_path: Path) -> None:
     assert code == 0, said and "protobuf body" not in said
     assert json.loads(out.read_text().splitlines()[0])["type"] == "RUN_STARTED"
     assert json.loads((tmp_path / "run.jsonl.timing.json").read_text())["format"] == "jsonl"
+
+
+def test_a_secret_in_an_event_type_newer_than_the_wire_schema_is_refused() -> None:
+    from agui_conformance.protobuf import decode_event
+    from agui_conformance.protobuf.scrub import SecretInBody, scrubbed_body
+    from agui_conformance.redact import Secrets
+
+    secret = TOKEN.encode()
+    inner = b"\x0a" + bytes([len(secret)]) + secret  # a message: field 1, a string
+    future = b"\x9a\x06" + bytes([len(inner)]) + inner  # arm 99, which the schema predates
+    assert decode_event(future) is None  # a valid message of an arm we do not know
+    start = frame(encode_event({"type": "RUN_STARTED", "threadId": "t", "runId": "r"}))
+    with pytest.raises(SecretInBody, match="newer than the wire schema"):
+        scrubbed_body(start + frame(future), Secrets([TOKEN]))
+    clean = start + frame(future.replace(secret, b"x" * len(secret)))
+    assert scrubbed_body(clean, Secrets([TOKEN])) == clean  # no secret: bytes as they came
