@@ -150,7 +150,11 @@ async def exchange(
     """POST `body` to `url` and record the answer, within the deadlines (`keep_body`: the
     answer's bytes too, in `Exchange.raw_body`)."""
     deadlines = deadlines or Deadlines()
-    sent = {"Content-Type": "application/json", "Accept": SSE_ACCEPT, **(headers or {})}
+    given = headers or {}
+    named = {name.lower() for name in given}
+    defaults = {"Content-Type": "application/json", "Accept": SSE_ACCEPT}
+    # a header the caller gave wins over ours whatever its case: never both on the wire
+    sent = {k: v for k, v in defaults.items() if k.lower() not in named} | given
     record = Exchange(url=url, request_headers=redact_headers(sent, secret_headers), body=body)
     if keep_body:
         record.raw_body = bytearray()
