@@ -22,7 +22,7 @@ from agui_conformance import differential, expectations, live, negotiation
 from agui_conformance.cases import Case, Ids, NotExercised, build_body, follow_up
 from agui_conformance.clip import MAX_MESSAGE, clip_text
 from agui_conformance.evidence import agent_error_hit, case_status, outcome
-from agui_conformance.exercise import exchange_tokens, exercised, stream_tokens
+from agui_conformance.exercise import StreamTokens, exchange_tokens, exercised
 from agui_conformance.hits import Hit
 from agui_conformance.model import CaseResult, Finding, Level, RunRecord, SentRequest
 from agui_conformance.redact import scrub_result
@@ -217,18 +217,21 @@ def _judge(
     tokens: set[str] | None = None
     # protobuf frames under another media type: no SSE to read (negotiation says so)
     if mode == "run" and record.status == 200 and not negotiation.framed_unlabelled(record):
-        tokens = set()
+        # one StreamTokens across the batches: a second run, or an item opened again, in a
+        # later batch than its first is seen (`multi-run`, `reopen:*`)
+        seen = StreamTokens()
         frames = record.frames
         done = len(prefix)
         if done:
             _feed(validator, frames[:done], prefix)
-            tokens |= stream_tokens(prefix)
+            seen.add(prefix)
         while done < len(frames):
             batch = frames[done : done + BATCH]
             decoded = _decode(batch)
             _feed(validator, batch, decoded)
-            tokens |= stream_tokens(decoded)
+            seen.add(decoded)
             done += len(batch)
+        tokens = seen.tokens
         validator.add_hits(record.framing)
         if completed(record) and not record.stopped:
             # a body we cut (deadline, cap) is not judged as truncated, nor one whose
