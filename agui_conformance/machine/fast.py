@@ -428,7 +428,8 @@ def feed_batch(
         paths, deltas = table.paths, table.deltas
     # per delta type: the open items of its family (never replaced, only changed), its id
     # field, whether it keeps the text, its shape and `timestamp` bounds
-    inline = {t: (open_items[d[0]], *d[1:]) for t, d in deltas.items()}
+    # one lookup per event: a delta type's tuple, or another type's fast path
+    inline: dict[str, Any] = {**paths, **{t: (open_items[d[0]], *d[1:]) for t, d in deltas.items()}}
     handled = 0
     quiet = ctx.phase == _ACTIVE and not ctx.lanes  # only the full path changes either
     for index, event in enumerate(events, first):
@@ -436,7 +437,7 @@ def feed_batch(
             try:
                 type_: Any = event["type"]
                 delta = inline.get(type_)
-                if delta is not None:
+                if type(delta) is tuple:
                     # *_CONTENT / TOOL_CALL_ARGS continuing an item its explicit START
                     # opened: exactly these three fields, or these and envelope members
                     # (inline: one valid `timestamp`), the delta a string (the id names
@@ -460,7 +461,7 @@ def feed_batch(
                             continue
                     path = None
                 else:
-                    path = paths.get(type_) if quiet else None
+                    path = delta if quiet else None
             except (KeyError, TypeError):  # no `type`, an unhashable one, a missing field
                 path = None
             if path is not None and path(ctx, event, index):
