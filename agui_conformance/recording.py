@@ -42,7 +42,6 @@ likewise, or the body is refused: `protobuf.scrub`) and the sidecar.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from os import PathLike
@@ -78,9 +77,6 @@ FORMATS = ("auto", "sse", "jsonl", "json", "proto")
 _SSE_STARTS = (b"data:", b":", b"event:", b"id:", b"retry:")
 _BOM = b"\xef\xbb\xbf"
 _WHITESPACE = b" \t\r\n\x0b\x0c"
-# A line that starts with whitespace or is empty, after the chunk's first: where a
-# blank line may be (one search per chunk, in C; most chunks have none).
-_BLANK_LINE = re.compile(rb"\n[ \t\r\n\x0b\x0c]")
 
 
 class NotARecording(ValueError):
@@ -423,7 +419,10 @@ def _jsonl(chunks: Iterable[bytes], numbers: LineIndex) -> Iterator[Batch]:
             pieces.append(tail)
         if b"\r" in chunk or lines[0].endswith(b"\r"):  # the first may end in a CR read before
             lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
-        if _BLANK_LINE.search(chunk) or not lines[0] or lines[0].isspace():
+        # a blank line is empty or starts with whitespace (bytes <= 0x20), so the least
+        # line is one if any is: one C pass, no per-line test in the usual chunk
+        least = min(lines)
+        if not least or least[0] <= 0x20:
             batch: list[bytes] = []
             for offset, line in enumerate(lines):
                 if line and not line.isspace():

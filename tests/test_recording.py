@@ -371,7 +371,11 @@ def test_arbitrary_bytes_never_raise(raw: bytes, fmt: str) -> None:
 
 
 _LINE_PARTS = st.sampled_from(
-    [b'{"type":"A"}', b"", b" ", b"\t", b"\r", b"  \r", b"x", b' {"a":1}', b"\x0b", b"\xff"]
+    # \x01 and \x1f: below the space but not whitespace (a line they start is no blank one)
+    [
+        *(b'{"type":"A"}', b"", b" ", b"\t", b"\r", b"  \r", b"x", b' {"a":1}', b"\x0b"),
+        *(b"\xff", b"\x01", b"\x1f{}"),
+    ]
 )
 
 
