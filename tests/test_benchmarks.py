@@ -28,7 +28,7 @@ SMALL = [
     (
         "proxy_overhead.py",
         ["--streams", "1,3", "--events", "5", "--rounds", "1", "--gap-ms", "5"],
-        "added per event: measured",
+        "load average at the end",
     ),
     (
         "suite_latency.py",
