@@ -22,9 +22,6 @@ from agui_conformance.report.formats import (
     DEFAULT_ARTIFACT,
     PRINTED_FORMATS,
     REPORT_FORMATS,
-    VALIDATION_FORMATS,
-    Source,
-    format_result,
     render_report,
 )
 from agui_conformance.rules import CATEGORIES, PROFILES, Rule, catalog
@@ -209,16 +206,28 @@ def _color(output: str | None) -> bool:
     return output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
+def _cpu_count() -> int:
+    """The CPUs this process may run on (its affinity, where the platform says)."""
+    counted = getattr(os, "process_cpu_count", None)  # Python 3.13+
+    if counted is not None:
+        return int(counted() or 1)
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 @main.command()
-@click.argument("path", metavar="PATH|-")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...|-")
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice([*VALIDATION_FORMATS, "html"]),
+    type=click.Choice(list(REPORT_FORMATS)),
     default="text",
     show_default=True,
-    help="Report format (html: the annotated transcript as a standalone page; use -o; "
-    "github: GitHub Actions annotations at the recording's lines).",
+    help="Report format (html: the annotated transcript as a standalone page, use -o; "
+    "github: GitHub Actions annotations at the recordings' lines; junit: one testcase per "
+    "recording).",
 )
 @click.option(
     "--profile",
@@ -240,14 +249,14 @@ def _color(output: str | None) -> bool:
     "--input",
     "request_path",
     metavar="REQUEST.json",
-    help="The RunAgentInput that produced the stream (enables request-aware rules).",
+    help="The RunAgentInput that produced the streams (enables request-aware rules).",
 )
 @click.option(
     "--stream-format",
     type=click.Choice(["auto", "sse", "jsonl", "json", "proto"]),
     default="auto",
     show_default=True,
-    help="Format of the recording: an SSE capture, JSONL (one event per line), a JSON "
+    help="Format of the recordings: an SSE capture, JSONL (one event per line), a JSON "
     "array (or an object with a `stream`/`events` array), or proto: an HTTP + Protobuf body "
     "(length-prefixed frames; auto-detected when its first frame decodes).",
 )
@@ -267,8 +276,16 @@ def _color(output: str | None) -> bool:
     help="How large (bytes of JSON) the rebuilt state and activity contents may grow; past "
     "it, state-too-large and the state is no longer tracked.",
 )
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Validate N recordings at once, each in a worker process (default: the CPU "
+    "count; 1: one after the other in this process).",
+)
 def validate(
-    path: str,
+    paths: tuple[str, ...],
     fmt: str,
     profile: str,
     fail_on: str,
@@ -276,72 +293,51 @@ def validate(
     stream_format: str,
     output: str | None,
     max_state_bytes: int,
+    jobs: int | None,
 ) -> None:
-    """Validate a recorded stream (PATH, or - for stdin).
+    """Validate recorded streams: files, directories (their *.jsonl, *.ndjson, *.sse and
+    *.json files), globs, or - for stdin; one report, one case per recording.
 
     \b
     Exit codes: 0 conformant (nothing at or above --fail-on),
-                1 findings at or above --fail-on,
-                2 usage or tool error (unreadable file, bad --input).
+                1 findings at or above --fail-on (in any recording),
+                2 usage or tool error (unreadable file, not a recording, bad --input).
     """
-    from agui_conformance.recording import NotARecording
-    from agui_conformance.report.text import summary
-    from agui_conformance.validator import validate_recording
+    from agui_conformance import recordings
+    from agui_conformance.report.text import report_summary
 
     request = _load_request(request_path)
-    if path == "-":
-        source: Any = sys.stdin.buffer.read() if fmt == "html" else sys.stdin.buffer
-        name = "stdin"
-    else:
-        file = Path(path)
-        if not file.exists():
-            raise ToolError(f"no such file: {path}")
-        if not file.is_file():
-            raise ToolError(f"not a file: {path}")
-        source, name = path, path
     try:
-        result = validate_recording(
-            source,
-            fmt=stream_format,
-            request=request,
-            profile=profile,
-            check_request=False,
-            max_state_bytes=max_state_bytes,
-        )
-    except OSError as err:
-        raise ToolError(f"cannot read {name}: {err.strerror or err}") from err
-    except NotARecording as err:
-        raise ToolError(f"{name} is not a recording: {err}") from err
-    except Exception as err:  # a bug of ours: one line, not a traceback (exit 2)
-        raise ToolError(f"internal error while validating {name}: {err!r}") from err
-    if result.events == 0 and not result.findings:
-        raise ToolError(f"{name} holds no events (an empty recording)")
-    if fmt == "html":
-        from agui_conformance.report.html import to_html
-        from agui_conformance.report.recording_report import recording_report
+        targets = recordings.expand(paths, exclude=[request_path] if request_path else [])
+    except ValueError as err:
+        raise ToolError(str(err)) from err
+    targets = [
+        recordings.Target("stdin", None, sys.stdin.buffer) if t.path is None else t for t in targets
+    ]
+    plan = recordings.Plan(
+        profile=profile,
+        fail_on=fail_on,
+        request=request,
+        stream_format=stream_format,
+        max_state_bytes=max_state_bytes,
+        keep_events=recordings.kept_per_recording(len(targets)) if fmt == "html" else 0,
+        jobs=jobs if jobs is not None else _cpu_count(),
+    )
+    report = recordings.validate_all(targets, plan)
+    if len(report.cases) == 1 and report.cases[0].status == "harness-error":
+        raise ToolError(report.cases[0].reason)  # one file: one line, as ever
+    if fmt == "json":  # the verdict block and the matrix, as `run` writes them
+        from agui_conformance.matrix import requirements, summarize
 
-        report = recording_report(
-            source,
-            name,
-            result,
-            request=request,
-            fmt=stream_format,
-            fail_on=fail_on,
-            path=None if path == "-" else path,
-        )
-        text = to_html(report)
-    else:
-        text = format_result(fmt, result, Source(name, path != "-", _color(output)))
+        report.requirements = requirements(report.cases, profile, fail_level(fail_on))
+        report.summary = summarize(report.cases, report.requirements)
+    text = render_report(fmt, report, color=_color(output))
     if output:
         _write(output, text)
-        click.echo(summary(result, name), err=True)
+        click.echo(report_summary(report), err=True)
     else:
         click.echo(text, nl=False)
-    if exit_fails(fail_on):
-        threshold = fail_level(fail_on).rank
-        if any(f.level.rank >= threshold for f in result.findings):
-            sys.exit(EXIT_FINDINGS)
-    sys.exit(EXIT_OK)
+    sys.exit(recordings.exit_code(report))
 
 
 @main.command()

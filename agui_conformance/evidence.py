@@ -18,6 +18,7 @@ import orjson
 
 from agui_conformance.hits import Hit
 from agui_conformance.model import CaseResult, Level
+from agui_conformance.records import AGENT_CATEGORY, APART, CASE_CATEGORY
 from agui_conformance.transport import DEADLINE_ENDINGS, Exchange
 
 # What an exchange showed (RunRecord.outcome):
@@ -41,9 +42,6 @@ OUTCOMES = (
     "harness-error",
     "read",
 )
-AGENT_CATEGORY = "agent"  # findings about the agent's own failures, apart from the protocol
-CASE_CATEGORY = "case"  # a case's own expectations unmet (the author's, not the spec's)
-APART = (AGENT_CATEGORY, CASE_CATEGORY)  # categories that say nothing of the protocol
 _TERMINAL = frozenset({"RUN_FINISHED", "RUN_ERROR"})
 _LIFECYCLE = frozenset({"RUN_STARTED", "RUN_FINISHED", "RUN_ERROR"})
 

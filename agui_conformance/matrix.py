@@ -11,7 +11,6 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from agui_conformance.evidence import APART
 from agui_conformance.exercise import triggers
 from agui_conformance.model import (
     CaseResult,
@@ -21,6 +20,7 @@ from agui_conformance.model import (
     RequirementStatus,
     Summary,
 )
+from agui_conformance.records import APART
 from agui_conformance.rules import catalog
 
 STATES: tuple[RequirementState, ...] = ("passed", "failed", "not-exercised", "not-applicable")

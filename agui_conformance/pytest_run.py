@@ -28,7 +28,15 @@ from pathlib import Path
 
 from agui_conformance.baseline import Baseline
 from agui_conformance.cases import Case
-from agui_conformance.model import CaseResult, ConfigInfo, Level, Report, fail_level
+from agui_conformance.model import (
+    CaseResult,
+    ConfigInfo,
+    Level,
+    Report,
+    dump_report,
+    fail_level,
+    load_report,
+)
 from agui_conformance.runner import RunnerConfig
 from agui_conformance.transport import Deadlines
 
@@ -212,7 +220,7 @@ class SharedRun:
         """The Report some process wrote, if any (the controller's view)."""
         path = self.folder / REPORT_FILE
         if self._report is None and path.is_file():
-            self._report = Report.model_validate_json(path.read_bytes())
+            self._report = load_report(path.read_bytes())
         return self._report
 
     def result(self, case_id: str, selection: Selection) -> CaseResult:
@@ -242,7 +250,7 @@ class SharedRun:
             message = message or f"internal error in the suite run: {type(err).__name__}: {err}"
             _write_atomic(self.folder / ERROR_FILE, message)
             raise EngineProblem(message) from None
-        _write_atomic(self.folder / REPORT_FILE, report.model_dump_json())
+        _write_atomic(self.folder / REPORT_FILE, dump_report(report).decode())
         self._report = report
         return report
 

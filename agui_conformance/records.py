@@ -10,6 +10,7 @@ Knows nothing of HTTP, files or rules' logic.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -51,6 +52,10 @@ _RANK = {"error": 3, "warning": 2, "info": 1}
 
 FAIL_ON = ("error", "warning", "info", "never")
 
+AGENT_CATEGORY = "agent"  # findings about the agent's own failures, apart from the protocol
+CASE_CATEGORY = "case"  # a case's own expectations unmet (the author's, not the spec's)
+APART = (AGENT_CATEGORY, CASE_CATEGORY)  # categories that say nothing of the protocol
+
 
 def fail_level(fail_on: str) -> Level:
     """The lowest finding level that fails a case under `--fail-on NAME`: the one place
@@ -67,12 +72,18 @@ def exit_fails(fail_on: str) -> bool:
     return fail_on != "never"
 
 
-def _described(descriptions: dict[str, str]) -> dict[str, Any]:
-    """A pydantic config (a plain dict) adding field descriptions to the JSON Schema."""
+def described(
+    descriptions: dict[str, str], *more: Callable[[dict[str, Any], type], None]
+) -> dict[str, Any]:
+    """A pydantic config (a plain dict) adding field descriptions to the JSON Schema (and
+    applying `more` changes after them): what `__pydantic_config__` holds on the records,
+    so that pydantic is imported only where a schema is generated or a report read back."""
 
-    def extra(schema: dict[str, Any], _cls: type) -> None:
+    def extra(schema: dict[str, Any], cls: type) -> None:
         for name, text in descriptions.items():
             schema["properties"][name]["description"] = text
+        for change in more:
+            change(schema, cls)
 
     return {"json_schema_extra": extra}
 
@@ -81,7 +92,7 @@ def _described(descriptions: dict[str, str]) -> dict[str, Any]:
 class Finding:
     """One rule broken at one place in one stream."""
 
-    __pydantic_config__ = _described(
+    __pydantic_config__ = described(
         {
             "rule": "Rule id from the catalog, e.g. 'lifecycle-first-event'.",
             "index": "0-based index of the offending event; None for the stream.",

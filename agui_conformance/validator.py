@@ -293,10 +293,12 @@ def validate_recording(
     profile: str = "spec",
     max_state_bytes: int = DEFAULT_MAX_STATE_BYTES,
     check_request: bool = True,
+    keep: Kept | None = None,
 ) -> ValidationResult:
     """Validate a recorded stream: a path, bytes, or a binary file object, in one pass
     that also fills `exercised` (the rules the stream reached, `exercise`) and `lines`
-    (the line of each event a finding names, for JSONL and SSE recordings).
+    (the line of each event a finding names, for JSONL and SSE recordings), and, given
+    `keep`, holds on to the first events for a report's transcript.
 
     `check_request=False`: the request was checked by the caller (the CLI refuses a
     `--input` that is not a RunAgentInput); it only informs the request-aware rules.
@@ -317,7 +319,7 @@ def validate_recording(
     tokens = StreamTokens()
     with YoungCollections() as collect:  # the long-lived memory is walked once, not per batch
         for start, batch in recording.batches:
-            _feed_batch(validator, tokens, start, batch)
+            _feed_batch(validator, tokens, start, batch, keep)
             collect.step()
     validator.add_hits(recording.hits)
     if not recording.stopped:  # a fatal framing hit: the stream's end was never seen
@@ -333,16 +335,64 @@ def validate_recording(
 
 
 def _feed_batch(
-    validator: StreamValidator, tokens: StreamTokens, start: int, batch: list[bytes]
+    validator: StreamValidator,
+    tokens: StreamTokens,
+    start: int,
+    batch: list[bytes],
+    keep: Kept | None = None,
 ) -> None:
-    """One batch of a recording, parsed once, into the trigger tokens and the validator."""
+    """One batch of a recording, parsed once, into the trigger tokens, the validator and,
+    while it takes more, `keep` (the validator then reads the batch without owning it, so
+    that a kept event is never changed by the state it fed)."""
     events = _parsed(batch)
     if events is None:  # a payload that is not JSON: the validator reports it
         validator.feed_payloads(batch, start)
-        tokens.add([_loads_or_none(data) for data in batch])
-    else:  # the tokens read the events first; then the checks own them
+        events = [_loads_or_none(data) for data in batch]
         tokens.add(events)
-        validator.feed_events(events, start, owned=True)
+        if keep is not None:
+            keep.add(batch, [_shown(e, d) for e, d in zip(events, batch, strict=True)])
+        return
+    tokens.add(events)  # the tokens read the events first; then the checks own them
+    if keep is not None and keep.taking:
+        validator.feed_events(events, start, from_json=True)
+        keep.add(batch, events)
+        return
+    if keep is not None:
+        keep.total += len(batch)
+    validator.feed_events(events, start, owned=True)
+
+
+class Kept:
+    """The first events of a recording, kept during the validating pass for a report's
+    transcript: at most `limit` events and about `max_bytes` of their payload; `total`
+    counts every event read. The events are the parsed objects the validator read (it
+    never changes them); a payload that is not JSON is kept as its first 2,000
+    characters."""
+
+    __slots__ = ("_bytes", "events", "limit", "max_bytes", "total")
+
+    def __init__(self, limit: int, max_bytes: int) -> None:
+        self.limit, self.max_bytes = limit, max_bytes
+        self.events: list[Any] = []
+        self.total = 0
+        self._bytes = 0
+
+    @property
+    def taking(self) -> bool:
+        """Whether more events would be kept."""
+        return len(self.events) < self.limit and self._bytes < self.max_bytes
+
+    def add(self, payloads: list[bytes], events: list[Any]) -> None:
+        self.total += len(payloads)
+        for data, event in zip(payloads, events, strict=True):
+            if len(self.events) >= self.limit or self._bytes >= self.max_bytes:
+                return
+            self.events.append(event)
+            self._bytes += len(data)
+
+
+def _shown(event: Any, data: bytes) -> Any:
+    return data[:2000].decode("utf-8", "replace") if event is None else event
 
 
 def _parsed(batch: list[bytes]) -> list[Any] | None:

@@ -21,6 +21,11 @@ SMALL = [
     ("validate_startup.py", ["--rounds", "1", "--events", "2000", "--no-peer"], "4 events"),
     ("report_render.py", ["--events", "200", "--rounds", "1"], "events"),
     (
+        "validate_jobs.py",
+        ["--files", "4", "--events", "100", "--rounds", "1"],
+        "same report and exit code ([0]) for every --jobs: yes",
+    ),
+    (
         "reference_agent_load.py",
         ["--concurrency", "5", "--events", "20", "--rounds", "1"],
         "errors 0",

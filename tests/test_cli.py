@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from agui_conformance.cli import main
+from agui_conformance.recordings import case_id
 from agui_conformance.rules import catalog
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,12 +117,22 @@ def test_json_format_to_a_file(tmp_path: Path) -> None:
     assert "not conformant" in result.stderr  # the summary line, for the person watching
     report = json.loads(out_file.read_text(encoding="utf-8"))
     assert report["tool"] == {"name": "agui-conformance", "version": report["tool"]["version"]}
-    assert report["protocolVersion"] == "1.1"
-    assert report["source"] == BAD
-    assert report["conformant"] is False and report["counts"]["error"] >= 1
-    assert report["events"] == 9 and report["profile"] == "spec"
-    assert {f["rule"] for f in report["findings"]} >= {"snake-case-key", "version-missing"}
-    assert all(f["spec"].startswith("https://docs.ag-ui.com/spec/1.1") for f in report["findings"])
+    assert report["protocolVersion"] == "1.1" and report["profile"] == "spec"
+    assert report["target"] == BAD
+    assert report["summary"]["passed"] is False and report["summary"]["conformance"] == "none"
+    [case] = report["cases"]
+    assert case["id"] == case_id(BAD) and case["status"] == "failed"
+    assert case["expect"] == "recording"
+    [recorded] = case["runs"]
+    assert recorded["recording"] == BAD
+    assert recorded["events"] == [] and recorded["eventsOmitted"] == 9  # counted, not kept
+    findings = recorded["findings"]
+    assert {f["rule"] for f in findings} >= {"snake-case-key", "version-missing"}
+    assert all(f["spec"].startswith("https://docs.ag-ui.com/spec/1.1") for f in findings)
+    # the line of every event a finding names (JSONL: event N on line N + 1 here)
+    assert recorded["eventLines"] == {str(f["index"]): f["index"] + 1 for f in findings}
+    failed = {r["rule"] for r in report["requirements"] if r["status"] == "failed"}
+    assert failed == {f["rule"] for f in findings if f["level"] == "error"}
 
 
 def _sarif(*args: str) -> dict[str, Any]:
@@ -217,16 +228,18 @@ def test_validate_json_names_the_rules_the_recording_exercised(tmp_path: Path) -
     out = tmp_path / "r.json"
     code, _ = run("validate", GOOD, "--input", REQUEST, "--format", "json", "-o", str(out))
     assert code == 0
-    exercised = json.loads(out.read_text())["exercised"]
+    report = json.loads(out.read_text())
+    exercised = report["cases"][0]["runs"][0]["exercised"]
     assert {"lifecycle-first-event", "item-not-open"} <= set(exercised)
     assert set(exercised) <= set(catalog())
-    from agui_conformance.report.recording_report import recording_report
     from agui_conformance.validator import validate_recording
 
     request = json.loads(Path(REQUEST).read_text())
-    result = validate_recording(GOOD, request=request)
-    report = recording_report(GOOD, GOOD, result, request=request, path=GOOD)
-    assert report.cases[0].runs[0].exercised == exercised  # one computation for both faces
+    assert validate_recording(GOOD, request=request).exercised == exercised  # one computation
+    status = {r["rule"]: r["status"] for r in report["requirements"]}
+    applicable = {rule for rule in exercised if status[rule] != "not-applicable"}
+    # a conformant recording: what it exercised under the profile, it passed
+    assert {rule for rule, state in status.items() if state == "passed"} == applicable
 
 
 def test_sarif_lines_of_an_sse_capture(tmp_path: Path) -> None:
@@ -259,7 +272,9 @@ def test_sarif_uri_is_a_uri_reference(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["validate", "/no/such/file.jsonl"], "no such file: /no/such/file.jsonl"),
-        (["validate", str(EXAMPLES)], "not a file"),
+        (["validate", str(ROOT / "cases")], "no recording (*.jsonl, *.ndjson, *.sse, *.json)"),
+        (["validate", str(EXAMPLES / "*.nothing")], "no file matches"),
+        (["validate", "-", "-"], "given twice"),
         (["validate", GOOD, "--input", "/no/such/request.json"], "cannot read --input"),
         (["validate", GOOD, "--profile", "nope"], "Invalid value"),
         (["validate", GOOD, "--format", "xml"], "Invalid value"),
@@ -380,7 +395,7 @@ def test_help_lists_the_commands() -> None:
     assert code == 0
     assert "validate" in out and "rules" in out
     code, out = run("validate", "--help")
-    assert code == 0 and "--fail-on" in out and "PATH|-" in out
+    assert code == 0 and "--fail-on" in out and "PATH...|-" in out and "--jobs" in out
 
 
 # ---------------------------------------------------------------- the real console script
@@ -411,7 +426,7 @@ def test_console_script_exit_codes() -> None:
     assert b"conformant (profile spec)" in good.stdout
     bad = _call("validate", BAD, "--format", "json")
     assert bad.returncode == 1
-    assert json.loads(bad.stdout)["findings"]
+    assert json.loads(bad.stdout)["cases"][0]["runs"][0]["findings"]
     missing = _call("validate", "/no/such/file.jsonl")
     assert missing.returncode == 2
     assert missing.stdout == b""

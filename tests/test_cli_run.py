@@ -333,11 +333,11 @@ def test_validate_format_github_names_the_file_and_line(tmp_path: Path) -> None:
     assert stdin.startswith("::error title=item-not-open::")  # stdin: no file to point at
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github"])
+@pytest.mark.parametrize("fmt", ["text", "json", "junit", "sarif", "html", "github"])
 def test_every_validate_format_is_registered_once(fmt: str) -> None:
-    from agui_conformance.report.formats import VALIDATION_FORMATS
+    from agui_conformance.report.formats import FORMATS
 
-    assert fmt in VALIDATION_FORMATS
+    assert fmt in FORMATS
     code, out = run("validate", "--format", fmt, "examples/conformant-run.sse")
     assert code == 0
     assert bool(out) == (fmt != "github")  # nothing to annotate: no workflow command

@@ -412,11 +412,17 @@ def test_validate_reads_profile_and_levels(tmp_path: Path, monkeypatch: pytest.M
     recording.write_text("\n".join(json.dumps(e) for e in [*events, late]) + "\n")
     (tmp_path / ".git").mkdir()
     monkeypatch.chdir(tmp_path)
+
+    def judged(result: Any) -> tuple[set[str], str]:
+        report = json.loads(result.stdout)
+        [matrix_row] = [r for r in report["requirements"] if r["rule"] == RULE]
+        return {f["rule"] for f in report["cases"][0]["runs"][0]["findings"]}, matrix_row["status"]
+
     before = CliRunner().invoke(main, ["validate", str(recording), "--format", "json"])
-    assert before.exit_code == 1 and RULE in before.output
+    assert before.exit_code == 1 and judged(before) == ({RULE}, "failed")
     (tmp_path / "agui-conformance.toml").write_text(f'[levels]\n{RULE} = "off"\n')
     after = CliRunner().invoke(main, ["validate", str(recording), "--format", "json"])
-    assert after.exit_code == 0 and RULE not in after.output
+    assert after.exit_code == 0 and judged(after) == (set(), "not-applicable")
     assert rules.get(RULE).applies_to("spec")  # the override ended with the command
     isolated = CliRunner().invoke(main, ["--isolated", "validate", str(recording)])
     assert isolated.exit_code == 1

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
 
 from agui_conformance.generated import draw, run_generated
+from agui_conformance.model import as_data
 from agui_conformance.runner import RunnerConfig
 from agui_conformance.transport import Deadlines
 from tests.hostile_agents import conformant_run, serve_app, silent_server, sse
@@ -74,7 +75,7 @@ def test_a_failure_is_shrunk_without_sending_an_input_twice() -> None:
     assert "identity-run-id-echo" in {f.rule for f in result.findings}
     reproducer = result.runs[0].reproducer
     assert reproducer is not None and reproducer.startswith("curl ") and "--seed 5" in result.reason
-    assert "curl" not in str(result.runs[0].model_dump()["request"])  # its own field
+    assert "curl" not in str(as_data(result.runs[0])["request"])  # its own field
     assert len(agent.bodies) == len(set(agent.bodies)), "an input was sent twice"
 
 

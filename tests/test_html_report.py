@@ -15,6 +15,7 @@ from agui_conformance.cases import load_cases
 from agui_conformance.cli import main
 from agui_conformance.model import CaseResult, Finding, Level, Report, RunRecord, ToolInfo
 from agui_conformance.report.html import case_fragment, to_html
+from agui_conformance.report.json_report import report_to_json
 from agui_conformance.report.sarif import report_to_sarif
 from agui_conformance.rules import catalog
 from agui_conformance.runner import RunnerConfig
@@ -268,7 +269,7 @@ def test_json_and_sarif_of_a_faulted_run(faulted: tuple[Report, BeautifulSoup]) 
     from agui_conformance.model import report_schema
 
     report, _ = faulted
-    jsonschema.Draft202012Validator(report_schema()).validate(json.loads(report.model_dump_json()))
+    jsonschema.Draft202012Validator(report_schema()).validate(json.loads(report_to_json(report)))
     sarif = json.loads(report_to_sarif(report))
     from jsonschema import Draft4Validator
 

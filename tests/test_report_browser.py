@@ -9,6 +9,7 @@ screenshot of the page (how docs/report-screenshot.png is made).
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 from collections.abc import Iterator
@@ -228,7 +229,7 @@ def test_baseline_wording(
 ) -> None:
     accepted = baseline.failures(run_report.cases, Level.ERROR)
     assert len(accepted) == 1
-    known = run_report.model_copy(deep=True)
+    known = copy.deepcopy(run_report)
     suite.apply_baseline(known, baseline.Baseline(entries=accepted), Level.ERROR, "b.json")
     tab, problems = _open(browser, known, tmp_path_factory.mktemp("baseline"))
     try:

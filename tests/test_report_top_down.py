@@ -5,6 +5,7 @@ leaves out the cards a recording has nothing for; the timeline has a legend."""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from bs4 import BeautifulSoup, Tag
 from click.testing import CliRunner
 
-from agui_conformance import baseline, suite
+from agui_conformance import baseline, recordings, suite
 from agui_conformance.cases import load_cases
 from agui_conformance.cli import main
 from agui_conformance.matrix import coverage
@@ -140,14 +141,14 @@ def test_verdict_shows_coverage_in_html_json_and_text(hostile: Report) -> None:
 def test_baseline_banner_no_new_failures_and_known_rules_last(hostile: Report) -> None:
     accepted = baseline.failures(hostile.cases, Level.ERROR)
     assert {"lifecycle-event-after-finish", "event-type-unknown"} <= {e.rule for e in accepted}
-    everything = hostile.model_copy(deep=True)
+    everything = copy.deepcopy(hostile)
     suite.apply_baseline(everything, baseline.Baseline(entries=accepted), Level.ERROR, "b.json")
     soup = _soup(everything)
     assert _one(soup, "#verdict")["data-verdict"] == "pass"
     assert _banner(soup).startswith(f"PASS — no new failures ({len(accepted)} known), ")
     assert _one(soup, "title").get_text().startswith("AG-UI conformance: PASS")
     # one rule's failures accepted, the other's new: the new one leads the summary
-    partial = hostile.model_copy(deep=True)
+    partial = copy.deepcopy(hostile)
     known = [e for e in accepted if e.rule == "event-type-unknown"]
     suite.apply_baseline(partial, baseline.Baseline(entries=known), Level.ERROR, "b.json")
     soup = _soup(partial)
@@ -261,7 +262,8 @@ def test_validate_html_hides_duration_and_seed_cards(tmp_path: Path) -> None:
     assert "Coverage" in titles and "Target" in titles
     # the failure summary is there too, linked into the recording's transcript
     block = _one(soup, '#failures .failed-rule[data-rule="snake-case-key"]')
-    assert _one(block, "a.to-event")["href"] == "#recording-r0-e0"
+    anchor = recordings.case_id(str(EXAMPLES / "buggy-run.jsonl"))
+    assert _one(block, "a.to-event")["href"] == f"#{anchor}-r0-e0"
 
 
 def test_live_report_keeps_duration_and_seed_cards(hostile: Report) -> None:

@@ -15,12 +15,13 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 from click.testing import CliRunner
 
 from agui_conformance.cases import Case, load_cases
 from agui_conformance.cli import main
-from agui_conformance.model import Level, Report, ToolInfo
+from agui_conformance.model import Level, Report, ToolInfo, as_data
 from agui_conformance.report.html import to_html
 from agui_conformance.rules import PROFILES
 from agui_conformance.runner import CaseResult, RunnerConfig, run_suite
@@ -59,7 +60,7 @@ def test_auth_probes_against_a_guarded_agent() -> None:
             behaviour=True,  # the opt-in history check too: every case applies
         )
     assert {r.status for r in results} == {"passed"}
-    assert all("tok-123" not in json.dumps(r.model_dump(mode="json")) for r in results), (
+    assert all("tok-123" not in json.dumps(as_data(r)) for r in results), (
         "the auth value leaked into a result"
     )
 
@@ -345,7 +346,7 @@ def test_generated_failure_is_shrunk_with_seed_and_curl_reproducer() -> None:
     curl = first.runs[0].reproducer
     assert curl is not None and curl.startswith("curl -N -X POST")
     assert "$AGUI_AUTHORIZATION" in curl and "zz-secret" not in curl
-    assert "zz-secret" not in json.dumps(first.model_dump(mode="json"))
+    assert "zz-secret" not in json.dumps(as_data(first))
     assert {f.rule for f in first.findings} == {"version-missing"}
     # shrunk: the minimal input is as small as the strategy allows
     minimal = first.runs[0].request.input
@@ -696,7 +697,6 @@ def test_a_redirect_says_where_it_points_without_secrets() -> None:
 def test_judging_never_mutates_the_decoded_events_the_report_keeps() -> None:
     """Frames are parsed once per exchange and shared by the validator and the report: the
     validator must never change them (state and activity patches work on copies)."""
-    import orjson
 
     from agui_conformance.runner import _events, judge
     from agui_conformance.transport import Exchange, TimedFrame
@@ -731,7 +731,6 @@ def test_judging_in_batches_equals_judging_frame_by_frame(junk: bool) -> None:
     """`judge` feeds runs of decoded objects as batches; a frame that is not JSON, one that
     is not an object, and a gap in the frame indexes break a run, and the findings stay
     exactly those of feeding every frame on its own."""
-    import orjson
 
     from agui_conformance.runner import _events, judge
     from agui_conformance.transport import Exchange, TimedFrame

@@ -57,7 +57,8 @@ def test_a_doubling_recording_is_validated_in_bounded_time_and_memory(
     assert not done.timed_out and done.returncode == 0, done.stderr[-2000:]
     assert done.peak_rss < 512 << 20, done.peak_rss
     report = orjson.loads(done.stdout)
-    found = [f for f in report["findings"] if f["rule"] == "state-too-large"]
+    findings = report["cases"][0]["runs"][0]["findings"]
+    found = [f for f in findings if f["rule"] == "state-too-large"]
     assert len(found) == 1 and found[0]["level"] == "info"
     assert "8,388,608 bytes" in found[0]["message"]
 
@@ -258,7 +259,8 @@ def test_validate_takes_the_bound_as_an_option(tmp_path: Path) -> None:
         done = CliRunner().invoke(main, ["validate", str(path), "--format", "json", *options])
         assert done.exit_code == 0, done.output
         report = orjson.loads(done.stdout)
-        [found] = [f for f in report["findings"] if f["rule"] == "state-too-large"]
+        findings = report["cases"][0]["runs"][0]["findings"]
+        [found] = [f for f in findings if f["rule"] == "state-too-large"]
         return found  # type: ignore[no-any-return]
 
     default, small = trip(), trip("--max-state-bytes", "4000")

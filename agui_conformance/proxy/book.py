@@ -14,6 +14,7 @@ owns them.
 from __future__ import annotations
 
 import asyncio
+import copy
 import threading
 import time
 import zlib
@@ -302,7 +303,7 @@ class Book:
         from agui_conformance.matrix import requirements, summarize
 
         with self._lock:
-            cases = [case.model_copy() for case in self.cases]
+            cases = [copy.copy(case) for case in self.cases]
         unjudged = self.counts["dropped"] + self.counts["failed-to-judge"]
         if unjudged:
             cases.append(

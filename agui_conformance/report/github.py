@@ -1,7 +1,8 @@
 """GitHub Actions annotations: one workflow command a line, read from a step's output.
 
 `validate`: `::error file=PATH,line=N,title=RULE::MESSAGE` (the recording's line, when
-known). `run` has no file: `::error title=RULE (CASE)::MESSAGE`, one per rule and case.
+known; a recording that could not be read: `::error file=PATH::REASON`). `run` has no
+file: `::error title=RULE (CASE)::MESSAGE`, one per rule and case.
 Escaped as the runner reads them: `%`, CR and LF in the message; `,` and `:` too in a
 property. Levels: error -> error, warning -> warning, info -> notice.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agui_conformance.records import Finding, Level, ValidationResult
+from agui_conformance.records import Finding, Level
 from agui_conformance.redact import printable
 
 if TYPE_CHECKING:
@@ -44,23 +45,12 @@ def _bounded(lines: list[str], total: int) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def _ordered(findings: list[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: -f.level.rank)  # stable: stream order within a level
-
-
-def result_to_github(result: ValidationResult, source: str = "", *, lines: bool = True) -> str:
-    """One annotation per finding; `file`/`line` when the source is a file (`lines`)."""
-    shown = []
-    for finding in _ordered(result.findings)[:MAX_ANNOTATIONS]:
-        line = None if finding.index is None or not lines else result.lines.get(finding.index)
-        file = source if source and lines else None
-        shown.append(annotation(finding.level, finding.message, file=file, line=line,
-                                title=finding.rule))  # fmt: skip
-    return _bounded(shown, len(result.findings))
-
-
 def report_to_github(report: Report) -> str:
-    """One annotation per (case, rule): the first finding's message, and how many more."""
+    """Recordings (`validate`): one annotation per finding, at the recording's file and
+    line (not for standard input), and one per recording that could not be read. A live
+    run: one per (case, rule), the first finding's message and how many more."""
+    if report.cases and all(c.expect == "recording" for c in report.cases):
+        return _recordings(report)
     threshold = Level.WARNING
     groups: dict[tuple[str, str], list[Finding]] = {}
     for case in report.cases:
@@ -75,3 +65,23 @@ def report_to_github(report: Report) -> str:
         times = f" (×{len(findings)})" if len(findings) > 1 else ""
         shown.append(annotation(first.level, first.message + times, title=f"{rule} ({case_id})"))
     return _bounded(shown, len(ordered))
+
+
+def _recordings(report: Report) -> str:
+    located: list[tuple[Finding, str | None, int | None]] = []
+    refused: list[str] = []
+    for case in report.cases:
+        for run in case.runs:
+            file = run.recording if run.recording not in (None, "stdin") else None
+            if run.harnessError is not None:
+                refused.append(annotation(Level.ERROR, run.harnessError, file=file))
+            for finding in run.findings:
+                index = finding.index
+                line = None if index is None or file is None else run.eventLines.get(str(index))
+                located.append((finding, file, line))
+    located.sort(key=lambda item: -item[0].level.rank)  # stable: file and stream order
+    shown = refused[:MAX_ANNOTATIONS]
+    for finding, file, line in located[: MAX_ANNOTATIONS - len(shown)]:
+        shown.append(annotation(finding.level, finding.message, file=file, line=line,
+                                title=finding.rule))  # fmt: skip
+    return _bounded(shown, len(located) + len(refused))

@@ -15,6 +15,7 @@ validator's per-rule cap).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -315,8 +316,8 @@ def to_html(report: Report) -> str:
 
         fail_on = fail_level(report.failOn)
         reqs = report.requirements or requirements(report.cases, report.profile, fail_on)
-        report = report.model_copy(
-            update={"requirements": reqs, "summary": summarize(report.cases, reqs)}
+        report = dataclasses.replace(
+            report, requirements=reqs, summary=summarize(report.cases, reqs)
         )
     summary = report.summary
     assert summary is not None

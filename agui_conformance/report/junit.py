@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import Any
 
-from agui_conformance.model import Level
+from agui_conformance.model import Level, Report, fail_level
 from agui_conformance.redact import printable
 
 
@@ -81,3 +81,9 @@ def to_junit(
     root.append(cases)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def report_to_junit(report: Report) -> str:
+    """A Report as JUnit: one testcase per case (per recording for `validate`), judged at
+    the report's fail-on level."""
+    return to_junit(report.cases, fail_on=fail_level(report.failOn))

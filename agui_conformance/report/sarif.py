@@ -1,8 +1,9 @@
 """SARIF 2.1.0: findings as code-scanning results, the catalog as rules.
 
-Every result points at the recording (`artifactLocation.uri`) and names the
-event as a logical location ("event 5"); when the line of the event is known
-(JSONL: one event per line) the result also carries `region.startLine`.
+A recording's result (`validate`) points at the recording (`artifactLocation.uri`) and
+names the event as a logical location ("event 5"); when the line of the event is known
+(JSONL and SSE files) it also carries `region.startLine`. A live run's result is
+located by case, run and event, attached to the report file.
 
 Every string of the document goes through `redact.printable` (an escape sequence an
 agent put in an id reaches no code-scanning view), and the target through
@@ -18,12 +19,12 @@ from urllib.parse import quote
 
 import orjson
 
-from agui_conformance.records import Finding, Level, ValidationResult
+from agui_conformance.records import Finding, Level
 from agui_conformance.redact import printable_strings, redact_url
 from agui_conformance.rules import SPEC_BASE, Rule, catalog
 
 if TYPE_CHECKING:
-    from agui_conformance.model import Report
+    from agui_conformance.model import Report, RunRecord
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVEL = {Level.ERROR: "error", Level.WARNING: "warning", Level.INFO: "note"}
@@ -38,52 +39,6 @@ def artifact_uri(source: str) -> str:
     if path.is_absolute():
         return quote("file://" + path.as_posix(), safe=":/")
     return quote(path.as_posix(), safe="/")
-
-
-def to_sarif(
-    result: ValidationResult,
-    source: str = "",
-    *,
-    line_per_event: bool = False,
-    lines: Mapping[int, int] | None = None,
-) -> str:
-    """`lines`: the 1-based line of each event index, when known. `line_per_event`: the
-    source is JSONL without blank lines, so event N is on line N+1."""
-    rules = list(catalog().values())
-    position = {rule.id: i for i, rule in enumerate(rules)}
-    uri = artifact_uri(source)
-    results: list[dict[str, Any]] = []
-    for finding in result.findings:
-        physical: dict[str, Any] = {"artifactLocation": {"uri": uri}}
-        line = None
-        if finding.index is not None:
-            line = lines.get(finding.index) if lines is not None else None
-            if line is None and line_per_event:
-                line = finding.index + 1
-        if line is not None:
-            physical["region"] = {"startLine": line}
-        where = "stream" if finding.index is None else f"event {finding.index}"
-        entry = _result(finding, position, where, physical, finding.message)
-        entry["properties"] = {
-            key: value
-            for key, value in (("eventIndex", finding.index), ("pointer", finding.pointer))
-            if value is not None
-        }
-        results.append(entry)
-    driver = _driver(rules, result.profile)
-    document = {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {"driver": driver},
-                "artifacts": [{"location": {"uri": uri}}],
-                "properties": {"profile": result.profile, "events": result.events},
-                "results": results,
-            }
-        ],
-    }
-    return _dumps(document)
 
 
 def _result(
@@ -139,37 +94,72 @@ def _driver(rules: list[Rule], profile: str) -> dict[str, Any]:
 
 
 def report_to_sarif(report: Report, artifact: str = "reports/compliance.json") -> str:
-    """A suite run as SARIF: one result per finding, located by case, run and event
+    """A Report as SARIF, one result per finding. A recording's finding (`validate`) points
+    at the recording, with the line of its event when known (not for standard input), and
+    names the event ("event 5"); a live run's finding is located by case, run and event
     (logical locations), attached to the report file `artifact`."""
     rules = list(catalog().values())
     position = {rule.id: i for i, rule in enumerate(rules)}
-    uri = artifact_uri(artifact)
+    report_uri = artifact_uri(artifact)
+    uris: dict[str, None] = {}
     results: list[dict[str, Any]] = []
+    events = 0
     for case in report.cases:
         for number, run in enumerate(case.runs, start=1):
+            if run.recording is not None:
+                events += run.event_count
+                uris[artifact_uri(run.recording)] = None
+                results.extend(_recorded(run, position))
+                continue
+            uris[report_uri] = None
             for finding in run.findings:
                 where = f"{case.id}/run {number}"
                 if finding.index is not None:
                     where += f"/event {finding.index}"
-                physical = {"artifactLocation": {"uri": uri}}
+                physical = {"artifactLocation": {"uri": report_uri}}
                 message = f"{case.id}: {finding.message}"
                 entry = _result(finding, position, where, physical, message)
                 entry["partialFingerprints"] = {"aguiCaseRule": f"{case.id}/{finding.rule}"}
                 entry["properties"] = {"case": case.id, "run": number, "eventIndex": finding.index}
                 results.append(entry)
+    properties: dict[str, Any] = {"profile": report.profile, "target": redact_url(report.target)}
+    if not uris or report_uri not in uris:  # recordings only
+        properties["events"] = events
     document = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [
             {
                 "tool": {"driver": _driver(rules, report.profile)},
-                "artifacts": [{"location": {"uri": uri}}],
-                "properties": {"profile": report.profile, "target": redact_url(report.target)},
+                "artifacts": [{"location": {"uri": uri}} for uri in uris or [report_uri]],
+                "properties": properties,
                 "results": results,
             }
         ],
     }
     return _dumps(document)
+
+
+def _recorded(run: RunRecord, position: Mapping[str, int]) -> list[dict[str, Any]]:
+    """A recording's findings, at the recording's file and the line of their event."""
+    assert run.recording is not None
+    uri = artifact_uri(run.recording)
+    lines = run.eventLines if run.recording != "stdin" else {}
+    out = []
+    for finding in run.findings:
+        physical: dict[str, Any] = {"artifactLocation": {"uri": uri}}
+        line = None if finding.index is None else lines.get(str(finding.index))
+        if line is not None:
+            physical["region"] = {"startLine": line}
+        where = "stream" if finding.index is None else f"event {finding.index}"
+        entry = _result(finding, position, where, physical, finding.message)
+        entry["properties"] = {
+            key: value
+            for key, value in (("eventIndex", finding.index), ("pointer", finding.pointer))
+            if value is not None
+        }
+        out.append(entry)
+    return out
 
 
 def _dumps(document: dict[str, Any]) -> str:

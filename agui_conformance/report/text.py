@@ -1,4 +1,4 @@
-"""Plain-text report: one block per rule broken, occurrences grouped.
+"""Plain-text report of recordings: one section per recording, one block per rule broken.
 
 run.jsonl:2: error item-not-open @event 1: TEXT_MESSAGE_CONTENT for message m1, which is ...
 run.jsonl:3: error item-not-open @event 2: ...
@@ -7,10 +7,14 @@ run.jsonl:4: error item-not-open @event 3: ...
   fix: Send TEXT_MESSAGE_START before ...
   spec: https://docs.ag-ui.com/spec/1.1/events/text-messages#...
 8 errors, 0 warnings, 0 info in 10 events from run.jsonl — not conformant (profile spec)
+
+With several recordings, each has its section (a recording that could not be read is one
+line, `path: cannot read ...`), and a last line counts them. Reads the Report only.
 """
 
 from __future__ import annotations
 
+from agui_conformance.model import CaseResult, Report, RunRecord
 from agui_conformance.records import Finding, Level, ValidationResult
 from agui_conformance.redact import printable
 
@@ -96,4 +100,62 @@ def summary(result: ValidationResult, source: str = "") -> str:
         f"{_plural(counts[Level.ERROR], 'error')}, {_plural(counts[Level.WARNING], 'warning')}, "
         f"{counts[Level.INFO]} info in {_plural(result.events, 'event')}{where} — {verdict} "
         f"(profile {result.profile})"
+    )
+
+
+def run_result(run: RunRecord, profile: str) -> ValidationResult:
+    """A recording's run as the validator's result: its findings, event count and lines."""
+    lines = {int(index): line for index, line in run.eventLines.items()}
+    return ValidationResult(
+        findings=run.findings, events=run.event_count, profile=profile, lines=lines
+    )
+
+
+def _refusal(case: CaseResult) -> str:
+    """A recording that could not be validated: the reason names it."""
+    return printable(f"not validated: {case.reason}")
+
+
+def report_to_text(report: Report, *, color: bool = False) -> str:
+    """Every recording of `report` as its section; with several, a closing count."""
+    sections = []
+    for case in report.cases:
+        if case.status == "harness-error" or not case.runs:
+            sections.append(_refusal(case) + "\n")
+            continue
+        run = case.runs[0]
+        source = run.recording or case.id
+        sections.append(to_text(run_result(run, report.profile), source, color=color))
+    if len(report.cases) > 1:
+        sections.append(closing(report) + "\n")
+    return "".join(sections)
+
+
+def report_summary(report: Report) -> str:
+    """The last line a person reads: the recording's summary, or the closing count."""
+    if len(report.cases) == 1:
+        case = report.cases[0]
+        if case.status == "harness-error" or not case.runs:
+            return _refusal(case)
+        run = case.runs[0]
+        return summary(run_result(run, report.profile), run.recording or case.id)
+    return closing(report)
+
+
+def closing(report: Report) -> str:
+    """'3 recordings, 5,120 events: 1 not conformant, 1 not validated, 1 conformant
+    (profile spec)'; conformant as in `summary` (no error-level finding)."""
+    counts = {"not conformant": 0, "not validated": 0, "conformant": 0}
+    events = 0
+    for case in report.cases:
+        if case.status == "harness-error" or not case.runs:
+            counts["not validated"] += 1
+            continue
+        events += case.runs[0].event_count
+        errors = any(f.level is Level.ERROR for f in case.findings)
+        counts["not conformant" if errors else "conformant"] += 1
+    said = ", ".join(f"{n} {what}" for what, n in counts.items() if n)
+    return (
+        f"{_plural(len(report.cases), 'recording')}, {_plural(events, 'event')}: {said} "
+        f"(profile {report.profile})"
     )
