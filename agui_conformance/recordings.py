@@ -27,7 +27,7 @@ import glob
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,9 @@ class Plan:
     max_state_bytes: int = DEFAULT_MAX_STATE_BYTES
     keep_events: int = 0  # events to keep of each recording, with its timing sidecar (HTML)
     jobs: int = 1
+    # the configuration's select/ignore/levels (`rules.active()`, filled by `validate_all`):
+    # a worker started clean (forkserver, spawn) applies them too
+    overrides: Any = None
 
 
 # ---------------------------------------------------------------- what to validate
@@ -146,6 +149,13 @@ def _directory(folder: str) -> list[str]:
 def validate_file(target: Target, plan: Plan) -> CaseResult:
     """One recording as one case: `passed`, `failed` (a finding at or above the plan's
     fail-on level) or `harness-error` (unreadable, no recording, no events), in one pass."""
+    from agui_conformance import rules
+
+    with rules.overridden(plan.overrides if plan.overrides is not None else rules.active()):
+        return _validate_file(target, plan)
+
+
+def _validate_file(target: Target, plan: Plan) -> CaseResult:
     from agui_conformance.recording import NotARecording
     from agui_conformance.validator import Kept, validate_recording
 
@@ -286,8 +296,10 @@ def kept_per_recording(count: int) -> int:
 
 def validate_all(targets: Sequence[Target], plan: Plan) -> Report:
     """Every target as one Report, one case each, in the order given."""
-    from agui_conformance import __version__
+    from agui_conformance import __version__, rules
 
+    if plan.overrides is None:
+        plan = replace(plan, overrides=rules.active())
     jobs = max(1, min(plan.jobs, len(targets)))
     if jobs == 1:
         cases = [validate_file(target, plan) for target in targets]

@@ -311,3 +311,22 @@ def test_html_over_several_recordings_shows_each_within_a_bound(tmp_path: Path) 
     assert recordings.kept_per_recording(1) == recordings.MAX_EVENTS
     assert recordings.kept_per_recording(20) == recordings.MAX_EVENTS_IN_ALL // 20
     assert recordings.kept_per_recording(recordings.MAX_FILES) == 100
+
+
+def test_workers_started_clean_apply_the_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rule turned off in agui-conformance.toml stays off in a worker that did not
+    inherit this process's memory (forkserver, as with threads or on other platforms)."""
+    import multiprocessing
+
+    stray = {"type": "TEXT_MESSAGE_CONTENT", "messageId": "zz", "delta": "x"}
+    files = [str(jsonl(tmp_path / f"{n}.jsonl", [START, stray, FINISH])) for n in range(3)]
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(recordings, "_context", lambda: multiprocessing.get_context("forkserver"))
+    assert invoke(*files, "--jobs", "2")[0] == 1  # item-not-open in each
+    (tmp_path / "agui-conformance.toml").write_text('[levels]\n"item-not-open" = "off"\n')
+    code, report = as_json(*files, "--jobs", "2")
+    assert code == 0, report
+    assert all(not c["runs"][0]["findings"] for c in report["cases"])

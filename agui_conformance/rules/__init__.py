@@ -166,6 +166,12 @@ def level_override(rule_id: str) -> Level | None:
     return _ACTIVE.level(rule_id) if _ACTIVE is not None else None
 
 
+def active() -> Overrides | None:
+    """The configuration's say over rules now in force (None: the catalog as is), for a
+    worker process to apply the same (`overridden`)."""
+    return _ACTIVE
+
+
 def activate(choice: Overrides | None) -> None:
     """Apply `choice` until the next call (the pytest face: a session's lifetime)."""
     global _ACTIVE
