@@ -206,17 +206,6 @@ def _color(output: str | None) -> bool:
     return output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
-def _cpu_count() -> int:
-    """The CPUs this process may run on (its affinity, where the platform says)."""
-    counted = getattr(os, "process_cpu_count", None)  # Python 3.13+
-    if counted is not None:
-        return int(counted() or 1)
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...|-")
 @click.option(
@@ -282,7 +271,8 @@ def _cpu_count() -> int:
     type=click.IntRange(min=1),
     metavar="N",
     help="Validate N recordings at once, each in a worker process (default: the CPU "
-    "count; 1: one after the other in this process).",
+    "count, or none for recordings under 4 MiB in all; 1: one after the other in this "
+    "process).",
 )
 def validate(
     paths: tuple[str, ...],
@@ -321,7 +311,7 @@ def validate(
         stream_format=stream_format,
         max_state_bytes=max_state_bytes,
         keep_events=recordings.kept_per_recording(len(targets)) if fmt == "html" else 0,
-        jobs=jobs if jobs is not None else _cpu_count(),
+        jobs=jobs or 0,  # 0: the CPU count, or this process for small recordings
     )
     report = recordings.validate_all(targets, plan)
     if len(report.cases) == 1 and report.cases[0].status == "harness-error":

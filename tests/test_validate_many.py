@@ -330,3 +330,17 @@ def test_workers_started_clean_apply_the_configuration(
     code, report = as_json(*files, "--jobs", "2")
     assert code == 0, report
     assert all(not c["runs"][0]["findings"] for c in report["cases"])
+
+
+def test_by_default_small_recordings_need_no_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = [jsonl(tmp_path / f"{n}.jsonl", [START, FINISH]) for n in range(3)]
+    targets = recordings.expand([str(f) for f in files])
+    assert recordings._auto_jobs(targets) == 1  # a few KB: this process
+    monkeypatch.setattr(recordings, "AUTO_POOL", 100)
+    assert recordings._auto_jobs(targets) == recordings.cpu_count()
+    started = []
+    monkeypatch.setattr(recordings, "_pooled", lambda t, p, j: started.append(j) or [])
+    recordings.validate_all(targets, recordings.Plan(jobs=0))
+    assert started == [min(3, recordings.cpu_count())] or recordings.cpu_count() == 1
