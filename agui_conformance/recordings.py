@@ -125,7 +125,7 @@ def expand(arguments: Sequence[str], *, exclude: Iterable[str] = ()) -> list[Tar
             targets.append(Target(argument, argument))
         elif _GLOB_CHARS & set(argument):
             matches = sorted(glob.glob(argument, recursive=True))
-            files = [m for m in matches if not os.path.isdir(m)]
+            files = [m for m in matches if not os.path.isdir(m) and not m.endswith(SIDECAR)]
             if not files:
                 raise ValueError(f"no file matches {argument}")
             targets.extend(Target(m, m) for m in files)
@@ -137,9 +137,10 @@ def expand(arguments: Sequence[str], *, exclude: Iterable[str] = ()) -> list[Tar
 
 
 def _directory(folder: str) -> list[str]:
+    """The recordings under `folder`: known extensions, hidden folders (`.git`) skipped."""
     found = []
     for root, dirs, files in os.walk(folder):
-        dirs.sort()
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in files:
             if name.endswith(EXTENSIONS) and not name.endswith(SIDECAR):
                 found.append(os.path.join(root, name))
@@ -363,19 +364,27 @@ def _pooled(targets: Sequence[Target], plan: Plan, jobs: int) -> list[CaseResult
     cases: list[CaseResult | None] = [None] * len(targets)
     lost: list[int] = []
     with ProcessPoolExecutor(max_workers=jobs, mp_context=_context()) as pool:
-        futures: list[tuple[int, Future[CaseResult]]] = [
-            (i, pool.submit(validate_file, t, plan))
-            for i, t in enumerate(targets)
-            if t.path is not None
-        ]
-        for i, target in enumerate(targets):
-            if target.path is None:
-                cases[i] = validate_file(target, plan)
-        for i, future in futures:
-            try:
-                cases[i] = future.result()
-            except BrokenProcessPool:
-                lost.append(i)
+        try:
+            futures: list[tuple[int, Future[CaseResult]]] = [
+                (i, pool.submit(validate_file, t, plan))
+                for i, t in enumerate(targets)
+                if t.path is not None
+            ]
+            for i, target in enumerate(targets):
+                if target.path is None:
+                    cases[i] = validate_file(target, plan)
+            for i, future in futures:
+                try:
+                    cases[i] = future.result()
+                except BrokenProcessPool:
+                    lost.append(i)
+                except Exception as err:  # the case could not come back (a bug of ours)
+                    cases[i] = _refused(
+                        targets[i], f"internal error with {targets[i].name}: {err!r}"
+                    )
+        except BaseException:  # Ctrl-C: the files not started are not waited for
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     for i in lost:  # each alone, so that one file that kills its worker costs only itself
         cases[i] = _alone(targets[i], plan)
     return [case for case in cases if case is not None]

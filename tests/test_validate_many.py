@@ -210,6 +210,8 @@ def test_a_directory_glob_and_stdin_name_their_recordings(tmp_path: Path) -> Non
     sse.write_text("".join(f"data: {json.dumps(e)}\n\n" for e in [START, FINISH]))
     (folder / "b.jsonl.timing.json").write_text("{}")  # record's sidecar: not a recording
     (folder / "notes.txt").write_text("not a recording")
+    (folder / ".cache").mkdir()
+    jsonl(folder / ".cache" / "x.jsonl", [{"not": "an event"}])  # hidden folder: passed over
     request = folder / "request.json"
     sent = {"threadId": "t", "runId": "r1", "messages": [], "tools": [], "context": []}
     request.write_text(json.dumps({**sent, "state": {}, "forwardedProps": {}}))
@@ -219,6 +221,7 @@ def test_a_directory_glob_and_stdin_name_their_recordings(tmp_path: Path) -> Non
     assert code == 0, report
     assert [c["runs"][0]["recording"] for c in report["cases"]] == expected
     assert [t.name for t in recordings.expand([str(folder / "*.jsonl")])] == [str(one)]
+    assert [t.name for t in recordings.expand([str(folder / "*.json")])] == [str(request)]
     deep = recordings.expand([str(folder / "**" / "*.ndjson")])
     assert [t.name for t in deep] == [str(two)]
     code, out, _ = invoke(str(one), "-", stdin=(BAD).read_bytes())
