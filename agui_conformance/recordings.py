@@ -188,7 +188,11 @@ def _validate_file(target: Target, plan: Plan) -> CaseResult:
     side = _sidecar(target.path) if plan.keep_events else {}
     kept = keep.events if keep is not None else []
     times = side.get("eventTimesMs")
-    ok_times = isinstance(times, list) and len(times) == result.events
+    ok_times = (
+        isinstance(times, list)
+        and len(times) == result.events
+        and all(type(t) in (int, float) for t in times[: len(kept)])
+    )
     run = RunRecord(
         request=SentRequest.shown(plan.request),
         requestHeaders=_headers(side.get("requestHeaders")),

@@ -347,3 +347,18 @@ def test_by_default_small_recordings_need_no_pool(
     monkeypatch.setattr(recordings, "_pooled", lambda t, p, j: started.append(j) or [])
     recordings.validate_all(targets, recordings.Plan(jobs=0))
     assert started == [min(3, recordings.cpu_count())] or recordings.cpu_count() == 1
+
+
+def test_a_sidecar_with_junk_is_read_for_what_it_holds(tmp_path: Path) -> None:
+    """`record`'s sidecar beside a recording feeds the HTML timeline; one edited by hand
+    (times that are not numbers, a status that is not one) is passed over, not trusted."""
+    recording = jsonl(tmp_path / "r.jsonl", [START, *TEXT, FINISH])
+    sidecar = tmp_path / "r.jsonl.timing.json"
+    sidecar.write_text(json.dumps({"status": "200", "eventTimesMs": ["a", 1, 2, 3, 4]}))
+    plan = recordings.Plan(keep_events=100)
+    [case] = recordings.validate_all(recordings.expand([str(recording)]), plan).cases
+    [run] = case.runs
+    assert run.status is None and run.eventTimesMs == [] and len(run.events) == 5
+    sidecar.write_text(json.dumps({"status": 200, "eventTimesMs": [0, 1.5, 2, 3, 4]}))
+    [case] = recordings.validate_all(recordings.expand([str(recording)]), plan).cases
+    assert case.runs[0].status == 200 and case.runs[0].eventTimesMs == [0, 1.5, 2, 3, 4]
