@@ -59,7 +59,7 @@ MAX_EVENTS_IN_ALL = 20_000  # events kept over all recordings (at least 100 of e
 # starting workers costs more than they would save (~0.1 s, about 4 MB of JSONL's work)
 AUTO_POOL = 4 << 20
 # what a directory is searched for (recursively); `record`'s timing sidecars are not
-EXTENSIONS = (".jsonl", ".ndjson", ".sse", ".json")
+EXTENSIONS = (".jsonl", ".ndjson", ".sse", ".json", ".bin", ".pb")  # .bin, .pb: protobuf bodies
 SIDECAR = ".timing.json"
 STDIN = "-"
 _GLOB_CHARS = frozenset("*?[")

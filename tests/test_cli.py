@@ -272,7 +272,10 @@ def test_sarif_uri_is_a_uri_reference(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["validate", "/no/such/file.jsonl"], "no such file: /no/such/file.jsonl"),
-        (["validate", str(ROOT / "cases")], "no recording (*.jsonl, *.ndjson, *.sse, *.json)"),
+        (
+            ["validate", str(ROOT / "cases")],
+            "no recording (*.jsonl, *.ndjson, *.sse, *.json, *.bin, *.pb)",
+        ),
         (["validate", str(EXAMPLES / "*.nothing")], "no file matches"),
         (["validate", "-", "-"], "given twice"),
         (["validate", GOOD, "--input", "/no/such/request.json"], "cannot read --input"),

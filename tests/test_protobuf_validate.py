@@ -109,7 +109,8 @@ def test_cli_validates_a_protobuf_recording(tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.returncode == 1, done.stderr
-    assert [f["rule"] for f in orjson.loads(done.stdout)["findings"]] == ["stream-truncated"]
+    [run] = orjson.loads(done.stdout)["cases"][0]["runs"]
+    assert [f["rule"] for f in run["findings"]] == ["stream-truncated"]
     garbage = tmp_path / "garbage.bin"
     garbage.write_bytes(b"\x00\x01\x02\x03 not frames")
     done = subprocess.run(

@@ -362,3 +362,19 @@ def test_a_sidecar_with_junk_is_read_for_what_it_holds(tmp_path: Path) -> None:
     sidecar.write_text(json.dumps({"status": 200, "eventTimesMs": [0, 1.5, 2, 3, 4]}))
     [case] = recordings.validate_all(recordings.expand([str(recording)]), plan).cases
     assert case.runs[0].status == 200 and case.runs[0].eventTimesMs == [0, 1.5, 2, 3, 4]
+
+
+def test_a_directory_holds_protobuf_bodies_too(tmp_path: Path) -> None:
+    """A protobuf body saved as `*.bin` (as docs/protobuf.md says) is a recording of the
+    directory, judged as the SSE capture of the same events is."""
+    from agui_conformance.protobuf import encode_event, frame
+    from tests.proto_events import CLEAN_RUN
+
+    cut = CLEAN_RUN[:-1]  # no RUN_FINISHED: stream-truncated on either binding
+    (tmp_path / "a.bin").write_bytes(b"".join(frame(encode_event(e)) for e in cut))
+    (tmp_path / "b.sse").write_text("".join(f"data: {json.dumps(e)}\n\n" for e in cut))
+    code, report = as_json(str(tmp_path), "--jobs", "2")
+    assert code == 1
+    [proto, sse] = verdicts(report)
+    assert proto[0].endswith("a.bin") and sse[0].endswith("b.sse")
+    assert proto[1:] == sse[1:] == ("failed", [("stream-truncated", None)])
