@@ -9,7 +9,8 @@ import jsonschema
 from click.testing import CliRunner
 
 from agui_conformance.cli import main
-from agui_conformance.model import report_schema
+from agui_conformance.model import load_report, report_schema
+from agui_conformance.report.json_report import report_to_json
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schemas" / "report.schema.json"
 
@@ -28,8 +29,11 @@ def test_run_json_report_validates_against_its_schema(tmp_path: Path) -> None:
         ["run", "--examples", "3", "--seed", "1", "--json", str(out), "--no-html"],
     )
     assert result.exit_code == 0, result.output
-    report = json.loads(out.read_text())
+    text = out.read_text()
+    report = json.loads(text)
     jsonschema.Draft202012Validator(report_schema()).validate(report)
+    # the one writer and the records agree: read back, it is written the same
+    assert report_to_json(load_report(text)) == text
     assert report["tool"]["name"] == "agui-conformance"
     assert {c["status"] for c in report["cases"]} <= {"passed", "not-applicable"}
 
