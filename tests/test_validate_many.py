@@ -145,6 +145,9 @@ def test_a_bad_recording_among_good_ones_is_its_own_section(tmp_path: Path) -> N
     suite = junit.find("testsuite")
     assert suite is not None
     assert (suite.get("tests"), suite.get("errors"), suite.get("failures")) == ("5", "3", "1")
+    assert [(c.get("classname"), c.get("name")) for c in suite] == [
+        ("agui-conformance.recordings", name) for name in names
+    ]
     annotations = invoke(*names, "--format", "github")[1].splitlines()
     assert f"::error file={_escaped(binary)}::" in "\n".join(annotations)
 

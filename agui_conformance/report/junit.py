@@ -36,8 +36,13 @@ def to_junit(
         counts["tests"] += 1
         seconds = sum((run.timing.get("totalMs") or 0) for run in result.runs) / 1000
         total_time += seconds
+        recorded = result.runs[0].recording if result.runs else None
         case = _add(
-            cases, "testcase", classname=f"{suite}.cases", name=result.id, time=f"{seconds:.3f}"
+            cases,
+            "testcase",
+            classname=f"{suite}.{'recordings' if recorded else 'cases'}",
+            name=recorded or result.id,  # a recording by its path, as the user named it
+            time=f"{seconds:.3f}",
         )
         findings = [f for f in result.findings if f.level.rank >= fail_on.rank]
         if result.status == "not-applicable":
