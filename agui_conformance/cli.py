@@ -285,8 +285,9 @@ def validate(
     max_state_bytes: int,
     jobs: int | None,
 ) -> None:
-    """Validate recorded streams: files, directories (their *.jsonl, *.ndjson, *.sse and
-    *.json files), globs, or - for stdin; one report, one case per recording.
+    """Validate recorded streams: files, directories (their *.jsonl, *.ndjson, *.sse,
+    *.json, *.bin and *.pb files), globs, or - for stdin; one report, one case per
+    recording, in the order given.
 
     \b
     Exit codes: 0 conformant (nothing at or above --fail-on),
