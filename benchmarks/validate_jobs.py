@@ -6,8 +6,10 @@ LangGraph-like, SDK-like, so the set looks like what real agents record), then r
 `agui-conformance validate DIR --jobs J` as a separate process for every J, in turns
 (a busy spell of a shared machine hits every J alike), --rounds times. Reports the median
 wall time, events/s and the speed-up against --jobs 1 measured in the same run, the CPU
-time the command and its workers used (what the pool costs beyond the work), and checks
-that every J printed the same report and exit code.
+time the command and its workers used (what the pool costs beyond the work), then the
+room the machine leaves for parallel work at that moment (a pure CPU loop in 1 and in J
+processes at once: J x t1 / tJ, about J when idle, about 1 when other work takes the
+CPUs), and checks that every J printed the same report and exit code.
 
     python benchmarks/validate_jobs.py [--files 100] [--events 2000] [--rounds 3] [--jobs 1,2,N]
 """
@@ -77,6 +79,26 @@ def one_run(folder: Path, jobs: int) -> tuple[float, float, int, bytes]:
     return wall, cpu, done.returncode, done.stdout
 
 
+SPIN = "for _ in range(10_000_000): pass"
+
+
+def parallel_room(jobs: int) -> float:
+    """The speed-up a perfectly parallel job could get right now: a pure CPU loop in one
+    process, then in `jobs` processes at once (the same loop each), as jobs x t1 / tJ. On
+    an idle machine it is about `jobs`; when the CPUs are taken by others, about 1."""
+
+    def spin(count: int) -> float:
+        started = time.perf_counter()
+        children = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(count)]
+        for child in children:
+            child.wait(timeout=120)
+        return time.perf_counter() - started
+
+    one = statistics.median(spin(1) for _ in range(3))
+    many = statistics.median(spin(jobs) for _ in range(3))
+    return jobs * one / many
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=100)
@@ -115,6 +137,8 @@ def main() -> None:
                 f"{j:>7}  {median:>9.3f}  {total / median:>11,.0f}  {base / median:>7.2f}x"
                 f"  {used:>6.2f}"
             )
+        for j in jobs[1:]:
+            print(f"room for parallel work now, {j} processes: {parallel_room(j):.2f}x")
         reports = {frozenset(o) for o in outputs.values()}
         codes = sorted({code for o in outputs.values() for code, _ in o})
         same = len(reports) == 1 and all(len(o) == 1 for o in outputs.values())
