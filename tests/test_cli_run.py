@@ -335,9 +335,9 @@ def test_validate_format_github_names_the_file_and_line(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("fmt", ["text", "json", "junit", "sarif", "html", "github"])
 def test_every_validate_format_is_registered_once(fmt: str) -> None:
-    from agui_conformance.report.formats import FORMATS
+    from agui_conformance.report.formats import REPORT_FORMATS
 
-    assert fmt in FORMATS
+    assert fmt in REPORT_FORMATS
     code, out = run("validate", "--format", fmt, "examples/conformant-run.sse")
     assert code == 0
     assert bool(out) == (fmt != "github")  # nothing to annotate: no workflow command

@@ -4,6 +4,6 @@ They only read the Report; they never validate anything themselves. Every format
 command offers is registered in `agui_conformance.report.formats`.
 """
 
-from agui_conformance.report.formats import FORMATS, Options, render
+from agui_conformance.report.formats import REPORT_FORMATS, ReportFormat, render_report
 
-__all__ = ["FORMATS", "Options", "render"]
+__all__ = ["REPORT_FORMATS", "ReportFormat", "render_report"]
