@@ -334,7 +334,7 @@ def test_the_html_curl_of_a_protobuf_run_replays_it_to_a_file_that_validates_ali
     import subprocess
     import sys
 
-    from agui_conformance.model import Report
+    from agui_conformance.model import load_report
     from agui_conformance.report.html import case_view
     from reference_agent.app import AgentConfig
     from reference_agent.server import running_agent
@@ -343,7 +343,7 @@ def test_the_html_curl_of_a_protobuf_run_replays_it_to_a_file_that_validates_ali
         args = ["run", "--agent-url", agent.url, "--binding", "protobuf", "-k", "minimal-input"]
         code, data = _run([*args, "--examples", "0"], tmp_path / "r.json")
         assert code == 1 and data is not None
-        report = Report.model_validate(data)
+        report = load_report(json.dumps(data))
         case = next(c for c in report.cases if c.id == "minimal-input")
         assert {f.rule for r in case.runs for f in r.findings} == {"stream-truncated"}
         curl = case_view(case, report).curl
