@@ -30,9 +30,17 @@ def _record(url: str, out: Path, *extra: str) -> tuple[int, str]:
 
 
 def _validate(path: Path) -> tuple[int, dict[str, Any]]:
+    """validate's JSON report of one recording, as its run's findings, exercised rules,
+    event count and conformance (no error-level finding)."""
     args = ["validate", str(path), "--input", str(REQUEST), "--format", "json"]
     result = CliRunner().invoke(main, args)
-    return result.exit_code, json.loads(result.stdout)
+    [run] = json.loads(result.stdout)["cases"][0]["runs"]
+    return result.exit_code, {
+        "findings": run["findings"],
+        "exercised": run["exercised"],
+        "events": len(run["events"]) + run["eventsOmitted"],
+        "conformant": not any(f["level"] == "error" for f in run["findings"]),
+    }
 
 
 def _verdict(report: dict[str, Any]) -> tuple[Any, ...]:
