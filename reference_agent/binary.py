@@ -13,7 +13,6 @@ negotiation or framing rule each.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 
@@ -21,13 +20,12 @@ from starlette.requests import Request
 
 from agui_conformance.negotiation import admits_protobuf
 from agui_conformance.protobuf import MEDIA_TYPE, Unencodable, encode_event, frame
-from reference_agent.stream import Event, safe
+from reference_agent.stream import Event, paced, safe
 
 __all__ = ["MEDIA_TYPE", "content_type", "frames", "wants_protobuf"]
 
 log = logging.getLogger("reference_agent")
 
-_CHECK_EVERY = 64  # events between checks for a departed client
 GARBAGE = b"\xff\xff\xff\xff"  # fault proto-undecodable-frame: no protobuf message parses it
 MISLABELLED = "application/x-protobuf"  # fault proto-wrong-content-type
 
@@ -88,16 +86,11 @@ async def frames(
     if framing == "proto-extra-step":
         made = _stepped(made)
     held = b""  # fault proto-truncated: each frame waits for the next, the last is cut
-    for position, event in enumerate(made):
-        if delay and position:
-            await asyncio.sleep(delay)
-        if position % _CHECK_EVERY == _CHECK_EVERY - 1 and await request.is_disconnected():
-            return  # the client left: stop working for nobody
+    async for position, event in paced(made, delay, request):
         data = encode(event, framing, position)
         if framing == "proto-truncated":
             data, held = held, data
         if data:
             yield data
-        await asyncio.sleep(0)
     if held:
         yield held[:-3]

@@ -51,6 +51,20 @@ def safe(events: Iterator[Event]) -> Iterator[Event]:
         yield event
 
 
+async def paced(
+    events: Iterator[Event], delay: float, request: Request
+) -> AsyncIterator[tuple[int, Event]]:
+    """`events` with their positions, `delay` seconds apart, as a body writes them: the
+    loop gets a turn between events, and the run stops once the client has left."""
+    for position, event in enumerate(events):
+        if delay and position:
+            await asyncio.sleep(delay)
+        if position % _CHECK_EVERY == _CHECK_EVERY - 1 and await request.is_disconnected():
+            return  # the client left: stop working for nobody
+        yield position, event
+        await asyncio.sleep(0)  # let the server notice a departed client between events
+
+
 async def sse(
     events: Iterator[Event], delay: float, framing: str | None, request: Request
 ) -> AsyncIterator[bytes]:
@@ -70,13 +84,8 @@ async def sse(
             yield encode(first, None)
         await asyncio.sleep(STALL_SECONDS)
         return
-    for position, event in enumerate(made):
-        if delay and position:
-            await asyncio.sleep(delay)
-        if position % _CHECK_EVERY == _CHECK_EVERY - 1 and await request.is_disconnected():
-            return  # the client left: stop working for nobody
+    async for position, event in paced(made, delay, request):
         yield encode(event, framing)
-        await asyncio.sleep(0)  # let the server notice a departed client between events
         if framing == "no-data-prefix" and position == 0:
             # one extra event written without `data:`: consumers drop the line
             lost = {"type": "CUSTOM", "name": "com.agui-conformance.lost", "value": 1}
