@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Literal
 
 from agui_conformance.hits import Hit
-from agui_conformance.protobuf import MEDIA_TYPE
+from agui_conformance.protobuf import MEDIA_TYPE, first_frame
 from agui_conformance.transport import SSE_ACCEPT, Exchange
 
 __all__ = [
@@ -117,15 +117,13 @@ def looks_framed(prefix: bytes) -> bool:
     4-byte big-endian length, then that many bytes of a message with a type): how a
     protobuf answer under another media type is recognised. A frame longer than the kept
     prefix cannot be told, and is not claimed."""
-    if len(prefix) < 5:
-        return False
-    length = int.from_bytes(prefix[:4], "big")
-    if length == 0 or length > len(prefix) - 4:
+    payload = first_frame(prefix)
+    if not payload:
         return False
     from agui_conformance.protobuf.codec import decode_event  # only for a suspect answer
 
     try:
-        event = decode_event(bytes(prefix[4 : 4 + length]))
+        event = decode_event(payload)
     except Exception:  # not protobuf at all: whatever it is, not this rule's
         return False
     return isinstance(event, dict) and isinstance(event.get("type"), str)

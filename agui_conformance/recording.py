@@ -272,18 +272,15 @@ def _read(handle: Readable) -> Iterator[bytes]:
 def _first_frame_decodes(head: bytes) -> bool:
     """Whether `head` starts with a whole protobuf frame that decodes as an event (or an
     event type newer than the wire schema)."""
-    from agui_conformance.protobuf import DEFAULT_MAX_FRAME, HEADER_SIZE, frame_length
+    from agui_conformance.protobuf import Undecodable, first_frame
 
-    if len(head) < HEADER_SIZE:
+    payload = first_frame(head)
+    if payload is None:
         return False
-    size = frame_length(head[:HEADER_SIZE])
-    if size > DEFAULT_MAX_FRAME or len(head) < HEADER_SIZE + size:
-        return False
-    from agui_conformance.protobuf import Undecodable
     from agui_conformance.protobuf.codec import decode_event
 
     try:
-        decode_event(head[HEADER_SIZE : HEADER_SIZE + size])
+        decode_event(payload)
     except Undecodable:
         return False
     return True

@@ -52,6 +52,18 @@ def frame_length(header: bytes) -> int:
     return int(_HEADER.unpack(header)[0])
 
 
+def first_frame(head: bytes) -> bytes | None:
+    """The message bytes of the whole frame `head` starts with (a declared length within
+    `DEFAULT_MAX_FRAME` that `head` holds entirely), or None: how a body is recognised as
+    protobuf before it is read as such."""
+    if len(head) < HEADER_SIZE:
+        return None
+    size = frame_length(head[:HEADER_SIZE])
+    if size > DEFAULT_MAX_FRAME or len(head) < HEADER_SIZE + size:
+        return None
+    return bytes(head[HEADER_SIZE : HEADER_SIZE + size])
+
+
 def __getattr__(name: str) -> Any:
     if name in ("decode_event", "encode_event"):
         from agui_conformance.protobuf import codec
