@@ -26,6 +26,7 @@ import httpx
 from agui_conformance import negotiation
 from agui_conformance.cases import Case, Ids, build_body
 from agui_conformance.exercise import exercised
+from agui_conformance.headers import header, media_type
 from agui_conformance.hits import Hit
 from agui_conformance.model import CaseResult, RunRecord
 from agui_conformance.protobuf import MEDIA_TYPE
@@ -220,10 +221,6 @@ def compare(
 # ------------------------------------------------------------------ what was served
 
 
-def _header(headers: dict[str, str], name: str) -> str | None:
-    return next((v for k, v in headers.items() if k.lower() == name), None)
-
-
 def binding_note(cases: Sequence[CaseResult], binding: str) -> str:
     """One line on how often protobuf was served to the runs that asked for it: an agent
     that answers SSE instead does not support the optional binding (legal: PROTO-004),
@@ -231,11 +228,11 @@ def binding_note(cases: Sequence[CaseResult], binding: str) -> str:
     asked = served = sse = 0
     for case in cases:
         for run in case.runs:
-            accept = _header(run.requestHeaders, "accept")
+            accept = header(run.requestHeaders, "accept")
             if run.status != 200 or accept is None or not negotiation.admits_protobuf(accept):
                 continue
             asked += 1
-            answer = negotiation.media_type(_header(run.responseHeaders, "content-type") or "")
+            answer = media_type(header(run.responseHeaders, "content-type", ""))
             served += answer == MEDIA_TYPE
             sse += answer == SSE_ACCEPT
     if not asked:

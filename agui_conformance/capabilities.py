@@ -23,6 +23,7 @@ from typing import Any
 import jsonschema  # type: ignore[import-untyped, unused-ignore]
 import orjson
 
+from agui_conformance.headers import header, media_type
 from agui_conformance.hits import Hit
 from agui_conformance.model import CaseResult
 from agui_conformance.transport import Deadlines
@@ -201,12 +202,8 @@ def _tokens(cases: Iterable[CaseResult]) -> Iterator[tuple[str, str, int | None]
                     yield "outcome:interrupt", case.id, index
 
 
-def _header(headers: dict[str, str], name: str) -> str | None:
-    return next((v for k, v in headers.items() if k.lower() == name), None)
-
-
 def _media(headers: dict[str, str]) -> str:
-    return (_header(headers, "content-type") or "").split(";")[0].strip().lower()
+    return media_type(header(headers, "content-type", ""))
 
 
 def binary_unserved(value: Any, cases: list[CaseResult]) -> tuple[bool, list[Hit]]:
@@ -223,7 +220,7 @@ def binary_unserved(value: Any, cases: list[CaseResult]) -> tuple[bool, list[Hit
         for case in cases
         for run in case.runs
         if run.status == 200
-        and admits_protobuf(_header(run.requestHeaders, "accept"))
+        and admits_protobuf(header(run.requestHeaders, "accept"))
         and _media(run.responseHeaders) in (PROTOBUF, "text/event-stream")
     ]
     unserved = [case_id for case_id, media in asked if media != PROTOBUF]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from agui_conformance.headers import header, media_type
 from agui_conformance.hits import Hit
 from agui_conformance.protobuf import MEDIA_TYPE, first_frame
 from agui_conformance.transport import SSE_ACCEPT, Exchange
@@ -89,11 +90,6 @@ def admits_protobuf(accept: str | None) -> bool:
     return admits(accept, MEDIA_TYPE)
 
 
-def media_type(content_type: str) -> str:
-    """The media type of a `Content-Type` value: parameters dropped, lower case."""
-    return content_type.split(";")[0].strip().lower()
-
-
 def served(exchange: Exchange) -> Binding | None:
     """The binding the answer was framed in, by its `Content-Type` (as a consumer picks its
     parser, case and parameters aside); None for anything else (JSON, HTML, no answer)."""
@@ -106,10 +102,7 @@ def served(exchange: Exchange) -> Binding | None:
 
 
 def request_accept(exchange: Exchange) -> str | None:
-    for name, value in exchange.request_headers.items():
-        if name.lower() == "accept":
-            return value
-    return None
+    return header(exchange.request_headers, "accept")
 
 
 def looks_framed(prefix: bytes) -> bool:

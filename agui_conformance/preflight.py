@@ -25,6 +25,7 @@ from urllib.parse import SplitResult, urlsplit
 import httpx
 import orjson
 
+from agui_conformance.headers import media_type
 from agui_conformance.transport import SSE_ACCEPT, Deadlines, is_secret, redact_url, ssl_context
 
 PREFIX = 4096  # body bytes read at most, to tell an HTML page from anything else
@@ -157,7 +158,7 @@ async def _send(url: str, headers: dict[str, str], deadlines: Deadlines, seen: _
     ):
         seen.connected = True
         seen.status = response.status_code
-        seen.content_type = _media_type(response.headers.get("content-type", ""))
+        seen.content_type = media_type(response.headers.get("content-type", ""))
         seen.coding = response.headers.get("content-encoding", "").strip().lower()
         if seen.status != 200 or seen.content_type in (SSE_ACCEPT, "text/html"):
             return  # the headers decide; the body is never read
@@ -210,10 +211,6 @@ def _judge(
             "not an event stream: point --agent-url at the agent's AG-UI endpoint",
         )
     return None
-
-
-def _media_type(value: str) -> str:
-    return value.split(";")[0].strip().lower()
 
 
 def _is_html(seen: _Seen) -> bool:

@@ -67,11 +67,10 @@ def curl_command(
     `Accept` among `headers` (what the run sent; SSE's when none). An `Accept` that admits
     the protobuf binding may get a binary answer: the body goes to `run.bin` (`--output`),
     and a second line validates that file."""
+    from agui_conformance.headers import header
     from agui_conformance.negotiation import admits_protobuf
 
-    accept = next(
-        (v for k, v in (headers or {}).items() if k.lower() == "accept"), "text/event-stream"
-    )
+    accept = header(headers or {}, "accept", "text/event-stream")
     parts = [
         "curl",
         "-N",

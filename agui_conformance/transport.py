@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 import orjson
 
+from agui_conformance.headers import media_type
 from agui_conformance.hits import Hit
 from agui_conformance.protobuf import MEDIA_TYPE as PROTOBUF_MEDIA_TYPE
 from agui_conformance.redact import REDACTED as REDACTED  # re-exported: callers keep working
@@ -63,7 +64,7 @@ def reader_for(content_type: str) -> Any:
     case and parameters aside): the protobuf binding's frame reader for its media type,
     the SSE parser for anything else. Both have `feed`, `take_event` and `close`, and
     yield frames whose data is one JSON event, and `Hit`s for framing problems."""
-    if content_type.split(";")[0].strip().lower() == PROTOBUF_MEDIA_TYPE:
+    if media_type(content_type) == PROTOBUF_MEDIA_TYPE:
         from agui_conformance.protobuf.reader import FrameReader  # the codec, only when used
 
         return FrameReader()
@@ -110,7 +111,7 @@ class Exchange:
 
     @property
     def content_type(self) -> str:
-        return self.response_headers.get("content-type", "").split(";")[0].strip().lower()
+        return media_type(self.response_headers.get("content-type", ""))
 
 
 @functools.cache

@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from agui_conformance.headers import media_type
 from agui_conformance.model import CaseResult, Level, Report, ToolInfo
 from agui_conformance.protobuf import MEDIA_TYPE as PROTOBUF
 from agui_conformance.proxy.tap import Budget, Ended, Tap
@@ -51,7 +52,7 @@ def kind_of(tap: Tap, request: Any) -> str:
     """`run` (an AG-UI run over SSE: judged), `protobuf` (a run over the protobuf binding:
     judged, and counted) or `other` (traffic that is no run: a GET, a POST of something
     else)."""
-    content_type = tap.response_headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = media_type(tap.response_headers.get("content-type", ""))
     if tap.method != "POST":
         return "other"
     if content_type == PROTOBUF:

@@ -25,6 +25,7 @@ import orjson
 
 from agui_conformance.cases import assistant_messages
 from agui_conformance.clip import MAX_FINDINGS_PER_RULE
+from agui_conformance.headers import header, media_type
 from agui_conformance.model import (
     CaseResult,
     Finding,
@@ -99,10 +100,7 @@ def _run_label(case: CaseResult, position: int) -> str:
 
 def _request_body(run: RunRecord) -> tuple[str, str]:
     """(body text, content type) a reproducer sends for this run."""
-    content_type = next(
-        (v for k, v in run.requestHeaders.items() if k.lower() == "content-type"),
-        "application/json",
-    )
+    content_type = header(run.requestHeaders, "content-type", "application/json")
     sent = run.request
     if sent.size is not None:
         return f"{sent.body}… ({sent.size} bytes in all)", content_type
@@ -115,12 +113,8 @@ def _request_body(run: RunRecord) -> tuple[str, str]:
 _BINDINGS = {PROTOBUF_MEDIA_TYPE: "protobuf", "text/event-stream": "SSE"}
 
 
-def _header(headers: dict[str, str], name: str) -> str:
-    return next((v for k, v in headers.items() if k.lower() == name), "")
-
-
 def _binding(run: RunRecord) -> str:
-    served = _header(run.responseHeaders, "content-type").split(";")[0].strip().lower()
+    served = media_type(header(run.responseHeaders, "content-type", ""))
     return _BINDINGS.get(served, "")
 
 
@@ -155,7 +149,7 @@ def _run_view(case: CaseResult, run: RunRecord, position: int) -> RunView:
         events_left_out=transcript.events_left_out(run, rows),
         last_row_index=rows[-1].last if rows else -1,
         binding=_binding(run),
-        accept=_header(run.requestHeaders, "accept"),
+        accept=header(run.requestHeaders, "accept", ""),
     )
 
 
