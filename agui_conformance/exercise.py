@@ -147,11 +147,12 @@ class StreamTokens:
                     ids = list(map(methodcaller("get", key), same))
                 if set(map(type, ids)) != {str}:
                     ids = [item for item in ids if type(item) is str]
-                unique = set(ids)
+                # one pass over the ids: fewer new ids than starts means one came again
                 opened = self._opened[family]
-                if len(unique) < len(ids) or not opened.isdisjoint(unique):
+                before = len(opened)
+                opened.update(ids)
+                if len(opened) - before < len(ids):
                     tokens.add(f"reopen:{family}")
-                opened |= unique
                 continue
             if kind == "RUN_STARTED":
                 self._runs += len(same)

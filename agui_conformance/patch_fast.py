@@ -42,15 +42,32 @@ __all__ = ["DEFER", "apply_plain"]
 
 DEFER: Any = object()
 _WHOLE = 1 << 62  # a limit no value reaches
+_FLAT = 8  # objects of at most this many members are sized inline when flat
 
 
 def _size(value: Any) -> int:
-    """`json_size` of a whole value (strings and numbers without the call)."""
+    """`json_size` of a whole value: strings and numbers without the call, and a small
+    object of strings and numbers (the usual patch value) in one pass without the walk's
+    stack (measured: ~400 -> ~200 ns for `{"block": 1}`); anything else by the walk."""
     kind = type(value)
     if kind is str:
         return len(value) + 2
     if kind is int or kind is float:
         return NUMBER_SIZE
+    if kind is dict and len(value) <= _FLAT:
+        total = 2
+        for key, child in value.items():
+            kind = type(child)
+            if type(key) is not str:
+                break
+            if kind is str:
+                total += len(key) + MEMBER + len(child) + 2
+            elif kind is int or kind is float:
+                total += len(key) + MEMBER + NUMBER_SIZE
+            else:
+                break
+        else:
+            return total
     return json_size(value, _WHOLE)
 
 

@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agui_conformance.jsonpatch import PatchError, apply_patch
-from agui_conformance.patch_fast import DEFER, apply_plain
+from agui_conformance.jsonsize import json_size
+from agui_conformance.patch_fast import DEFER, _size, apply_plain
 from tests.test_jsonpatch import docs_and_patches, json_docs
 
 OPS = ["add", "remove", "replace", "move", "copy", "test", "", "/", "/a", "/0", "/-", "/a/0"]
@@ -107,3 +108,12 @@ def test_a_failing_operation_undoes_the_earlier_ones() -> None:
     ]
     assert apply_plain(doc, patch) is DEFER
     assert repr(doc) == before
+
+
+@settings(max_examples=500)
+@given(json_docs)
+def test_the_inline_size_of_a_value_is_the_walk_s(value: Any) -> None:
+    """`_size` sizes small flat objects itself: always the same count as `json_size`."""
+    assert _size(value) == json_size(value, 1 << 62)
+    flat = {"k": 1, "s": "x", "f": 1.5, "": ""}
+    assert _size(flat) == json_size(flat, 1 << 62)

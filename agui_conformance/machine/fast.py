@@ -249,15 +249,26 @@ def _delta(shape: Shape, owned: bool) -> FastPath:
     `owned`: the event was parsed here and nothing else holds it, so its values
     move into the state instead of being copied."""
 
+    stamped, extras_ok, (low, high) = shape.stamped.issuperset, shape.extras_ok, shape.timestamp
+    copy = not owned
+
     def fast(ctx: Context, event: dict[str, Any], index: int) -> bool:
-        if (len(event) != 2 and not shape.extras_ok(event)) or not ctx.state_known:
+        if len(event) != 2:
+            if stamped(event):  # `extras_ok` inline for the common extra, a timestamp
+                stamp = event.get("timestamp")
+                if type(stamp) is not int or not low <= stamp <= high:
+                    return False
+            elif not extras_ok(event):
+                return False
+        if not ctx.state_known:
             return False
-        used = ctx.budget.used
-        state = apply_plain(ctx.state, event.get("delta"), copy=not owned, budget=ctx.budget)
+        budget = ctx.budget
+        used = budget.used
+        state = apply_plain(ctx.state, event.get("delta"), copy=copy, budget=budget)
         if state is DEFER:
             return False
         ctx.state = state
-        ctx.state_size += ctx.budget.used - used
+        ctx.state_size += budget.used - used
         return True
 
     return fast
