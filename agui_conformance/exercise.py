@@ -27,6 +27,12 @@ NESTED = frozenset(
 )
 MAX_DEPTH = 8
 MAX_NODES = 5_000
+# distinct protocolVersion values one stream (and a report's summary) lists at most, each
+# cut to MAX_VERSION_CHARS: a hostile stream of a million RUN_STARTED events, each naming
+# a new megabyte-long version, stays a short list
+MAX_VERSIONS = 16
+MAX_VERSION_CHARS = 80
+NO_VERSION = "(none)"  # a RUN_STARTED without a protocolVersion string
 
 
 @lru_cache(maxsize=1)
@@ -81,6 +87,21 @@ def stream_tokens(events: Iterable[Any]) -> set[str]:
     return tokens.tokens
 
 
+def note_versions(events: Iterable[Any], seen: list[str]) -> None:
+    """Add to `seen` the protocolVersion each RUN_STARTED of `events` declares, in order,
+    once each (`NO_VERSION` for one that declares no string), up to `MAX_VERSIONS`."""
+    for event in events:
+        if isinstance(event, dict) and event.get("type") == "RUN_STARTED":
+            version = event.get("protocolVersion")
+            if isinstance(version, str):
+                if len(version) > MAX_VERSION_CHARS:
+                    version = version[: MAX_VERSION_CHARS - 1] + "…"
+            else:
+                version = NO_VERSION
+            if version not in seen and len(seen) < MAX_VERSIONS:
+                seen.append(version)
+
+
 _STARTS = {"TEXT_MESSAGE_START": ("text", "messageId"), "TOOL_CALL_START": ("tool", "toolCallId")}
 # The events that show more than their type and member names.
 _NOTABLE = frozenset({"RUN_STARTED", *_STARTS}) | NESTED
@@ -91,7 +112,8 @@ class StreamTokens:
     """The tokens of a stream read in batches (a recording, or one list of events): each
     batch's types and member names, and what only the notable events show, across
     batches (a second run, an item opened again in a later batch). Holds the ids of
-    opened items, never the events.
+    opened items and the protocol versions the RUN_STARTED events declared (`versions`,
+    `note_versions`), never the events.
 
     The cost per event is in C (a map over the types, one set union of the members, a
     `compress` picking out the notable events), so the high-volume deltas cost a few tens
@@ -100,6 +122,7 @@ class StreamTokens:
 
     def __init__(self) -> None:
         self.tokens: set[str] = set()
+        self.versions: list[str] = []  # what the RUN_STARTED events declared, in order
         self._runs = 0
         self._opened: dict[str, set[str]] = {"text": set(), "tool": set()}
 
@@ -154,8 +177,9 @@ class StreamTokens:
                 if len(opened) - before < len(ids):
                     tokens.add(f"reopen:{family}")
                 continue
-            if kind == "RUN_STARTED":
+            if kind == "RUN_STARTED":  # one a run: the rare path
                 self._runs += len(same)
+                note_versions(same, self.versions)
             elif kind == "RUN_FINISHED":
                 for event in same:
                     outcome = event.get("outcome")

@@ -11,7 +11,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from agui_conformance.exercise import triggers
+from agui_conformance.exercise import MAX_VERSIONS, note_versions, triggers
 from agui_conformance.model import (
     CaseResult,
     Coverage,
@@ -121,15 +121,18 @@ def conformance(cases: list[CaseResult]) -> str:
 
 
 def protocol_versions(cases: list[CaseResult]) -> list[str]:
+    """The protocolVersion values the runs' RUN_STARTED events declared, in order, once
+    each ("(none)": one declared none; at most `MAX_VERSIONS`): what a run counted while
+    validating all its events (`validate`), else read from the events it kept."""
     seen: list[str] = []
     for case in cases:
         for run in case.runs:
-            for event in run.events:
-                if isinstance(event, dict) and event.get("type") == "RUN_STARTED":
-                    version = event.get("protocolVersion")
-                    shown = version if isinstance(version, str) else "(none)"
-                    if shown not in seen:
-                        seen.append(shown)
+            if run.protocolVersions is None:
+                note_versions(run.events, seen)
+                continue
+            for version in run.protocolVersions:
+                if version not in seen and len(seen) < MAX_VERSIONS:
+                    seen.append(version)
     return seen
 
 

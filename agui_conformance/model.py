@@ -152,6 +152,10 @@ class RunRecord:
             "eventLines": "The 1-based line of the recording each event a finding names "
             "starts on, by event index (JSONL and SSE files; none for a JSON document or "
             "standard input).",
+            "protocolVersions": "The protocolVersion each RUN_STARTED of the exchange "
+            "declared, in order, once each ('(none)': one declared none; at most 16), "
+            "counted while validating all its events (`validate`, which keeps only the "
+            "first). Null: read from `events`.",
         },
         _request_schema,
     )
@@ -171,6 +175,7 @@ class RunRecord:
     outcome: str | None = None
     recording: str | None = None
     eventLines: dict[str, int] = field(default_factory=dict)
+    protocolVersions: list[str] | None = None
 
     def __post_init__(self) -> None:
         # what was sent, typed, whatever form it was given in (the report's JSON shape too)

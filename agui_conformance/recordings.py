@@ -208,6 +208,7 @@ def _validate_file(target: Target, plan: Plan) -> CaseResult:
         exercised=result.exercised,
         recording=target.name,
         eventLines={str(index): line for index, line in sorted(result.lines.items())},
+        protocolVersions=result.protocol_versions,
     )
     threshold = fail_level(plan.fail_on)
     bad = any(f.level.rank >= threshold.rank for f in result.findings)

@@ -130,6 +130,9 @@ class ValidationResult:
     # the 1-based line of the recording file each event a finding names starts on (JSONL
     # and SSE recordings; none for a JSON document)
     lines: dict[int, int] = field(default_factory=dict)
+    # the protocolVersion each RUN_STARTED declared, in order, once each ("(none)": one
+    # declared none), counted during the pass (`validate_recording`); None: not counted
+    protocol_versions: list[str] | None = None
 
     @property
     def errors(self) -> list[Finding]:

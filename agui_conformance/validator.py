@@ -296,9 +296,10 @@ def validate_recording(
     keep: Kept | None = None,
 ) -> ValidationResult:
     """Validate a recorded stream: a path, bytes, or a binary file object, in one pass
-    that also fills `exercised` (the rules the stream reached, `exercise`) and `lines`
-    (the line of each event a finding names, for JSONL and SSE recordings), and, given
-    `keep`, holds on to the first events for a report's transcript.
+    that also fills `exercised` (the rules the stream reached, `exercise`), `lines`
+    (the line of each event a finding names, for JSONL and SSE recordings) and
+    `protocol_versions` (what its RUN_STARTED events declared), and, given `keep`, holds
+    on to the first events for a report's transcript.
 
     `check_request=False`: the request was checked by the caller (the CLI refuses a
     `--input` that is not a RunAgentInput); it only informs the request-aware rules.
@@ -327,6 +328,7 @@ def validate_recording(
         validator.close(suppress=("stream-truncated",) if cut else ())
     result = validator.result()
     result.exercised = recording_exercised(tokens.tokens, request, recording.format)
+    result.protocol_versions = tokens.versions
     for index in {f.index for f in result.findings if f.index is not None}:
         line = recording.lines.get(index)
         if line is not None:
