@@ -195,8 +195,15 @@ def _check_request(request: dict[str, Any], path: str) -> None:
 
 
 def _write(output: str, text: str) -> None:
+    """Write a report (or baseline) to `output`, creating its folder first: one line and
+    exit 2 when either cannot be done."""
+    out = Path(output)
     try:
-        Path(output).write_text(text, encoding="utf-8")
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ToolError(f"cannot create {out.parent}: {err.strerror or err}") from err
+    try:
+        out.write_text(text, encoding="utf-8")
     except OSError as err:
         raise ToolError(f"cannot write {output}: {err.strerror or err}") from err
 
@@ -254,7 +261,8 @@ def _color(output: str | None) -> bool:
     "--output",
     metavar="FILE",
     type=click.Path(dir_okay=False),
-    help="Write the report to FILE instead of stdout (the summary line goes to stderr).",
+    help="Write the report to FILE instead of stdout (the summary line goes to stderr); "
+    "its folder is created when missing.",
 )
 @click.option(
     "--max-state-bytes",
@@ -1085,11 +1093,6 @@ def verdict_text(
 
 
 def _write_report(path: str, text: str, label: str) -> None:
-    out = Path(path)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ToolError(f"cannot create {out.parent}: {err.strerror or err}") from err
     _write(path, text)
     click.echo(f"{label}: {path}")
 

@@ -106,6 +106,42 @@ def test_stdin() -> None:
     assert "events from stdin — conformant" in out
 
 
+# ---------------------------------------------------------------- -o: where the report goes
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "html", "junit", "sarif"])
+def test_output_into_folders_that_do_not_exist_yet_creates_them(tmp_path: Path, fmt: str) -> None:
+    """`validate -o` creates the report's folder, as `run --json/--html/...` do."""
+    out = tmp_path / "not" / "yet" / f"report.{fmt}"
+    result = CliRunner().invoke(main, ["validate", BAD, "--format", fmt, "-o", str(out)])
+    assert result.exit_code == 1, result.output  # the recording's findings, as ever
+    assert result.stdout == ""
+    assert result.stderr.strip().endswith("not conformant (profile spec)")
+    assert out.read_text(encoding="utf-8").strip()
+
+
+def test_output_under_a_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    out = blocker / "sub" / "report.json"
+    result = CliRunner().invoke(main, ["validate", GOOD, "--format", "json", "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.splitlines()
+    assert line == f"Error: cannot create {blocker / 'sub'}: Not a directory"
+    assert result.stdout == "" and list(tmp_path.iterdir()) == [blocker]
+
+
+def test_output_that_cannot_be_written_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """The folder is there but the file cannot be opened (here: a link into nowhere)."""
+    out = tmp_path / "report.txt"
+    out.symlink_to(tmp_path / "gone" / "report.txt")
+    result = CliRunner().invoke(main, ["validate", GOOD, "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.splitlines()
+    assert line == f"Error: cannot write {out}: No such file or directory"
+    assert not (tmp_path / "gone").exists()
+
+
 # ---------------------------------------------------------------- JSON and SARIF
 
 
@@ -282,7 +318,7 @@ def test_sarif_uri_is_a_uri_reference(tmp_path: Path) -> None:
         (["validate", GOOD, "--profile", "nope"], "Invalid value"),
         (["validate", GOOD, "--format", "xml"], "Invalid value"),
         (["validate"], "Missing argument"),
-        (["validate", BAD, "-o", "/no/such/dir/report.txt"], "cannot write /no/such/dir"),
+        (["validate", BAD, "-o", f"{GOOD}/dir/report.txt"], f"cannot create {GOOD}/dir: "),
     ],
 )
 def test_usage_and_tool_errors_exit_2_without_traceback(args: list[str], message: str) -> None:
