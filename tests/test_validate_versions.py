@@ -224,3 +224,27 @@ def test_the_count_during_the_pass_is_what_reading_every_event_gives(tmp_path: P
         counted = protocol_versions([case])
         run.protocolVersions = None  # now read from the events kept
         assert protocol_versions([case]) == counted, events
+
+
+@pytest.mark.parametrize(
+    ("version", "rules"),
+    [
+        ("1." + "9" * 100_000, ["version-newer-than-validator"]),
+        ("9" * 100_000 + ".0", ["version-newer-than-validator"]),
+        ("0." + "9" * 100_000, []),
+        ("1.10", ["version-newer-than-validator"]),
+        ("1.1", []),
+        ("1.0", []),
+        ("01.1", ["version-format"]),
+    ],
+)
+def test_a_version_of_any_length_is_judged_not_a_crash(
+    tmp_path: Path, version: str, rules: list[str]
+) -> None:
+    """VER-009: a declaration is a MAJOR.MINOR identifier; one past the int() conversion
+    limit (4,300 digits) is still compared as a number, never an internal error."""
+    path = _jsonl(tmp_path / "huge.jsonl", _run("r1", version))
+    code, out, err = _validate(path, "--format", "json")
+    assert code in (0, 1), err
+    [case] = json.loads(out)["cases"]
+    assert [f["rule"] for f in case["runs"][0]["findings"]] == rules

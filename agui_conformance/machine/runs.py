@@ -22,6 +22,15 @@ VALIDATOR_VERSION = (1, 1)
 _VERSION = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 
 
+def _number(digits: str) -> tuple[int, str]:
+    """Decimal digits without a leading zero as a key that orders as their value, never
+    an int: a hostile 100,000-digit minor is past what int() converts (ValueError)."""
+    return len(digits), digits
+
+
+_VALIDATOR_KEY = tuple(_number(str(n)) for n in VALIDATOR_VERSION)
+
+
 def run_started(ctx: Context, event: dict[str, Any], index: int) -> None:
     items.close_all_lanes(ctx, index)
     run_id = text(event.get("runId"))
@@ -139,8 +148,8 @@ def _version(ctx: Context, event: dict[str, Any], index: int, run: Run) -> None:
             "/protocolVersion",
         )
         return
-    declared = (int(match.group(1)), int(match.group(2)))
-    if declared > VALIDATOR_VERSION:
+    declared = (_number(match.group(1)), _number(match.group(2)))
+    if declared > _VALIDATOR_KEY:
         ctx.newer_producer = True
         if ctx.once(f"newer:{version}"):
             ctx.hit(
