@@ -4,12 +4,18 @@ as recorded, or lower-cased by the transport)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypeVar
-
-T = TypeVar("T", str, None)
+from typing import overload
 
 
-def header(headers: Mapping[str, str], name: str, default: T = None) -> str | T:
+@overload
+def header(headers: Mapping[str, str], name: str) -> str | None: ...
+
+
+@overload
+def header(headers: Mapping[str, str], name: str, default: str) -> str: ...
+
+
+def header(headers: Mapping[str, str], name: str, default: str | None = None) -> str | None:
     """The value of header `name` whatever the case of its key; `default` when absent."""
     wanted = name.lower()
     return next((v for k, v in headers.items() if k.lower() == wanted), default)
