@@ -30,9 +30,11 @@ import zlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import h11
 import httpx
 import orjson
 from fastapi import FastAPI, Request
@@ -177,13 +179,48 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children_cpu_seconds(pid: int) -> float:
+    """CPU time of `pid`'s live child processes (the proxy's judging process)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 # ---------------------------------------------------------------- the client
 
 
-async def one_stream(
-    client: httpx.AsyncClient, url: str, run: str
-) -> tuple[float, list[float], int]:
-    """Time to first byte (ms), each stamped event's latency (ms), bytes read."""
+class _Stream(asyncio.Protocol):
+    """One stream, read as the measuring instrument should: each chunk stamped with its
+    arrival in `data_received` and kept, nothing parsed until every stream of the turn has
+    ended (so no stream's work delays another's reading). The request says
+    `Connection: close`: each stream is one user's connection, ended by the server."""
+
+    def __init__(self, request: bytes, done: asyncio.Future[None]) -> None:
+        self.request = request
+        self.done = done
+        self.sent = 0
+        self.arrivals: list[tuple[int, bytes]] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.sent = time.monotonic_ns()
+        assert isinstance(transport, asyncio.Transport)
+        transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        self.arrivals.append((time.monotonic_ns(), data))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+
+def request_bytes(host: str, port: int, run: str) -> bytes:
     body = orjson.dumps(
         {
             "threadId": f"t-{run}",
@@ -191,34 +228,85 @@ async def one_stream(
             "messages": [{"id": "u", "role": "user", "content": "hi"}],
         }
     )
-    headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
-    arrivals: list[tuple[int, bytes]] = []
-    sent = time.monotonic_ns()
-    async with client.stream("POST", url, content=body, headers=headers) as response:
-        async for chunk in response.aiter_raw():
-            arrivals.append((time.monotonic_ns(), chunk))
-    ttfb = (arrivals[0][0] - sent) / 1e6
-    latencies: list[float] = []
+    head = (
+        f"POST / HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"Accept: text/event-stream\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def one_stream(host: str, port: int, run: str) -> _Stream:
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+    transport, stream = await loop.create_connection(
+        lambda: _Stream(request_bytes(host, port, run), done), host, port
+    )
+    try:
+        await asyncio.wait_for(done, 120)
+    finally:
+        transport.close()
+    return stream
+
+
+def events_of(stream: _Stream) -> tuple[float, list[tuple[int, float]]]:
+    """Time to first byte (ms), and each stamped event as (stamp ns, latency ms): the
+    answer parsed by h11 chunk by chunk, a frame dated by the chunk that completed it."""
+    conn = h11.Connection(h11.CLIENT)
+    head = [("Host", "x"), ("Content-Length", "0")]
+    conn.send(h11.Request(method="POST", target="/", headers=head))
+    conn.send(h11.EndOfMessage())
+    stamped: list[tuple[int, float]] = []
     pending = b""
-    for at, chunk in arrivals:  # parsed after the stream: the read loop stays light
-        pending += chunk
+    for at, chunk in stream.arrivals:
+        conn.receive_data(chunk)
+        while (event := conn.next_event()) not in (h11.NEED_DATA, h11.PAUSED):
+            if isinstance(event, h11.Data):
+                pending += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                break
         *frames, pending = pending.split(b"\n\n")
         for frame in frames:
             event = orjson.loads(frame[6:])
             if event.get("type") == "TEXT_MESSAGE_CONTENT":
-                latencies.append((at - int(event["delta"])) / 1e6)
-    return ttfb, latencies, sum(len(c) for _, c in arrivals)
+                stamp = int(event["delta"])
+                stamped.append((stamp, (at - stamp) / 1e6))
+    if not stream.arrivals:
+        raise RuntimeError("a stream ended without a byte")
+    return (stream.arrivals[0][0] - stream.sent) / 1e6, stamped
 
 
-async def measure(url: str, streams: int, tag: str) -> tuple[list[float], list[float]]:
-    limits = httpx.Limits(max_connections=streams + 5)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-        done = await asyncio.gather(
-            *(one_stream(client, url, f"{tag}-{n}") for n in range(streams))
-        )
-    ttfbs = [d[0] for d in done]
-    latencies = [lat for d in done for lat in d[1]]
-    return ttfbs, latencies
+async def measure(
+    url: str, users: int, rounds_per_user: int, stream_time: float, burst: bool
+) -> tuple[list[float], list[float], int]:
+    """`users` concurrent users. Burst: each sends one stream, all at the same moment (every
+    stream also ends within one gap of the others). Steady (the default): each user sends
+    `rounds_per_user` streams back to back, user i starting i/users of a stream's time after
+    the first, so starts and ends are spread as independent users' are; only events stamped
+    while every user was streaming count. Returns TTFBs, latencies (ms), all events read."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    tag = f"{time.monotonic_ns()}"
+
+    async def user(n: int) -> list[_Stream]:
+        if burst:
+            return [await one_stream(host, port, f"{tag}-{n}")]
+        await asyncio.sleep(n * stream_time / users)
+        return [await one_stream(host, port, f"{tag}-{n}-{k}") for k in range(rounds_per_user)]
+
+    began = time.monotonic_ns()
+    streams = [s for each in await asyncio.gather(*(user(n) for n in range(users))) for s in each]
+    ttfbs: list[float] = []
+    latencies: list[float] = []
+    total = 0
+    # steady: the window in which every user has a stream open (all started, none finished)
+    low = began + int(stream_time * 1e9) if not burst else 0
+    high = began + int((rounds_per_user * stream_time) * 1e9) if not burst else 1 << 62
+    for stream in streams:
+        ttfb, stamped = events_of(stream)
+        ttfbs.append(ttfb)
+        total += len(stamped)
+        latencies.extend(lat for stamp, lat in stamped if low <= stamp < high)
+    return ttfbs, latencies, total
 
 
 def pct(values: list[float], p: float) -> float:
@@ -232,6 +320,15 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100, help="stamped events per stream")
     parser.add_argument("--gap-ms", type=float, default=20.0, help="upstream gap between events")
     parser.add_argument("--rounds", type=int, default=3, help="turns per path and level")
+    parser.add_argument(
+        "--burst",
+        action="store_true",
+        help="every user's one stream at the same moment (starts and ends together) instead of "
+        "steady traffic (users' streams back to back, starts spread)",
+    )
+    parser.add_argument(
+        "--per-user", type=int, default=3, help="streams per user, back to back (steady traffic)"
+    )
     parser.add_argument("--serve-upstream", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--serve-relay", type=int, nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -254,12 +351,20 @@ def main() -> None:
         spawned([*me, "--serve-relay", str(rl), str(up)], relay + "docs") as r,
     ):
         paths = {"direct": (upstream, 0), "proxy": (proxy, p.pid), "relay": (relay, r.pid)}
+        stream_time = args.events * args.gap_ms / 1000
         for url, _ in paths.values():
-            asyncio.run(measure(url, 2, "warm"))
+            asyncio.run(measure(url, 2, 1, stream_time, True))
         load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
         print(
             f"{args.events} stamped events per stream, {args.gap_ms:g} ms apart; "
-            f"{args.rounds} round(s) per path and level, in turns; proxy judging every run; "
+            f"{args.rounds} round(s) per path and level, in turns; "
+            + (
+                "burst: every stream starts at once"
+                if args.burst
+                else f"steady: {args.per_user} streams per user back to back, starts spread, "
+                "events counted while every user streams"
+            )
+            + "; proxy judging every run; "
             f"{os.cpu_count()} CPUs, load average {load}"
         )
         print(
@@ -271,14 +376,24 @@ def main() -> None:
         for streams in levels:
             seen: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in paths}
             cpu = dict.fromkeys(paths, 0.0)
-            for n in range(args.rounds):
+            judging = 0.0  # the proxy's judging child process
+            forwarded = dict.fromkeys(paths, 0)
+            burst = args.burst or streams == 1
+            for _ in range(args.rounds):
                 for name, (url, pid) in paths.items():
                     before = cpu_seconds(pid) if pid else 0.0
-                    ttfb, lat = asyncio.run(measure(url, streams, f"r{n}-{streams}"))
+                    child = children_cpu_seconds(pid) if name == "proxy" else 0.0
+                    ttfb, lat, total = asyncio.run(
+                        measure(url, streams, args.per_user, stream_time, burst)
+                    )
                     if pid:
                         cpu[name] += cpu_seconds(pid) - before
+                    if name == "proxy":
+                        time.sleep(0.2)  # the last runs judged
+                        judging += children_cpu_seconds(pid) - child
                     seen[name][0].extend(ttfb)
                     seen[name][1].extend(lat)
+                    forwarded[name] += total
             direct = seen["direct"]
             for name in ("proxy", "relay"):
                 through = seen[name]
@@ -287,12 +402,14 @@ def main() -> None:
                 added99 = pct(through[1], 99) - pct(direct[1], 99)
                 if streams >= 50:
                     worst[name] = max(worst.get(name, -1e9), added99)
-                per_event = cpu[name] / max(1, len(through[1])) * 1e6
+                per_event = cpu[name] / max(1, forwarded[name]) * 1e6
+                judged = judging / max(1, forwarded[name]) * 1e6 if name == "proxy" else 0
                 print(
                     f"{streams:>7} | {name:>5} | {pct(direct[0], 50):>12.2f} ms | "
                     f"{added_ttfb:>11.2f} ms | {pct(direct[1], 50):>13.3f} ms | "
                     f"{added50:>6.3f} ms | {pct(direct[1], 99):>13.3f} ms | "
                     f"{added99:>6.3f} ms | {per_event:.0f} µs"
+                    + (f" (+ {judged:.0f} µs judging)" if name == "proxy" else "")
                 )
         load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
         print(f"load average at the end: {load}")
