@@ -14,7 +14,7 @@ owns them.
 from __future__ import annotations
 
 import asyncio
-import copy
+import pickle
 import threading
 import time
 import zlib
@@ -28,6 +28,7 @@ import orjson
 from agui_conformance.headers import media_type
 from agui_conformance.model import CaseResult, Level, Report, ToolInfo
 from agui_conformance.protobuf import MEDIA_TYPE as PROTOBUF
+from agui_conformance.proxy.child import JudgeChild, JudgeFailed, Settings
 from agui_conformance.proxy.tap import Budget, Ended, Tap
 from agui_conformance.redact import printable, redact_headers, redact_url, scrub_result
 from agui_conformance.schema import get_checker
@@ -147,6 +148,7 @@ class Book:
         budget: Budget | None = None,
         on_line: Callable[[str], None] | None = None,
         command: str = "",
+        process: bool = False,
     ) -> None:
         self.upstream = upstream
         self.profile = profile
@@ -154,7 +156,10 @@ class Book:
         self.agent_headers = dict(agent_headers or {})
         self.budget = budget or Budget()
         self.ended = Ended()
-        self.cases: deque[CaseResult] = deque(maxlen=keep)
+        # the last `keep` cases, pickled: bytes the collector never scans (as objects, a
+        # few thousand per case, every young collection of the forwarder's process walked
+        # them, a pause each stream paid); rebuilt for the page and the report
+        self._kept: deque[bytes] = deque(maxlen=keep)
         self.counts: Counter[str] = Counter()  # judged, dropped, protobuf, other, failed-to-judge
         self.on_line = on_line
         self.command = command
@@ -165,6 +170,11 @@ class Book:
         self._thread: threading.Thread | None = None
         self.handed = 0  # exchanges handed over by the forwarder (its thread only)
         self.done = 0  # exchanges the judging thread has finished with (its thread only)
+        # judging in a child process (`proxy.child`), so the forwarder keeps the GIL
+        self._child: JudgeChild | None = None
+        if process:
+            settings = Settings(upstream, profile, fail_on, self.agent_headers)
+            self._child = JudgeChild(settings)
 
     # ------------------------------------------------------------ the thread
 
@@ -192,6 +202,19 @@ class Book:
             waited += 0.01
 
     def _loop(self) -> None:
+        if self._child is not None:
+            try:
+                self._child.start()
+            except JudgeFailed as err:  # judged here instead, in this thread
+                self._child = None
+                self._say(f"proxy: judging in this process ({err})")
+        try:
+            self._judge_until_closed()
+        finally:
+            if self._child is not None:
+                self._child.close()
+
+    def _judge_until_closed(self) -> None:
         while (tap := self.ended.items.get()) is not None:
             try:
                 self.take(tap)
@@ -205,16 +228,32 @@ class Book:
 
     # ------------------------------------------------------------ one exchange
 
-    def take(self, tap: Tap) -> CaseResult | None:
-        """Judge `tap`, keep its case and say its line; None for traffic that is no run."""
-        case = self.judge(tap)
-        if case is None:
+    def take(self, tap: Tap) -> bool:
+        """Judge `tap`, keep its case and say its line; False for traffic that is no run."""
+        if self._child is not None:
+            judged = self._child.judge(tap, self._serial)
+            self._serial = judged.serial
+            self.counts.update(judged.counts)
+            data, line = judged.case, judged.line
+        else:
+            case = self.judge(tap)
+            data = None if case is None else pickle.dumps(case, pickle.HIGHEST_PROTOCOL)
+            line = None if case is None else self.line(case)
+        if data is None:
             self.counts["other"] += 1
-            return None
+            return False
         with self._lock:
-            self.cases.append(case)
-        self._say(self.line(case))
-        return case
+            self._kept.append(data)
+        if line is not None:
+            self._say(line)
+        return True
+
+    @property
+    def cases(self) -> list[CaseResult]:
+        """The cases kept, oldest first (each call builds them anew from the kept bytes)."""
+        with self._lock:
+            kept = list(self._kept)
+        return [pickle.loads(data) for data in kept]
 
     def judge(self, tap: Tap) -> CaseResult | None:
         from agui_conformance.runner import examine, verdict
@@ -303,8 +342,7 @@ class Book:
         from agui_conformance import __version__
         from agui_conformance.matrix import requirements, summarize
 
-        with self._lock:
-            cases = [copy.copy(case) for case in self.cases]
+        cases = self.cases
         unjudged = self.counts["dropped"] + self.counts["failed-to-judge"]
         if unjudged:
             cases.append(

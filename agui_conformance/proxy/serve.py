@@ -46,6 +46,7 @@ class ProxyConfig:
     keep: int = KEEP
     connect_timeout: float = 5.0
     idle_timeout: float = 300.0
+    judge_process: bool = True  # judge in a child process (`proxy.child`), else a thread
 
     def command(self) -> str:
         words = ["agui-conformance", "proxy", "--upstream", redact_url(self.upstream)]
@@ -62,6 +63,7 @@ def build(cfg: ProxyConfig, on_line: Callable[[str], None] | None) -> tuple[Prox
         keep=cfg.keep,
         on_line=on_line,
         command=cfg.command(),
+        process=cfg.judge_process,
     )
     app = ProxyApp(
         cfg.upstream,
