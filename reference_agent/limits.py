@@ -61,6 +61,10 @@ class Limits:
         """Keyword arguments for `uvicorn.Config` enforcing these limits."""
         return {
             "http": protocol_for(self),
+            # asyncio's loop even where uvloop is installed: the deadlines here and the
+            # behaviour at the descriptor limit (a pause in accepting, then answers) are
+            # asyncio's; on uvloop a client was dropped unanswered in a slowloris flood
+            "loop": "asyncio",
             "timeout_keep_alive": self.keep_alive_seconds,
             "limit_concurrency": self.concurrency,
             "backlog": self.backlog,
