@@ -463,7 +463,10 @@ def test_each_exchange_gets_one_line_with_its_verdict_rules_and_user_agent(
     lines: list[str] = []
     with running(ProxyConfig(upstream=behind, port=0), on_line=lines.append) as (proxied, book):
         body = orjson.dumps(_request("hello", False, "run-line"))
-        headers = {**JSON, FAULT_HEADER: "no-run-started", "User-Agent": "CometChat/4.2 \x1b[31m"}
+        # a C1 control (CSI, which terminals read as ESC [) as obs-text: valid HTTP for h11
+        # and httptools alike, unprintable on a terminal
+        agent = b"CometChat/4.2 \x9b31m"
+        headers = {**JSON, FAULT_HEADER: "no-run-started", "User-Agent": agent}
         with httpx.Client(timeout=10) as client:
             client.post(proxied, content=body, headers=headers)
             client.get(proxied + "health")  # no run: no line, counted
@@ -472,7 +475,7 @@ def test_each_exchange_gets_one_line_with_its_verdict_rules_and_user_agent(
     line = lines[0]
     assert "FAILED" in line and "run run-line" in line and "thread thread-1" in line
     assert "lifecycle-first-event" in line and "CometChat/4.2" in line
-    assert "\x1b" not in line  # printable
+    assert "\x9b" not in line and "\\x9b" in line  # printable, shown escaped
     assert book.counts["other"] == 1
 
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import Literal
 
 import uvicorn
 
@@ -93,6 +94,7 @@ def server(app: ProxyApp, host: str, port: int, log_level: str = "warning") -> u
         host=host,
         port=port,
         lifespan="off",
+        http=http_protocol(),
         log_level=log_level,
         access_log=False,
         server_header=False,  # the upstream's own headers only
@@ -119,15 +121,26 @@ def settle() -> None:
 
 
 def loop_runner() -> asyncio.Runner:
-    """uvloop's event loop where it is installed (a dependency on CPython outside Windows),
-    else asyncio's: at 50 concurrent streams, uvloop's lighter loop was a third of what
-    took the proxy's added tail latency under 1 ms (benchmarks/README.md). (uvicorn picks
-    httptools, also a dependency, for the front end's side the same way.)"""
+    """uvloop's event loop where it is installed (`agui-conformance[proxy]`), else
+    asyncio's. With httptools (`http_protocol`) it took the proxy's added p99 per event at
+    50 streams under 1 ms (benchmarks/README.md, proxy_overhead.py)."""
     try:
         import uvloop
     except ImportError:
         return asyncio.Runner()
     return asyncio.Runner(loop_factory=uvloop.new_event_loop)
+
+
+def http_protocol() -> Literal["httptools", "h11"]:
+    """uvicorn's parser toward the front end: httptools where installed (less work per
+    forwarded chunk), else h11. httptools is the stricter: a request with a control
+    character in a header value is refused with 400 and never reaches the agent (h11 lets
+    it through); front ends built on browsers' fetch or HTTP libraries cannot send one."""
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        return "h11"
+    return "httptools"
 
 
 class ListenError(Exception):
@@ -150,6 +163,11 @@ def run(cfg: ProxyConfig, on_line: Callable[[str], None] | None = print) -> Repo
     return book.report()
 
 
+def _serve_in_thread(app: ProxyApp, srv: uvicorn.Server) -> None:
+    with loop_runner() as runner:
+        runner.run(_serve(app, srv))
+
+
 async def _serve(app: ProxyApp, srv: uvicorn.Server) -> None:
     try:
         await srv.serve()
@@ -168,7 +186,7 @@ def running(
         app.book = book
     app.book.start()
     srv = server(app, cfg.host, cfg.port, log_level="critical")
-    thread = threading.Thread(target=asyncio.run, args=(_serve(app, srv),), daemon=True)
+    thread = threading.Thread(target=_serve_in_thread, args=(app, srv), daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not srv.started:
