@@ -121,7 +121,7 @@ def settle() -> None:
 
 
 def loop_runner() -> asyncio.Runner:
-    """uvloop's event loop where it is installed (`agui-conformance[proxy]`), else
+    """uvloop's event loop where it is installed (the `proxy` extra), else
     asyncio's. With httptools (`http_protocol`) it took the proxy's added p99 per event at
     50 streams under 1 ms (benchmarks/README.md, proxy_overhead.py)."""
     try:
