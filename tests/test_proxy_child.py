@@ -4,6 +4,7 @@ judged in the proxy's own process) and the next one is judged again."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import time
@@ -151,6 +152,26 @@ def test_a_child_that_cannot_start_leaves_judging_to_the_proxy_s_process(
         book.stop()
     assert book.counts["judged"] == 1 and len(book.cases) == 1
     assert any("judging in this process (no processes here)" in line for line in lines)
+
+
+def test_a_spawn_refused_by_the_system_leaves_judging_to_the_proxy_s_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(self: object) -> None:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(multiprocessing.get_context("spawn").Process, "start", refuse)
+    lines: list[str] = []
+    book = Book(UPSTREAM, process=True, on_line=lines.append)
+    book.start()
+    try:
+        book.hand_over(_tap("run-1"))
+        _wait_done(book, 1)
+    finally:
+        book.stop()
+    assert book.counts["judged"] == 1
+    said = "\n".join(lines)
+    assert "judging in this process" in said and "Too many open files" in said
 
 
 def test_the_child_ends_with_the_book() -> None:

@@ -109,7 +109,12 @@ class JudgeChild:
         process = context.Process(
             target=_child, args=(theirs, self.settings), name="agui-proxy-judge", daemon=True
         )
-        process.start()
+        try:
+            process.start()
+        except OSError as err:  # out of processes or descriptors
+            ours.close()
+            theirs.close()
+            raise JudgeFailed(f"the judging process could not start ({err})") from err
         theirs.close()
         self._process, self._conn = process, ours
         if not ours.poll(START_TIMEOUT):
