@@ -115,6 +115,23 @@ def test_a_child_that_dies_is_counted_and_started_again() -> None:
     assert note.status == "inconclusive" and "1 failed to judge" in note.reason
 
 
+def test_ctrl_c_to_the_process_group_leaves_the_child_judging() -> None:
+    """Ctrl-C in a terminal signals every process of the group: the proxy stops and judges
+    what has ended, so its judging process must outlive the signal (no traceback either)."""
+    child = JudgeChild(_settings())
+    child.start()
+    try:
+        assert child.pid is not None
+        pid = child.pid
+        os.kill(pid, signal.SIGINT)
+        os.kill(pid, signal.SIGTERM)
+        time.sleep(0.3)
+        judged = child.judge(_tap("run-after-ctrl-c"), 0)
+        assert judged.case is not None and child.pid == pid and child.restarts == 0
+    finally:
+        child.close()
+
+
 def test_a_hung_child_is_killed_at_its_deadline() -> None:
     child = JudgeChild(_settings(), timeout=1.0)
     child.start()

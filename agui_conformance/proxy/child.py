@@ -19,6 +19,7 @@ import contextlib
 import gc
 import multiprocessing
 import pickle
+import signal
 from collections import Counter
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -58,6 +59,10 @@ class JudgeFailed(Exception):
 
 def _child(conn: Connection, settings: Settings) -> None:
     """The child's loop: (tap, serial) in, `Judged` out; None ends it."""
+    # Ctrl-C reaches the whole process group, a service manager's SIGTERM may too: the
+    # proxy decides when its judge ends (after judging what had ended), not the signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     from agui_conformance.proxy.book import Book
     from agui_conformance.proxy.serve import settle
 
