@@ -63,6 +63,19 @@ def _wait_done(book: Book, count: int, timeout: float = 30.0) -> None:
         time.sleep(0.02)
 
 
+def _one_exchange_judged() -> tuple[Book, list[str]]:
+    """A book judging in a child process, started, handed one run, stopped; and its lines."""
+    lines: list[str] = []
+    book = Book(UPSTREAM, process=True, on_line=lines.append)
+    book.start()
+    try:
+        book.hand_over(_tap("run-1"))
+        _wait_done(book, 1)
+    finally:
+        book.stop()
+    return book, lines
+
+
 def test_the_child_judges_as_the_proxy_s_own_process_does() -> None:
     here, there = Book(UPSTREAM), Book(UPSTREAM, process=True)
     try:
@@ -159,14 +172,7 @@ def test_a_child_that_cannot_start_leaves_judging_to_the_proxy_s_process(
         raise JudgeFailed("no processes here")
 
     monkeypatch.setattr(book_module.JudgeChild, "start", refuse)
-    lines: list[str] = []
-    book = Book(UPSTREAM, process=True, on_line=lines.append)
-    book.start()
-    try:
-        book.hand_over(_tap("run-1"))
-        _wait_done(book, 1)
-    finally:
-        book.stop()
+    book, lines = _one_exchange_judged()
     assert book.counts["judged"] == 1 and len(book.cases) == 1
     assert any("judging in this process (no processes here)" in line for line in lines)
 
@@ -178,14 +184,7 @@ def test_a_spawn_refused_by_the_system_leaves_judging_to_the_proxy_s_process(
         raise OSError(24, "Too many open files")
 
     monkeypatch.setattr(multiprocessing.get_context("spawn").Process, "start", refuse)
-    lines: list[str] = []
-    book = Book(UPSTREAM, process=True, on_line=lines.append)
-    book.start()
-    try:
-        book.hand_over(_tap("run-1"))
-        _wait_done(book, 1)
-    finally:
-        book.stop()
+    book, lines = _one_exchange_judged()
     assert book.counts["judged"] == 1
     said = "\n".join(lines)
     assert "judging in this process" in said and "Too many open files" in said

@@ -109,15 +109,20 @@ def _echoing(tail: bytes = b"", split: bool = False) -> FastAPI:
     return app
 
 
+def _record_with_token(app: FastAPI, out: Path) -> tuple[int, str]:
+    """`record --binding protobuf` of `app`, sending the token as the agent's auth header."""
+    with serve_app(app) as url:
+        return _record(
+            url, out, "--binding", "protobuf", "--agent-header", f"Authorization: Bearer {TOKEN}"
+        )
+
+
 @pytest.mark.parametrize("split", [False, True])
 def test_a_secret_echoed_inside_a_frame_is_scrubbed_and_the_rest_kept(
     tmp_path: Path, split: bool
 ) -> None:
     out = tmp_path / "run.bin"
-    with serve_app(_echoing(split=split)) as url:
-        code, said = _record(
-            url, out, "--binding", "protobuf", "--agent-header", f"Authorization: Bearer {TOKEN}"
-        )
+    code, said = _record_with_token(_echoing(split=split), out)
     assert code == 0, said
     body = out.read_bytes()
     for text in (body, (tmp_path / "run.bin.timing.json").read_bytes(), said.encode()):
@@ -147,10 +152,7 @@ def test_a_secret_in_bytes_that_do_not_decode_is_refused_and_nothing_written(
     tmp_path: Path, tail: bytes
 ) -> None:
     out = tmp_path / "run.bin"
-    with serve_app(_echoing(tail=tail)) as url:
-        code, said = _record(
-            url, out, "--binding", "protobuf", "--agent-header", f"Authorization: Bearer {TOKEN}"
-        )
+    code, said = _record_with_token(_echoing(tail=tail), out)
     assert code == 2, said
     assert said.startswith("Error: nothing written: the protobuf body carries a secret")
     assert "--binding sse" in said and TOKEN not in said
